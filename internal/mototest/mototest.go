@@ -1,0 +1,148 @@
+package mototest
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Dummy credentials and the region every client of the emulator uses.
+// moto accepts any credentials; real AWS accepts none of these.
+const (
+	Region          = "us-east-1"
+	AccessKeyID     = "test"
+	SecretAccessKey = "test"
+)
+
+// Binary is the emulator's executable, looked up on PATH.
+const Binary = "moto_server"
+
+// startTimeout bounds how long Start waits for the emulator to answer; a
+// cold Python start takes about a second on a loaded two-core machine.
+const startTimeout = 30 * time.Second
+
+// Start launches moto_server on 127.0.0.1 at a free port and returns its
+// endpoint ("http://127.0.0.1:PORT"). The server is stopped, and waited for,
+// by t.Cleanup. When moto_server is not on PATH, Start skips the test, or
+// fails it when the environment variable CI is "true".
+func Start(t testing.TB) (endpoint string) {
+	t.Helper()
+	bin, err := exec.LookPath(Binary)
+	if err != nil {
+		msg := fmt.Sprintf("mototest: %s is not on PATH (pip install 'moto[server]'): %v", Binary, err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg + "; CI=true, so this test must not skip")
+		}
+		t.Skip(msg)
+	}
+	// The free port is found by binding and releasing it; another process
+	// may take it in between, so a failed start is retried on a new port.
+	var lastErr error
+	for range 3 {
+		endpoint, err := start(t, bin)
+		if err == nil {
+			return endpoint
+		}
+		lastErr = err
+	}
+	t.Fatalf("mototest: %v", lastErr)
+	return ""
+}
+
+func start(t testing.TB, bin string) (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	logs := &headWriter{}
+	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd.Stdout = logs
+	cmd.Stderr = logs
+	// Its own process group, so stopping it reaches any child it forks.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", fmt.Errorf("start %s: %w", bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-exited
+		}
+	}
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
+	if err := waitReady(endpoint, exited); err != nil {
+		stop()
+		return "", fmt.Errorf("%s on port %d: %w; its output:\n%s", bin, port, err, logs.String())
+	}
+	t.Cleanup(stop)
+	return endpoint, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitReady polls moto's own API until it answers, the process exits, or
+// startTimeout passes.
+func waitReady(endpoint string, exited <-chan error) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(startTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return fmt.Errorf("exited before answering: %v", err)
+		default:
+		}
+		resp, err := client.Get(endpoint + "/moto-api/")
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("did not answer within " + startTimeout.String())
+}
+
+// Config returns an SDK configuration that sends every service's requests
+// to endpoint with the dummy credentials, in Region.
+func Config(endpoint string) aws.Config {
+	return aws.Config{
+		Region:       Region,
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+}
+
+// Env returns the environment variables (KEY=value) that point an AWS SDK or
+// CLI in a child process at endpoint with the dummy credentials. Append them
+// to os.Environ() so that they win over the caller's own AWS settings.
+func Env(endpoint string) []string {
+	return []string{
+		"AWS_ENDPOINT_URL=" + endpoint,
+		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
+		"AWS_REGION=" + Region,
+		"AWS_DEFAULT_REGION=" + Region,
+		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
