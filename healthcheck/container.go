@@ -1,0 +1,151 @@
+package healthcheck
+
+import (
+	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/token"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// ContainerProps configures the optional ECS container health check. The
+// agent binary is its own probe (`/agent healthcheck` requests the health
+// path on the local port), so distroless images need no curl or shell.
+// The zero value (or a nil *ContainerProps) is the default probe.
+type ContainerProps struct {
+	// Command is the probe, starting with "CMD" (run directly) or
+	// "CMD-SHELL" (run by /bin/sh). Default: ["CMD", "/agent",
+	// agentkit.ProbeArg], which needs the agent binary at DefaultProbeBinary.
+	Command *[]*string
+
+	// Interval is the time between two probes, 5 to 300 s.
+	// Default: DefaultContainerInterval (30 s).
+	Interval awscdk.Duration
+
+	// Timeout is how long one probe may take, 2 to 60 s and below Interval.
+	// Default: DefaultContainerTimeout (5 s).
+	Timeout awscdk.Duration
+
+	// Retries is the number of failed probes in a row that mark the
+	// container unhealthy, 1 to 10. Default: DefaultContainerRetries (3).
+	Retries *float64
+
+	// StartPeriod is the time after start during which failed probes do not
+	// count, 0 to 300 s. Default: DefaultContainerStartPeriod (10 s).
+	StartPeriod awscdk.Duration
+}
+
+// DefaultCommand returns the default probe command: the agent binary run
+// with agentkit.ProbeArg.
+func DefaultCommand() []string {
+	return []string{"CMD", DefaultProbeBinary, agentkit.ProbeArg}
+}
+
+// ContainerTiming holds the container probe's timing in plain Go values; a
+// field that is an unresolved token holds Unresolved or UnresolvedCount.
+type ContainerTiming struct {
+	// Interval is the time between two probes.
+	Interval time.Duration
+	// Timeout is how long one probe may take.
+	Timeout time.Duration
+	// StartPeriod is the time after start during which failures do not count.
+	StartPeriod time.Duration
+	// Retries is the number of failed probes that mark the container unhealthy.
+	Retries int
+}
+
+// Validate reports the first value ECS would refuse or that makes no
+// sense: Interval 5..300 s, Timeout 2..60 s and below Interval, StartPeriod
+// 0..300 s, all in whole seconds, Retries 1..10.
+func (c ContainerTiming) Validate() error {
+	checks := []error{
+		checkDuration("Interval", c.Interval, MinContainerInterval, MaxContainerInterval),
+		checkDuration("Timeout", c.Timeout, MinContainerTimeout, MaxContainerTimeout),
+		checkBelow("Timeout", c.Timeout, "Interval", c.Interval),
+		checkIntCount("Retries", c.Retries, MinContainerRetries, MaxContainerRetries),
+		checkDuration("StartPeriod", c.StartPeriod, 0, MaxContainerStartPeriod),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckCommand reports whether ECS accepts cmd as a health-check command:
+// "CMD" or "CMD-SHELL" followed by at least one non-empty argument.
+func CheckCommand(cmd []string) error {
+	if len(cmd) < 2 || (cmd[0] != "CMD" && cmd[0] != "CMD-SHELL") {
+		return errorf("Command %q is not a health-check command; use [\"CMD\", binary, args...] or [\"CMD-SHELL\", script]", cmd)
+	}
+	for i, arg := range cmd[1:] {
+		if arg == "" {
+			return errorf("Command %q has an empty argument at position %d; drop it or fill it in", cmd, i+1)
+		}
+	}
+	return nil
+}
+
+// Validate reports the first prop that ECS would refuse or that makes no
+// sense. A nil receiver is the default probe and valid. Unresolved tokens
+// are not judged.
+func (p *ContainerProps) Validate() error {
+	if p == nil {
+		return nil
+	}
+	if p.Command != nil {
+		cmd := make([]string, 0, len(*p.Command))
+		judged := true
+		for _, s := range *p.Command {
+			if s == nil {
+				cmd = append(cmd, "")
+				continue
+			}
+			judged = judged && !token.IsString(s)
+			cmd = append(cmd, *s)
+		}
+		if judged {
+			if err := CheckCommand(cmd); err != nil {
+				return err
+			}
+		}
+	}
+	if p.Retries != nil && !token.IsNumber(p.Retries) {
+		if err := checkCount("Retries", *p.Retries, MinContainerRetries, MaxContainerRetries); err != nil {
+			return err
+		}
+	}
+	return p.timing().Validate()
+}
+
+func (p *ContainerProps) timing() ContainerTiming {
+	return ContainerTiming{
+		Interval:    resolve(p.Interval, DefaultContainerInterval),
+		Timeout:     resolve(p.Timeout, DefaultContainerTimeout),
+		StartPeriod: resolve(p.StartPeriod, DefaultContainerStartPeriod),
+		Retries:     count(p.Retries, DefaultContainerRetries),
+	}
+}
+
+// ContainerHealthCheck returns the container health check p describes,
+// every field set explicitly. p may be nil: the default probe. It does not
+// validate; call p.Validate first.
+func ContainerHealthCheck(p *ContainerProps) *awsecs.HealthCheck {
+	if p == nil {
+		p = &ContainerProps{}
+	}
+	command := p.Command
+	if command == nil {
+		command = jsii.Strings(DefaultCommand()...)
+	}
+	return &awsecs.HealthCheck{
+		Command:     command,
+		Interval:    durationOr(p.Interval, DefaultContainerInterval),
+		Timeout:     durationOr(p.Timeout, DefaultContainerTimeout),
+		Retries:     numberOr(p.Retries, DefaultContainerRetries),
+		StartPeriod: durationOr(p.StartPeriod, DefaultContainerStartPeriod),
+	}
+}

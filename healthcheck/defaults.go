@@ -1,0 +1,107 @@
+package healthcheck
+
+import (
+	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+)
+
+// Defaults of the ALB target-group health check and the ECS grace period.
+const (
+	// DefaultPath is the path the load balancer checks: the runtime
+	// contract's health path.
+	DefaultPath = agentkit.HealthPath
+
+	// DefaultHealthyHttpCodes is the response code that counts as healthy.
+	DefaultHealthyHttpCodes = "200"
+
+	// DefaultInterval is the time between two checks of one target.
+	DefaultInterval = 30 * time.Second
+
+	// DefaultTimeout is how long the load balancer waits for an answer.
+	DefaultTimeout = 5 * time.Second
+
+	// DefaultHealthyThresholdCount is the number of consecutive passed
+	// checks that make a target healthy.
+	DefaultHealthyThresholdCount = 2
+
+	// DefaultUnhealthyThresholdCount is the number of consecutive failed
+	// checks that make a target unhealthy, after which ECS replaces the task.
+	DefaultUnhealthyThresholdCount = 3
+
+	// DefaultGracePeriod is how long ECS ignores failed load-balancer checks
+	// of a task that has just started.
+	DefaultGracePeriod = 60 * time.Second
+)
+
+// Defaults of the timing budget.
+const (
+	// DefaultDeregistrationDelay is how long the load balancer lets
+	// in-flight requests of a deregistered task finish before ECS sends
+	// SIGTERM. AWS's own default is 300 s, which makes every deploy and
+	// scale-in wait five minutes per task.
+	DefaultDeregistrationDelay = 30 * time.Second
+
+	// DefaultStopTimeout is the container's ECS stopTimeout: the time
+	// between SIGTERM and SIGKILL. It is within Fargate's limit
+	// (agentkit.MaxStopTimeout) and is passed to the agent as
+	// agentkit.EnvStopTimeout.
+	DefaultStopTimeout = 60 * time.Second
+
+	// DefaultIdleTimeout is the ALB idle timeout: twice the ALB's own 60 s
+	// default, so long model responses and streams with sparse heartbeats
+	// are not cut. It is passed to the agent as agentkit.EnvIdleTimeout.
+	DefaultIdleTimeout = 120 * time.Second
+)
+
+// Defaults of the optional ECS container health check.
+const (
+	// DefaultContainerInterval is the time between two container probes
+	// (ECS's own default).
+	DefaultContainerInterval = 30 * time.Second
+
+	// DefaultContainerTimeout is how long one probe may take (ECS's own
+	// default).
+	DefaultContainerTimeout = 5 * time.Second
+
+	// DefaultContainerRetries is the number of consecutive failed probes
+	// that mark the container unhealthy (ECS's own default).
+	DefaultContainerRetries = 3
+
+	// DefaultContainerStartPeriod is the time after start during which
+	// failed probes do not count, enough for a Go binary to listen.
+	DefaultContainerStartPeriod = 10 * time.Second
+
+	// DefaultProbeBinary is the agent binary the default container probe
+	// runs: the image must hold the agent at this path.
+	DefaultProbeBinary = "/agent"
+)
+
+// The ranges AWS accepts. ALB target-group health checks: interval 5 to
+// 300 s, timeout 2 to 120 s, thresholds 2 to 10, path up to 1024
+// characters. ECS: stopTimeout at most 120 s on Fargate, grace period 0 to
+// 2147483647 s, container probe interval 5 to 300 s, timeout 2 to 60 s,
+// retries 1 to 10, start period 0 to 300 s. Target groups: deregistration
+// delay 0 to 3600 s. ALB: idle timeout 1 to 4000 s.
+const (
+	MinInterval             = 5 * time.Second
+	MaxInterval             = 300 * time.Second
+	MinTimeout              = 2 * time.Second
+	MaxTimeout              = 120 * time.Second
+	MinThresholdCount       = 2
+	MaxThresholdCount       = 10
+	MaxPathLength           = 1024
+	MaxGracePeriod          = 2147483647 * time.Second
+	MaxDeregistrationDelay  = 3600 * time.Second
+	MinIdleTimeout          = 1 * time.Second
+	MaxIdleTimeout          = agentkit.MaxIdleTimeout
+	MinStopTimeout          = agentkit.MinStopTimeout
+	MaxStopTimeout          = agentkit.MaxStopTimeout
+	MinContainerInterval    = 5 * time.Second
+	MaxContainerInterval    = 300 * time.Second
+	MinContainerTimeout     = 2 * time.Second
+	MaxContainerTimeout     = 60 * time.Second
+	MinContainerRetries     = 1
+	MaxContainerRetries     = 10
+	MaxContainerStartPeriod = 300 * time.Second
+)

@@ -1,0 +1,17 @@
+// Package healthcheck holds the health checks of an agent service and its
+// timing budget: the ALB target-group health check with its ECS grace
+// period, the optional ECS container health check (the agent binary probes
+// itself, so distroless images need no curl), and Timing, the pure-Go
+// budget that ties deregistration delay, stop timeout, idle timeout and
+// the health checks together and checks them against each other.
+//
+// Every optional prop has a documented default, exported as a Default...
+// constant. The health path is agentkit.HealthPath: the runtime package
+// defines it and this package imports it, never the other way round.
+//
+// Validation happens in plain Go: Props.Validate and ContainerProps.Validate
+// turn their awscdk.Duration values into time.Duration with Seconds (the one
+// call that needs jsii) and hand every rule to the same pure-Go checks that
+// Timing.Validate, CheckPath and CheckHealthyHttpCodes use. Values that are
+// unresolved CDK tokens are never judged.
+package healthcheck

@@ -1,0 +1,128 @@
+package healthcheck
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Unresolved stands for a duration that is an unresolved CDK token (see
+// Seconds). Validation skips every rule that involves it.
+const Unresolved time.Duration = math.MinInt64
+
+// UnresolvedCount stands for a count that is an unresolved CDK token.
+// Validation skips every rule that involves it.
+const UnresolvedCount = math.MinInt
+
+// errorf builds a validation error with the package prefix.
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("healthcheck: "+format, args...)
+}
+
+// FormatDuration writes d the way messages show it: whole seconds as "30s",
+// anything finer as Go's time.Duration string.
+func FormatDuration(d time.Duration) string {
+	if d%time.Second == 0 {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	return d.String()
+}
+
+// checkDuration checks that d is a whole number of seconds within lo..hi.
+func checkDuration(name string, d, lo, hi time.Duration) error {
+	if d == Unresolved {
+		return nil
+	}
+	if d%time.Second != 0 {
+		return errorf("%s %s is not a whole number of seconds; use %s to %s in whole seconds",
+			name, FormatDuration(d), FormatDuration(lo), FormatDuration(hi))
+	}
+	if d < lo || d > hi {
+		return errorf("%s %s is out of range; use %s to %s", name, FormatDuration(d), FormatDuration(lo), FormatDuration(hi))
+	}
+	return nil
+}
+
+// checkBelow checks that a timeout is shorter than the interval it runs in.
+func checkBelow(timeoutName string, timeout time.Duration, intervalName string, interval time.Duration) error {
+	if timeout == Unresolved || interval == Unresolved || timeout < interval {
+		return nil
+	}
+	return errorf("%s %s is not below %s %s; use a timeout shorter than the interval",
+		timeoutName, FormatDuration(timeout), intervalName, FormatDuration(interval))
+}
+
+// checkCount checks that n is a whole number within lo..hi.
+func checkCount(name string, n float64, lo, hi int) error {
+	if n != math.Trunc(n) || math.IsInf(n, 0) {
+		return errorf("%s %v is not a whole number; use %d to %d", name, n, lo, hi)
+	}
+	if n < float64(lo) || n > float64(hi) {
+		return errorf("%s %v is out of range; use %d to %d", name, n, lo, hi)
+	}
+	return nil
+}
+
+// checkIntCount is checkCount for an int that may be UnresolvedCount.
+func checkIntCount(name string, n, lo, hi int) error {
+	if n == UnresolvedCount {
+		return nil
+	}
+	return checkCount(name, float64(n), lo, hi)
+}
+
+// CheckPath reports whether the ALB accepts path as a health-check path:
+// it starts with "/", is at most MaxPathLength characters long and holds
+// only printable ASCII characters other than space.
+func CheckPath(path string) error {
+	if !strings.HasPrefix(path, "/") {
+		return errorf("Path %q does not start with \"/\"; use an absolute path such as %q", path, DefaultPath)
+	}
+	if len(path) > MaxPathLength {
+		return errorf("Path of %d characters is too long; use at most %d", len(path), MaxPathLength)
+	}
+	for _, r := range path {
+		if r <= ' ' || r > '~' {
+			return errorf("Path %q holds the character %q; use printable ASCII characters without spaces", path, r)
+		}
+	}
+	return nil
+}
+
+// CheckHealthyHttpCodes reports whether the ALB accepts codes as a
+// health-check matcher: one code ("200"), a list ("200,202"), a range
+// ("200-299") or a list of codes and ranges, every code from 200 to 499.
+func CheckHealthyHttpCodes(codes string) error {
+	bad := func() error {
+		return errorf("HealthyHttpCodes %q is not a matcher the ALB accepts; use codes from 200 to 499 as \"200\", \"200,202\" or \"200-299\"", codes)
+	}
+	if codes == "" {
+		return bad()
+	}
+	for _, item := range strings.Split(codes, ",") {
+		lo, hi, isRange := strings.Cut(item, "-")
+		if !isRange {
+			hi = lo
+		}
+		l, okL := httpCode(lo)
+		h, okH := httpCode(hi)
+		if !okL || !okH || l > h {
+			return bad()
+		}
+	}
+	return nil
+}
+
+// httpCode parses a three-digit code from 200 to 499.
+func httpCode(s string) (int, bool) {
+	if len(s) != 3 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 200 || n > 499 {
+		return 0, false
+	}
+	return n, true
+}

@@ -1,0 +1,144 @@
+package healthcheck
+
+import "time"
+
+// Timing is the timing budget of an agent service in plain Go values: how
+// long a task may take to become healthy, to drain and to stop, and how
+// long a connection may stay silent. The caller fills it from its props
+// (with Seconds, TimingOf, or by hand); a field that is an unresolved token
+// holds Unresolved (durations) or UnresolvedCount (counts).
+//
+// How ECS stops a task: it deregisters the task from the target group and
+// waits out DeregistrationDelay while the load balancer lets in-flight
+// requests finish; then it sends SIGTERM and, StopTimeout later, SIGKILL.
+// The agent learns StopTimeout and IdleTimeout through the environment
+// (agentkit.EnvStopTimeout, agentkit.EnvIdleTimeout) so that it drains
+// before SIGKILL and keeps its own keep-alive idle timeout above the ALB's.
+type Timing struct {
+	// DeregistrationDelay is the target group's deregistration delay.
+	DeregistrationDelay time.Duration
+	// StopTimeout is the container's ECS stopTimeout.
+	StopTimeout time.Duration
+	// IdleTimeout is the load balancer's idle timeout.
+	IdleTimeout time.Duration
+	// HealthCheckInterval is the time between two target-group checks.
+	HealthCheckInterval time.Duration
+	// HealthCheckTimeout is how long one target-group check may take.
+	HealthCheckTimeout time.Duration
+	// GracePeriod is the ECS health-check grace period.
+	GracePeriod time.Duration
+	// HealthyThresholdCount is the number of passed checks that make a
+	// target healthy.
+	HealthyThresholdCount int
+	// UnhealthyThresholdCount is the number of failed checks that make a
+	// target unhealthy.
+	UnhealthyThresholdCount int
+}
+
+// DefaultTiming returns the budget made of this package's defaults.
+func DefaultTiming() Timing {
+	return Timing{
+		DeregistrationDelay:     DefaultDeregistrationDelay,
+		StopTimeout:             DefaultStopTimeout,
+		IdleTimeout:             DefaultIdleTimeout,
+		HealthCheckInterval:     DefaultInterval,
+		HealthCheckTimeout:      DefaultTimeout,
+		GracePeriod:             DefaultGracePeriod,
+		HealthyThresholdCount:   DefaultHealthyThresholdCount,
+		UnhealthyThresholdCount: DefaultUnhealthyThresholdCount,
+	}
+}
+
+// Validate reports the first value AWS would refuse or that contradicts
+// another: every duration a whole number of seconds; StopTimeout within
+// MinStopTimeout..MaxStopTimeout (below the minimum the agent has no room
+// to drain; above the maximum Fargate refuses the task definition);
+// DeregistrationDelay 0..3600 s; IdleTimeout 1..4000 s; HealthCheckInterval
+// 5..300 s; HealthCheckTimeout 2..120 s and below the interval; thresholds
+// 2..10; GracePeriod 0..2147483647 s. Fields holding Unresolved or
+// UnresolvedCount are not judged.
+func (t Timing) Validate() error {
+	return t.validate(timingNames)
+}
+
+// fieldNames are the names messages use for the Timing fields, so that a
+// caller validating its own props names its own fields.
+type fieldNames struct {
+	deregistrationDelay, stopTimeout, idleTimeout, interval, timeout, gracePeriod, healthy, unhealthy string
+}
+
+var timingNames = fieldNames{
+	deregistrationDelay: "DeregistrationDelay",
+	stopTimeout:         "StopTimeout",
+	idleTimeout:         "IdleTimeout",
+	interval:            "HealthCheckInterval",
+	timeout:             "HealthCheckTimeout",
+	gracePeriod:         "GracePeriod",
+	healthy:             "HealthyThresholdCount",
+	unhealthy:           "UnhealthyThresholdCount",
+}
+
+func (t Timing) validate(n fieldNames) error {
+	checks := []error{
+		checkDuration(n.deregistrationDelay, t.DeregistrationDelay, 0, MaxDeregistrationDelay),
+		checkDuration(n.stopTimeout, t.StopTimeout, MinStopTimeout, MaxStopTimeout),
+		checkDuration(n.idleTimeout, t.IdleTimeout, MinIdleTimeout, MaxIdleTimeout),
+		checkDuration(n.interval, t.HealthCheckInterval, MinInterval, MaxInterval),
+		checkDuration(n.timeout, t.HealthCheckTimeout, MinTimeout, MaxTimeout),
+		checkBelow(n.timeout, t.HealthCheckTimeout, n.interval, t.HealthCheckInterval),
+		checkIntCount(n.healthy, t.HealthyThresholdCount, MinThresholdCount, MaxThresholdCount),
+		checkIntCount(n.unhealthy, t.UnhealthyThresholdCount, MinThresholdCount, MaxThresholdCount),
+		checkDuration(n.gracePeriod, t.GracePeriod, 0, MaxGracePeriod),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// NewTaskHealthy is the longest a new task that does become healthy can
+// take, from its start, before ECS counts it healthy:
+//
+//	max(GracePeriod, (UnhealthyThresholdCount + HealthyThresholdCount - 1) × HealthCheckInterval)
+//
+// Why: ECS counts a task healthy as soon as its target is healthy, grace
+// period or not; the grace period only stops ECS from replacing a task
+// whose target is unhealthy. A target leaves the "initial" state after
+// HealthyThresholdCount passed checks in a row, or becomes unhealthy after
+// UnhealthyThresholdCount failed ones. So a task that answers before it
+// has failed UnhealthyThresholdCount checks stays "initial" and turns
+// healthy at the latest (U-1) failed + H passed checks after its first
+// check, which itself comes within one interval: (U+H-1) intervals. A
+// slower task is unhealthy by then and survives only if it turns healthy
+// before the grace period ends. The larger of the two bounds them both.
+// Image pull and container start before the task runs are not counted. It
+// returns 0 when a field it needs is unresolved.
+func (t Timing) NewTaskHealthy() time.Duration {
+	d, _ := t.newTaskHealthy()
+	return d
+}
+
+func (t Timing) newTaskHealthy() (time.Duration, bool) {
+	if t.GracePeriod == Unresolved || t.HealthCheckInterval == Unresolved ||
+		t.HealthyThresholdCount == UnresolvedCount || t.UnhealthyThresholdCount == UnresolvedCount {
+		return 0, false
+	}
+	checks := time.Duration(t.UnhealthyThresholdCount+t.HealthyThresholdCount-1) * t.HealthCheckInterval
+	return max(t.GracePeriod, checks), true
+}
+
+// DeployStep is the worst-case duration of one rolling-deploy step (and of
+// replacing one task): the new task becomes healthy (NewTaskHealthy), then
+// the old task is drained (DeregistrationDelay) and stopped (StopTimeout,
+// after which ECS sends SIGKILL). With the defaults it is
+// max(60s, (3+2-1) × 30s) + 30s + 60s = 210s. It returns 0 when a field it
+// needs is unresolved.
+func (t Timing) DeployStep() time.Duration {
+	healthy, ok := t.newTaskHealthy()
+	if !ok || t.DeregistrationDelay == Unresolved || t.StopTimeout == Unresolved {
+		return 0
+	}
+	return healthy + t.DeregistrationDelay + t.StopTimeout
+}

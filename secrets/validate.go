@@ -1,0 +1,224 @@
+package secrets
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/agentcdk/agentcdk/internal/token"
+)
+
+// The SSM Parameter Store name rules (Systems Manager user guide,
+// "parameter name requirements"; PutParameter API reference).
+const (
+	// MaxParameterNameLength is the longest parameter name accepted here:
+	// AWS allows 1011 characters including the ARN before the name, which
+	// is 45 characters in most regions
+	// ("arn:aws:ssm:us-east-2:111122223333:parameter/").
+	MaxParameterNameLength = 1011 - 45
+
+	// MaxHierarchyDepth is the deepest parameter hierarchy AWS allows,
+	// counting the name itself: "/a/b/c" is 3 levels.
+	MaxHierarchyDepth = 15
+)
+
+var (
+	envNamePattern   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	paramNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_./-]+$`)
+)
+
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("secrets: "+format, args...)
+}
+
+// Validate reports the first entry of list that ECS, SSM or Secrets
+// Manager would refuse or that makes no sense, with a message naming the
+// prop, its value and what is allowed: a nil entry; an EnvName that is
+// missing or not an identifier; no source or two; an SSM name AWS would
+// refuse (see CheckParameterName); a Version below 1, not whole, or given
+// for a Secrets Manager secret; a Field that is empty, holds ":", or is
+// given for a parameter; and an EnvName given twice. It needs no jsii.
+// Unresolved tokens are not judged.
+func Validate(list []*Secret) error {
+	seen := map[string]int{}
+	for i, s := range list {
+		if s == nil {
+			return errorf("secret %d of %d is nil; drop it or fill it in", i+1, len(list))
+		}
+		if err := s.validate(i); err != nil {
+			return err
+		}
+		if s.EnvName == nil || token.IsString(s.EnvName) {
+			continue
+		}
+		if first, dup := seen[*s.EnvName]; dup {
+			return errorf("EnvName %q is given twice (secrets %d and %d); give each variable one source", *s.EnvName, first+1, i+1)
+		}
+		seen[*s.EnvName] = i
+	}
+	return nil
+}
+
+func (s *Secret) validate(i int) error {
+	if s.EnvName == nil || *s.EnvName == "" {
+		return errorf("EnvName of secret %d is missing; use an environment variable name such as OPENAI_API_KEY", i+1)
+	}
+	name := *s.EnvName
+	if !token.IsString(s.EnvName) {
+		if err := CheckEnvName("EnvName", name); err != nil {
+			return err
+		}
+	}
+	hasParam, hasSecret := s.ParameterName != nil, s.SecretsManager != nil
+	switch {
+	case hasParam && hasSecret:
+		return errorf("%s has both ParameterName %q and SecretsManager; use exactly one source", name, *s.ParameterName)
+	case !hasParam && !hasSecret:
+		return errorf("%s has no source; set ParameterName or SecretsManager", name)
+	case hasParam:
+		return s.validateParameter(name)
+	default:
+		return s.validateSecretsManager(name)
+	}
+}
+
+func (s *Secret) validateParameter(env string) error {
+	if !token.IsString(s.ParameterName) {
+		if err := checkParameterName(*s.ParameterName, env); err != nil {
+			return err
+		}
+	}
+	if s.Field != nil {
+		return errorf("Field %q of %s applies to Secrets Manager secrets only; drop it for the parameter %q", *s.Field, env, *s.ParameterName)
+	}
+	if s.Version == nil || token.IsNumber(s.Version) {
+		return nil
+	}
+	if v := *s.Version; v < 1 || v != math.Trunc(v) || math.IsInf(v, 0) {
+		return errorf("Version %v of %s is not a parameter version; use a whole number of 1 or more, or leave it unset for the latest", v, env)
+	}
+	return nil
+}
+
+func (s *Secret) validateSecretsManager(env string) error {
+	if s.Version != nil {
+		return errorf("Version %v of %s applies to SSM parameters only; drop it for the Secrets Manager secret", *s.Version, env)
+	}
+	if s.Field == nil || token.IsString(s.Field) {
+		return nil
+	}
+	if f := *s.Field; f == "" || strings.Contains(f, ":") {
+		return errorf("Field %q of %s is not a JSON field ECS can select; use a non-empty top-level key without \":\", or leave it unset for the whole secret", f, env)
+	}
+	return nil
+}
+
+// CheckEnvName reports whether name is a valid environment variable name:
+// letters, digits and underscores, not starting with a digit. prop names
+// the field in the message.
+func CheckEnvName(prop, name string) error {
+	if !envNamePattern.MatchString(name) {
+		return errorf("%s %q is not a valid identifier; use letters, digits and underscores, not starting with a digit", prop, name)
+	}
+	return nil
+}
+
+// CheckParameterName reports whether SSM Parameter Store accepts name as
+// a parameter name: only a-zA-Z0-9_.-/ characters; at most
+// MaxParameterNameLength characters; not starting with "aws" or "ssm" in
+// any case (also after a leading "/", so "/aws/..." is refused: read
+// Secrets Manager secrets through SecretsManager, not the
+// /aws/reference/secretsmanager path); a name in a hierarchy is fully
+// qualified (starts with "/"), has no empty level and no trailing "/",
+// and is at most MaxHierarchyDepth levels deep.
+func CheckParameterName(name string) error {
+	return checkParameterName(name, "")
+}
+
+// checkParameterName is CheckParameterName naming the variable (if any)
+// the parameter fills.
+func checkParameterName(name, env string) error {
+	problem := parameterNameProblem(name)
+	if problem == "" {
+		return nil
+	}
+	shown := fmt.Sprintf("%q", name)
+	if len(name) > MaxParameterNameLength {
+		shown = fmt.Sprintf("of %d characters", len(name))
+	}
+	if env != "" {
+		shown += " for " + env
+	}
+	return errorf("ParameterName %s %s", shown, problem)
+}
+
+// parameterNameProblem says what is wrong with name and what is allowed,
+// or "" when SSM accepts it.
+func parameterNameProblem(name string) string {
+	switch {
+	case name == "":
+		return `is empty; use a name such as "/agents/prod/OPENAI_API_KEY"`
+	case len(name) > MaxParameterNameLength:
+		return fmt.Sprintf("is too long; use at most %d characters", MaxParameterNameLength)
+	case !paramNamePattern.MatchString(name):
+		return `holds characters SSM refuses; use only a-z, A-Z, 0-9, "_", ".", "-" and "/"`
+	}
+	bare := strings.TrimPrefix(name, "/")
+	if p := strings.ToLower(bare); strings.HasPrefix(p, "aws") || strings.HasPrefix(p, "ssm") {
+		return `starts with a reserved prefix; names may not start with "aws" or "ssm" in any case`
+	}
+	if !strings.Contains(name, "/") {
+		return ""
+	}
+	if !strings.HasPrefix(name, "/") {
+		return `is in a hierarchy but not fully qualified; start it with "/"`
+	}
+	levels := strings.Split(bare, "/")
+	if slices.Contains(levels, "") {
+		return `has an empty level; use names such as "/agents/prod/OPENAI_API_KEY", without "//" or a trailing "/"`
+	}
+	if len(levels) > MaxHierarchyDepth {
+		return fmt.Sprintf("is %d levels deep; use at most %d", len(levels), MaxHierarchyDepth)
+	}
+	return ""
+}
+
+// CheckEnvironment reports a plain environment variable whose name is not
+// a valid identifier, or that is also filled from a secret: the two
+// sources would compete for one variable. environment is the container's
+// plain environment (as in awsecs.ContainerDefinitionOptions.Environment);
+// either argument may be empty.
+func CheckEnvironment(environment *map[string]*string, list []*Secret) error {
+	if environment == nil {
+		return nil
+	}
+	secretNames := map[string]bool{}
+	for _, s := range list {
+		if s != nil && s.EnvName != nil {
+			secretNames[*s.EnvName] = true
+		}
+	}
+	for _, name := range sortedKeys(*environment) {
+		if token.IsString(&name) {
+			continue
+		}
+		if err := CheckEnvName("Environment name", name); err != nil {
+			return err
+		}
+		if secretNames[name] {
+			return errorf("%s is in both Environment and Secrets; set it in one of them", name)
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]*string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
