@@ -1,0 +1,46 @@
+// Package agentservice puts an AI agent's HTTP service on ECS Fargate
+// behind an Application Load Balancer, with production defaults, in one
+// construct:
+//
+//	agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
+//		Image:   agentservice.ImageFromDirectory("./agent"),
+//		Secrets: secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
+//	})
+//
+// New makes (or reuses, when given) a VPC and a cluster, a log group, the
+// Fargate task definition and its container, the load balancer with its
+// listener and target group, the service, its autoscaling and a stack output
+// with the service URL. Every child is an exported field of Service, so a
+// caller can reach past the construct the way aws-ecs-patterns allows.
+//
+// # Defaults
+//
+// The defaults are the reference stack: 2 availability zones with 1 NAT
+// gateway, Container Insights on, 1 vCPU and 2 GiB, 2 tasks, port 8080,
+// awslogs with stream prefix "agent" kept one week, a public load balancer,
+// the health check and timing budget of package healthcheck and the
+// scaling of package scaling. Deployments are rolling and safe: minimum
+// healthy 100 %, maximum 200 %, and the deployment circuit breaker rolls a
+// failing deployment back.
+//
+// # The contract with agentkit
+//
+// The container gets PORT, AGENTKIT_STOP_TIMEOUT (its stopTimeout) and
+// AGENTKIT_IDLE_TIMEOUT (the load balancer's idle timeout), the names
+// package agentkit defines. An agent built on agentkit therefore drains
+// within the stop timeout and keeps its keep-alive connections open longer
+// than the load balancer's, without any configuration of its own.
+//
+// # Bad input
+//
+// New validates its props before it creates anything and panics with the
+// message of Props.Validate, which names the prop, the bad value and what
+// is allowed. Callers that prefer an error call Validate first. Values that
+// are unresolved tokens are not judged.
+//
+// # Construct IDs
+//
+// The IDs of the children are part of the contract, since renaming one
+// replaces the resource: Vpc, Cluster, Logs, TaskDef, LB, TargetGroup,
+// Service, URL, and under LB, Listener.
+package agentservice

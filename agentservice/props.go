@@ -1,0 +1,399 @@
+package agentservice
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/internal/token"
+	"github.com/agentcdk/agentcdk/scaling"
+	"github.com/agentcdk/agentcdk/secrets"
+)
+
+// Defaults applied when a prop is nil. They are the reference stack's values.
+const (
+	DefaultMaxAzs            = 2
+	DefaultNatGateways       = 1
+	DefaultCpu               = 1024
+	DefaultMemoryLimitMiB    = 2048
+	DefaultDesiredCount      = 2
+	DefaultContainerPort     = agentkit.DefaultPort
+	DefaultContainerName     = "agent"
+	DefaultLogStreamPrefix   = "agent"
+	DefaultLogRetention      = awslogs.RetentionDays_ONE_WEEK
+	DefaultMinHealthyPercent = 100
+	DefaultMaxHealthyPercent = 200
+	DefaultListenerPort      = 80
+)
+
+// Props configures a Service. Only Image is required; every other field has
+// a default, documented on it, that builds the reference stack.
+type Props struct {
+	// Image is where the container image comes from: ImageFromDirectory,
+	// ImageFromRegistry or ImageFromContainerImage. Required.
+	Image *Image
+
+	// Vpc is the VPC to run in.
+	//
+	// Default: - a new VPC with MaxAzs availability zones, NatGateways NAT
+	// gateways, and one public and one private-with-egress subnet per zone.
+	Vpc awsec2.IVpc
+	// MaxAzs is how many availability zones the new VPC spans. Only used
+	// when Vpc and Cluster are nil.
+	//
+	// Default: 2.
+	MaxAzs *float64
+	// NatGateways is how many NAT gateways the new VPC has. Only used when
+	// Vpc and Cluster are nil.
+	//
+	// Default: 1.
+	NatGateways *float64
+
+	// Cluster is the ECS cluster to run in. When given, its VPC is used and
+	// Vpc must be nil or the same VPC.
+	//
+	// Default: - a new cluster in the VPC, with Container Insights on.
+	Cluster awsecs.ICluster
+	// ClusterName names the new cluster. Only used when Cluster is nil.
+	//
+	// Default: - a name CloudFormation generates.
+	ClusterName *string
+	// ContainerInsights turns CloudWatch Container Insights on for the new
+	// cluster. Only used when Cluster is nil.
+	//
+	// Default: true.
+	ContainerInsights *bool
+
+	// Cpu is the task's CPU in units (1024 = 1 vCPU); it must be a Fargate
+	// size: 256, 512, 1024, 2048, 4096, 8192 or 16384.
+	//
+	// Default: 1024.
+	Cpu *float64
+	// MemoryLimitMiB is the task's memory; it must be a size Fargate offers
+	// with Cpu.
+	//
+	// Default: 2048.
+	MemoryLimitMiB *float64
+	// DesiredCount is how many tasks run after a deployment. It must lie
+	// within the scaling capacity.
+	//
+	// Default: 2.
+	DesiredCount *float64
+
+	// ContainerName names the container in the task definition.
+	//
+	// Default: "agent".
+	ContainerName *string
+	// ContainerPort is the port the agent listens on. The container gets it
+	// as PORT (agentkit.EnvPort).
+	//
+	// Default: 8080 (agentkit.DefaultPort).
+	ContainerPort *float64
+	// Environment holds plain environment variables for the container. The
+	// construct sets PORT, AGENTKIT_STOP_TIMEOUT and AGENTKIT_IDLE_TIMEOUT
+	// itself; they may not appear here. Never put secrets here: use Secrets.
+	//
+	// Default: - none beyond the agentkit contract.
+	Environment *map[string]*string
+	// Secrets fill environment variables from SSM Parameter Store or Secrets
+	// Manager when the task starts; see package secrets. The execution role
+	// may read exactly these.
+	//
+	// Default: - none.
+	Secrets []*secrets.Secret
+
+	// LogRetention is how long the container's log group keeps events.
+	//
+	// Default: awslogs.RetentionDays_ONE_WEEK.
+	LogRetention awslogs.RetentionDays
+	// LogStreamPrefix prefixes the container's log stream names.
+	//
+	// Default: "agent".
+	LogStreamPrefix *string
+
+	// PublicLoadBalancer puts the load balancer in the public subnets with
+	// an internet-facing scheme.
+	//
+	// Default: true.
+	PublicLoadBalancer *bool
+
+	// HealthCheck configures the load balancer's health check of the tasks
+	// and the grace period after a task starts.
+	//
+	// Default: - GET /health, 200, every 30 s, 5 s timeout, healthy after 2,
+	// unhealthy after 3, 60 s grace (package healthcheck).
+	HealthCheck *healthcheck.Props
+	// ContainerHealthCheck runs the agent binary as its own ECS container
+	// health check (`/agent healthcheck`, see agentkit). ECS replaces a task
+	// whose container turns unhealthy.
+	//
+	// Default: - no container health check.
+	ContainerHealthCheck *healthcheck.ContainerProps
+
+	// Scaling configures the service's task-count autoscaling.
+	//
+	// Default: - 1 to 10 tasks, CPU target 70 %, 100 requests per target
+	// (package scaling).
+	Scaling *scaling.Props
+
+	// DeregistrationDelay is how long the load balancer lets in-flight
+	// requests finish on a task being stopped before ECS sends SIGTERM.
+	//
+	// Default: 30 s (AWS's own default of 300 s makes every deploy slow).
+	DeregistrationDelay awscdk.Duration
+	// StopTimeout is how long ECS waits after SIGTERM before SIGKILL; the
+	// container gets it as AGENTKIT_STOP_TIMEOUT so agentkit drains within
+	// it. At most 120 s on Fargate.
+	//
+	// Default: 60 s.
+	StopTimeout awscdk.Duration
+	// IdleTimeout is the load balancer's idle timeout; the container gets it
+	// as AGENTKIT_IDLE_TIMEOUT so agentkit keeps connections open longer
+	// and sends stream heartbeats within it.
+	//
+	// Default: 120 s.
+	IdleTimeout awscdk.Duration
+
+	// MinHealthyPercent is the lower limit of running tasks during a
+	// deployment, as a percentage of DesiredCount.
+	//
+	// Default: 100 (no capacity is lost while deploying).
+	MinHealthyPercent *float64
+	// MaxHealthyPercent is the upper limit of running tasks during a
+	// deployment, as a percentage of DesiredCount.
+	//
+	// Default: 200 (a full new set starts before the old one stops).
+	MaxHealthyPercent *float64
+	// CircuitBreaker stops a deployment whose tasks keep failing, and rolls
+	// it back when Rollback is set.
+	//
+	// Default: - on, with rollback.
+	CircuitBreaker *awsecs.DeploymentCircuitBreaker
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// reservedEnv are the variables the construct sets from other props.
+var reservedEnv = map[string]string{
+	agentkit.EnvPort:        "ContainerPort",
+	agentkit.EnvStopTimeout: "StopTimeout",
+	agentkit.EnvIdleTimeout: "IdleTimeout",
+}
+
+// Validate reports the first prop that AWS would refuse or that makes no
+// sense, with a message naming the prop, the value and what is allowed. A
+// nil *Props is invalid: Image is required. Unresolved tokens are not judged.
+func (p *Props) Validate() error {
+	if p == nil || p.Image == nil {
+		return errors.New("agentservice: Image is required; use ImageFromDirectory, ImageFromRegistry or ImageFromContainerImage")
+	}
+	checks := []func() error{
+		p.Image.validate,
+		p.validateNetwork,
+		p.validateSize,
+		p.validateContainer,
+		p.validateEnvironment,
+		func() error { return secrets.Validate(p.Secrets) },
+		func() error { return p.HealthCheck.Validate() },
+		func() error {
+			if p.ContainerHealthCheck == nil {
+				return nil
+			}
+			return p.ContainerHealthCheck.Validate()
+		},
+		func() error {
+			if p.Scaling == nil {
+				return nil
+			}
+			return p.Scaling.Validate()
+		},
+		p.validateCount,
+		p.validateDeployment,
+		func() error { return p.timing().Validate() },
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Props) validateNetwork() error {
+	if p.Vpc != nil && p.Cluster != nil {
+		return errors.New("agentservice: Vpc and Cluster are both set; a given Cluster brings its own VPC, so set only Cluster")
+	}
+	if p.Vpc != nil || p.Cluster != nil {
+		return nil
+	}
+	if v := p.MaxAzs; v != nil && !token.IsNumber(v) && (*v < 1 || *v != float64(int(*v))) {
+		return fmt.Errorf("agentservice: MaxAzs %v is not a zone count; use a whole number of at least 1", *v)
+	}
+	if v := p.NatGateways; v != nil && !token.IsNumber(v) && (*v < 0 || *v != float64(int(*v))) {
+		return fmt.Errorf("agentservice: NatGateways %v is not a gateway count; use a whole number of at least 0", *v)
+	}
+	return nil
+}
+
+func (p *Props) validateSize() error {
+	if token.IsNumber(p.Cpu) || token.IsNumber(p.MemoryLimitMiB) {
+		return nil
+	}
+	return checkFargateSize(p.cpu(), p.memory())
+}
+
+func (p *Props) validateContainer() error {
+	if v := p.ContainerPort; v != nil && !token.IsNumber(v) && (*v < 1 || *v > 65535 || *v != float64(int(*v))) {
+		return fmt.Errorf("agentservice: ContainerPort %v is not a port; use a whole number from 1 to 65535", *v)
+	}
+	if v := p.ContainerName; v != nil && !token.IsString(v) && !containerName.MatchString(*v) {
+		return fmt.Errorf("agentservice: ContainerName %q is not a container name; use 1 to 255 letters, digits, hyphens and underscores", *v)
+	}
+	if v := p.LogStreamPrefix; v != nil && !token.IsString(v) && (*v == "" || !logPrefix.MatchString(*v)) {
+		return fmt.Errorf("agentservice: LogStreamPrefix %q is not a log stream prefix; use letters, digits, '-', '_', '.' or '/' without ':' or '*'", *v)
+	}
+	return nil
+}
+
+var (
+	containerName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	logPrefix     = regexp.MustCompile(`^[^:*]{1,512}$`)
+)
+
+func (p *Props) validateEnvironment() error {
+	if p.Environment == nil {
+		return nil
+	}
+	secretNames := map[string]bool{}
+	for _, s := range p.Secrets {
+		if s != nil && s.EnvName != nil {
+			secretNames[*s.EnvName] = true
+		}
+	}
+	for _, name := range sortedKeys(*p.Environment) {
+		if token.IsString(&name) {
+			continue
+		}
+		if !envName.MatchString(name) {
+			return fmt.Errorf("agentservice: Environment name %q is not a valid variable name; use letters, digits and '_', not starting with a digit", name)
+		}
+		if prop, ok := reservedEnv[name]; ok {
+			return fmt.Errorf("agentservice: Environment sets %s, which the construct sets from %s; set %s instead", name, prop, prop)
+		}
+		if secretNames[name] {
+			return fmt.Errorf("agentservice: %s is in both Environment and Secrets; keep it in one of them", name)
+		}
+	}
+	return nil
+}
+
+func (p *Props) validateCount() error {
+	if token.IsNumber(p.DesiredCount) {
+		return nil
+	}
+	lo, hi := scaling.Min(p.Scaling), scaling.Max(p.Scaling)
+	n := p.desiredCount()
+	if n < 1 || n != float64(int(n)) {
+		return fmt.Errorf("agentservice: DesiredCount %v is below 1; a web service needs at least one task, use a whole number from 1", n)
+	}
+	if lo < 1 {
+		return fmt.Errorf("agentservice: Scaling.MinCapacity %v leaves a web service with no task; use at least 1", lo)
+	}
+	if n < lo || n > hi {
+		return fmt.Errorf("agentservice: DesiredCount %v is outside the scaling capacity %v..%v; use a count within it", n, lo, hi)
+	}
+	return nil
+}
+
+func (p *Props) validateDeployment() error {
+	lo, hi := p.minHealthy(), p.maxHealthy()
+	if !token.IsNumber(p.MinHealthyPercent) && (lo < 0 || lo > 100) {
+		return fmt.Errorf("agentservice: MinHealthyPercent %v is outside 0..100", lo)
+	}
+	if !token.IsNumber(p.MaxHealthyPercent) && (hi < 100 || hi > 200 || hi <= lo) {
+		return fmt.Errorf("agentservice: MaxHealthyPercent %v must be 100..200 and above MinHealthyPercent %v, or a deployment cannot start a new task", hi, lo)
+	}
+	return nil
+}
+
+// timing gathers the durations that must agree with each other.
+func (p *Props) timing() healthcheck.Timing {
+	hc := p.HealthCheck
+	if hc == nil {
+		hc = &healthcheck.Props{}
+	}
+	t := healthcheck.DefaultTiming()
+	t.HealthCheckInterval = durationOr(hc.Interval, healthcheck.DefaultInterval)
+	t.HealthCheckTimeout = durationOr(hc.Timeout, healthcheck.DefaultTimeout)
+	t.GracePeriod = durationOr(hc.GracePeriod, healthcheck.DefaultGracePeriod)
+	t.HealthyThresholdCount = int(plainNumberOr(hc.HealthyThresholdCount, healthcheck.DefaultHealthyThresholdCount))
+	t.UnhealthyThresholdCount = int(plainNumberOr(hc.UnhealthyThresholdCount, healthcheck.DefaultUnhealthyThresholdCount))
+	t.DeregistrationDelay = durationOr(p.DeregistrationDelay, healthcheck.DefaultDeregistrationDelay)
+	t.StopTimeout = durationOr(p.StopTimeout, healthcheck.DefaultStopTimeout)
+	t.IdleTimeout = durationOr(p.IdleTimeout, healthcheck.DefaultIdleTimeout)
+	return t
+}
+
+// durationOr resolves d, or returns def when d is nil. A token resolves to
+// def too, which keeps it out of the timing checks' way.
+func durationOr(d awscdk.Duration, def time.Duration) time.Duration {
+	if v, ok := healthcheck.Seconds(d); ok {
+		return v
+	}
+	return def
+}
+
+func (p *Props) cpu() float64          { return numberOr(p.Cpu, DefaultCpu) }
+func (p *Props) memory() float64       { return numberOr(p.MemoryLimitMiB, DefaultMemoryLimitMiB) }
+func (p *Props) desiredCount() float64 { return numberOr(p.DesiredCount, DefaultDesiredCount) }
+func (p *Props) port() float64         { return numberOr(p.ContainerPort, DefaultContainerPort) }
+func (p *Props) minHealthy() float64   { return numberOr(p.MinHealthyPercent, DefaultMinHealthyPercent) }
+func (p *Props) maxHealthy() float64   { return numberOr(p.MaxHealthyPercent, DefaultMaxHealthyPercent) }
+func (p *Props) containerName() string { return stringOr(p.ContainerName, DefaultContainerName) }
+func (p *Props) logPrefix() string     { return stringOr(p.LogStreamPrefix, DefaultLogStreamPrefix) }
+func (p *Props) public() bool          { return boolOr(p.PublicLoadBalancer, true) }
+func (p *Props) insights() bool        { return boolOr(p.ContainerInsights, true) }
+
+func (p *Props) stopTimeout() awscdk.Duration {
+	return durationProp(p.StopTimeout, healthcheck.DefaultStopTimeout)
+}
+
+func (p *Props) idleTimeout() awscdk.Duration {
+	return durationProp(p.IdleTimeout, healthcheck.DefaultIdleTimeout)
+}
+
+func (p *Props) deregistrationDelay() awscdk.Duration {
+	return durationProp(p.DeregistrationDelay, healthcheck.DefaultDeregistrationDelay)
+}
+
+// durationProp is d, or def as a Duration when d is nil.
+func durationProp(d awscdk.Duration, def time.Duration) awscdk.Duration {
+	if d != nil {
+		return d
+	}
+	return awscdk.Duration_Seconds(jsii.Number(def.Seconds()))
+}
+
+func (p *Props) logRetention() awslogs.RetentionDays {
+	if p.LogRetention == "" {
+		return DefaultLogRetention
+	}
+	return p.LogRetention
+}
+
+func (p *Props) circuitBreaker() *awsecs.DeploymentCircuitBreaker {
+	if p.CircuitBreaker != nil {
+		return p.CircuitBreaker
+	}
+	t := true
+	return &awsecs.DeploymentCircuitBreaker{Enable: &t, Rollback: &t}
+}

@@ -1,0 +1,309 @@
+package agentservice_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/scaling"
+	"github.com/agentcdk/agentcdk/secrets"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// registryImage keeps tests free of Docker build contexts.
+func registryImage() *agentservice.Image {
+	return agentservice.ImageFromRegistry("public.ecr.aws/agentcdk/agent:1.0.0")
+}
+
+// synth builds props into a fresh stack and returns its template.
+func synth(t *testing.T, props *agentservice.Props) (assertions.Template, *agentservice.Service) {
+	t.Helper()
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
+	svc := agentservice.New(stack, jsii.String("Agent"), props)
+	return assertions.Template_FromStack(stack, nil), svc
+}
+
+func obj(m map[string]any) assertions.Matcher { return assertions.Match_ObjectLike(&m) }
+
+func arrayWith(v ...any) assertions.Matcher { return assertions.Match_ArrayWith(&v) }
+
+func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
+	// GIVEN only an image and the reference secrets
+	props := &agentservice.Props{
+		Image:       registryImage(),
+		ClusterName: jsii.String("ai-agents-prod"),
+		Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
+	}
+
+	// WHEN it synthesizes
+	tmpl, _ := synth(t, props)
+
+	// THEN the network has 2 AZs with one public and one private subnet each and 1 NAT gateway
+	tmpl.ResourceCountIs(jsii.String("AWS::EC2::VPC"), jsii.Number(1))
+	tmpl.ResourceCountIs(jsii.String("AWS::EC2::Subnet"), jsii.Number(4))
+	tmpl.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(1))
+	tmpl.HasResourceProperties(jsii.String("AWS::EC2::Subnet"), obj(map[string]any{"MapPublicIpOnLaunch": true}))
+	// AND the cluster is named, with Container Insights on
+	tmpl.HasResourceProperties(jsii.String("AWS::ECS::Cluster"), obj(map[string]any{
+		"ClusterName":     "ai-agents-prod",
+		"ClusterSettings": arrayWith(map[string]any{"Name": "containerInsights", "Value": "enabled"}),
+	}))
+	// AND the task is Fargate with 1 vCPU and 2 GiB
+	tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
+		"Cpu":                     "1024",
+		"Memory":                  "2048",
+		"NetworkMode":             "awsvpc",
+		"RequiresCompatibilities": arrayWith("FARGATE"),
+		"ContainerDefinitions": arrayWith(obj(map[string]any{
+			"Name":         "agent",
+			"Essential":    true,
+			"PortMappings": arrayWith(obj(map[string]any{"ContainerPort": 8080, "Protocol": "tcp"})),
+			"StopTimeout":  60,
+			"LogConfiguration": obj(map[string]any{
+				"LogDriver": "awslogs",
+				"Options":   obj(map[string]any{"awslogs-stream-prefix": "agent"}),
+			}),
+			// (CDK renders environment and secrets sorted by name)
+			"Environment": arrayWith(
+				map[string]any{"Name": "AGENTKIT_IDLE_TIMEOUT", "Value": "120s"},
+				map[string]any{"Name": "AGENTKIT_STOP_TIMEOUT", "Value": "60s"},
+				map[string]any{"Name": "PORT", "Value": "8080"},
+			),
+			"Secrets": arrayWith(
+				obj(map[string]any{"Name": "ANTHROPIC_API_KEY"}),
+				obj(map[string]any{"Name": "OPENAI_API_KEY"}),
+			),
+			"HealthCheck": assertions.Match_Absent(),
+		})),
+	}))
+	// AND logs are kept one week
+	tmpl.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"RetentionInDays": 7}))
+	// AND the service runs 2 tasks in private subnets with a safe rolling deploy
+	tmpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), obj(map[string]any{
+		"LaunchType":                    "FARGATE",
+		"DesiredCount":                  2,
+		"HealthCheckGracePeriodSeconds": 60,
+		"DeploymentConfiguration": obj(map[string]any{
+			"MinimumHealthyPercent":    100,
+			"MaximumPercent":           200,
+			"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true},
+		}),
+		"NetworkConfiguration": obj(map[string]any{
+			"AwsvpcConfiguration": obj(map[string]any{"AssignPublicIp": "DISABLED"}),
+		}),
+	}))
+	// AND a public load balancer listens on 80 with a streaming-friendly idle timeout
+	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::LoadBalancer"), obj(map[string]any{
+		"Scheme":                 "internet-facing",
+		"LoadBalancerAttributes": arrayWith(map[string]any{"Key": "idle_timeout.timeout_seconds", "Value": "120"}),
+	}))
+	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), obj(map[string]any{
+		"Port": 80, "Protocol": "HTTP",
+	}))
+	// AND the target group checks GET /health for 200 every 30 s with a 5 s timeout
+	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), obj(map[string]any{
+		"Port":                       8080,
+		"Protocol":                   "HTTP",
+		"TargetType":                 "ip",
+		"HealthCheckEnabled":         true,
+		"HealthCheckPath":            "/health",
+		"Matcher":                    map[string]any{"HttpCode": "200"},
+		"HealthCheckIntervalSeconds": 30,
+		"HealthCheckTimeoutSeconds":  5,
+		"HealthyThresholdCount":      2,
+		"UnhealthyThresholdCount":    3,
+		"TargetGroupAttributes":      arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}),
+	}))
+	// AND autoscaling spans 1 to 10 tasks
+	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{
+		"MinCapacity": 1, "MaxCapacity": 10,
+	}))
+	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(2))
+	// AND the URL is a stack output
+	tmpl.HasOutput(jsii.String("*"), obj(map[string]any{"Description": "The agent service's address"}))
+}
+
+func TestNewOverridesChangeTheTemplate(t *testing.T) {
+	// GIVEN every sizing and timing default overridden
+	props := &agentservice.Props{
+		Image:                registryImage(),
+		Cpu:                  jsii.Number(2048),
+		MemoryLimitMiB:       jsii.Number(8192),
+		DesiredCount:         jsii.Number(3),
+		ContainerPort:        jsii.Number(9000),
+		ContainerName:        jsii.String("brain"),
+		Environment:          &map[string]*string{"MODEL": jsii.String("small")},
+		LogStreamPrefix:      jsii.String("brain"),
+		LogRetention:         "ONE_MONTH",
+		PublicLoadBalancer:   jsii.Bool(false),
+		ContainerInsights:    jsii.Bool(false),
+		StopTimeout:          awscdk.Duration_Seconds(jsii.Number(90)),
+		IdleTimeout:          awscdk.Duration_Seconds(jsii.Number(300)),
+		DeregistrationDelay:  awscdk.Duration_Seconds(jsii.Number(10)),
+		MinHealthyPercent:    jsii.Number(50),
+		MaxHealthyPercent:    jsii.Number(150),
+		HealthCheck:          &healthcheck.Props{Path: jsii.String("/ready"), GracePeriod: awscdk.Duration_Seconds(jsii.Number(120))},
+		ContainerHealthCheck: &healthcheck.ContainerProps{},
+		Scaling:              &scaling.Props{MinCapacity: jsii.Number(2), MaxCapacity: jsii.Number(4), DisableRequests: jsii.Bool(true)},
+	}
+
+	// WHEN it synthesizes
+	tmpl, _ := synth(t, props)
+
+	// THEN each override shows
+	tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
+		"Cpu": "2048", "Memory": "8192",
+		"ContainerDefinitions": arrayWith(obj(map[string]any{
+			"Name":         "brain",
+			"PortMappings": arrayWith(obj(map[string]any{"ContainerPort": 9000})),
+			"StopTimeout":  90,
+			"Environment": arrayWith(
+				map[string]any{"Name": "AGENTKIT_IDLE_TIMEOUT", "Value": "300s"},
+				map[string]any{"Name": "AGENTKIT_STOP_TIMEOUT", "Value": "90s"},
+				map[string]any{"Name": "MODEL", "Value": "small"},
+				map[string]any{"Name": "PORT", "Value": "9000"},
+			),
+			"LogConfiguration": obj(map[string]any{"Options": obj(map[string]any{"awslogs-stream-prefix": "brain"})}),
+			"HealthCheck":      obj(map[string]any{"Command": []any{"CMD", "/agent", "healthcheck"}}),
+		})),
+	}))
+	tmpl.HasResourceProperties(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"RetentionInDays": 30}))
+	tmpl.HasResourceProperties(jsii.String("AWS::ECS::Cluster"), obj(map[string]any{
+		"ClusterSettings": arrayWith(map[string]any{"Name": "containerInsights", "Value": "disabled"}),
+	}))
+	tmpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), obj(map[string]any{
+		"DesiredCount":                  3,
+		"HealthCheckGracePeriodSeconds": 120,
+		"DeploymentConfiguration":       obj(map[string]any{"MinimumHealthyPercent": 50, "MaximumPercent": 150}),
+	}))
+	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::LoadBalancer"), obj(map[string]any{
+		"Scheme":                 "internal",
+		"LoadBalancerAttributes": arrayWith(map[string]any{"Key": "idle_timeout.timeout_seconds", "Value": "300"}),
+	}))
+	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), obj(map[string]any{
+		"Port":                  9000,
+		"HealthCheckPath":       "/ready",
+		"TargetGroupAttributes": arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "10"}),
+	}))
+	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{
+		"MinCapacity": 2, "MaxCapacity": 4,
+	}))
+	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(1))
+}
+
+func TestNewReusesAnExistingVpcAndCluster(t *testing.T) {
+	// GIVEN a stack with its own VPC and cluster
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
+	vpc := awsec2.NewVpc(stack, jsii.String("Shared"), &awsec2.VpcProps{MaxAzs: jsii.Number(3)})
+	cluster := awsecs.NewCluster(stack, jsii.String("SharedCluster"), &awsecs.ClusterProps{Vpc: vpc})
+
+	// WHEN one service is given the VPC and another the cluster
+	a := agentservice.New(stack, jsii.String("A"), &agentservice.Props{Image: registryImage(), Vpc: vpc})
+	b := agentservice.New(stack, jsii.String("B"), &agentservice.Props{Image: registryImage(), Cluster: cluster})
+
+	// THEN no second VPC exists, A made its own cluster in the shared VPC and B made none
+	tmpl := assertions.Template_FromStack(stack, nil)
+	tmpl.ResourceCountIs(jsii.String("AWS::EC2::VPC"), jsii.Number(1))
+	tmpl.ResourceCountIs(jsii.String("AWS::ECS::Cluster"), jsii.Number(2))
+	if *a.Vpc.VpcId() != *vpc.VpcId() || *b.Vpc.VpcId() != *vpc.VpcId() {
+		t.Fatalf("services do not run in the shared VPC")
+	}
+	if b.Cluster != cluster {
+		t.Fatalf("B does not run in the given cluster")
+	}
+}
+
+func TestServiceIsAScopeAndTakesTags(t *testing.T) {
+	// GIVEN a service
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
+	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage()})
+
+	// WHEN it is used as a scope and tagged
+	awscdk.NewCfnOutput(svc, jsii.String("Extra"), &awscdk.CfnOutputProps{Value: jsii.String("x")})
+	awscdk.Tags_Of(svc).Add(jsii.String("team"), jsii.String("agents"), nil)
+
+	// THEN the child lives under it and the tag reaches its resources
+	if got := *svc.Node().TryFindChild(jsii.String("Extra")).Node().Path(); got != "Test/Agent/Extra" {
+		t.Fatalf("child path = %s", got)
+	}
+	if got := *svc.ToString(); got != "Test/Agent" {
+		t.Fatalf("ToString = %s", got)
+	}
+	tmpl := assertions.Template_FromStack(stack, nil)
+	tmpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), obj(map[string]any{
+		"Tags": arrayWith(map[string]any{"Key": "team", "Value": "agents"}),
+	}))
+	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::LoadBalancer"), obj(map[string]any{
+		"Tags": arrayWith(map[string]any{"Key": "team", "Value": "agents"}),
+	}))
+}
+
+func TestNewExposesItsChildren(t *testing.T) {
+	// GIVEN a service
+	_, svc := synth(t, &agentservice.Props{Image: registryImage()})
+
+	// THEN every child it made is reachable
+	for name, v := range map[string]any{
+		"Vpc": svc.Vpc, "Cluster": svc.Cluster, "LogGroup": svc.LogGroup, "TaskDefinition": svc.TaskDefinition,
+		"Container": svc.Container, "LoadBalancer": svc.LoadBalancer, "Listener": svc.Listener,
+		"TargetGroup": svc.TargetGroup, "Service": svc.Service, "ScalableTaskCount": svc.ScalableTaskCount, "URL": svc.URL,
+	} {
+		if v == nil {
+			t.Errorf("%s is nil", name)
+		}
+	}
+	if got := *svc.Service.Node().Id(); got != "Service" {
+		t.Errorf("service id = %s", got)
+	}
+}
+
+func TestTasksAcceptTrafficOnlyFromTheLoadBalancer(t *testing.T) {
+	// GIVEN the default service
+	tmpl, _ := synth(t, &agentservice.Props{Image: registryImage()})
+
+	// THEN the task's security group admits the container port from the load balancer's group only
+	tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), obj(map[string]any{
+		"IpProtocol":            "tcp",
+		"FromPort":              8080,
+		"ToPort":                8080,
+		"SourceSecurityGroupId": obj(map[string]any{"Fn::GetAtt": arrayWith(assertions.Match_StringLikeRegexp(jsii.String("^AgentLBSecurityGroup")))}),
+	}))
+	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), obj(map[string]any{"CidrIp": "0.0.0.0/0"}), jsii.Number(0))
+}
+
+func TestNewPanicsOnBadPropsBeforeCreatingAnything(t *testing.T) {
+	// GIVEN a stack and an impossible task size
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
+
+	// WHEN New is called
+	msg := func() (msg any) {
+		defer func() { msg = recover() }()
+		agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(), Cpu: jsii.Number(1000)})
+		return nil
+	}()
+
+	// THEN it panics with the validation message and nothing was added to the stack
+	want := "agentservice: Cpu 1000 is not a Fargate size; use 256, 512, 1024, 2048, 4096, 8192 or 16384"
+	if msg != want {
+		t.Fatalf("panic = %v, want %q", msg, want)
+	}
+	if n := len(*stack.Node().Children()); n != 0 {
+		t.Fatalf("stack has %d children after a failed New", n)
+	}
+}

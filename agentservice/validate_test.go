@@ -1,0 +1,124 @@
+package agentservice_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/scaling"
+	"github.com/agentcdk/agentcdk/secrets"
+)
+
+func vpcAndCluster() *agentservice.Props {
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Imports"), nil)
+	vpc := awsec2.Vpc_FromVpcAttributes(stack, jsii.String("Vpc"), &awsec2.VpcAttributes{
+		VpcId: jsii.String("vpc-1"), AvailabilityZones: &[]*string{jsii.String("us-east-1a")},
+	})
+	cluster := awsecs.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awsecs.ClusterAttributes{
+		ClusterName: jsii.String("c"), Vpc: vpc,
+	})
+	return &agentservice.Props{Image: registryImage(), Vpc: vpc, Cluster: cluster}
+}
+
+func TestValidateRefusesBadProps(t *testing.T) {
+	img := registryImage()
+	cases := []struct {
+		name  string
+		props *agentservice.Props
+		want  string
+	}{
+		{"nil props", nil, "agentservice: Image is required; use ImageFromDirectory, ImageFromRegistry or ImageFromContainerImage"},
+		{"missing image", &agentservice.Props{}, "agentservice: Image is required; use ImageFromDirectory, ImageFromRegistry or ImageFromContainerImage"},
+		{"two image sources", &agentservice.Props{Image: &agentservice.Image{Directory: jsii.String("."), Registry: jsii.String("a:1")}},
+			"agentservice: Image sets 2 of Directory, Registry and ContainerImage; set exactly one"},
+		{"empty registry", &agentservice.Props{Image: agentservice.ImageFromRegistry("")},
+			"agentservice: Image.Registry is empty; give an image reference such as public.ecr.aws/org/agent:1.0"},
+		{"dockerfile without directory", &agentservice.Props{Image: &agentservice.Image{Registry: jsii.String("a:1"), File: jsii.String("Dockerfile")}},
+			"agentservice: Image.File, BuildArgs and Exclude apply only to Image.Directory"},
+		{"cpu not a fargate size", &agentservice.Props{Image: img, Cpu: jsii.Number(1000)},
+			"agentservice: Cpu 1000 is not a Fargate size; use 256, 512, 1024, 2048, 4096, 8192 or 16384"},
+		{"memory does not fit cpu", &agentservice.Props{Image: img, Cpu: jsii.Number(256), MemoryLimitMiB: jsii.Number(4096)},
+			"agentservice: MemoryLimitMiB 4096 does not fit Cpu 256; Fargate offers 512, 1024 or 2048"},
+		{"memory does not fit default cpu", &agentservice.Props{Image: img, MemoryLimitMiB: jsii.Number(1024)},
+			"agentservice: MemoryLimitMiB 1024 does not fit Cpu 1024; Fargate offers 2048 to 8192 in steps of 1024"},
+		{"desired count zero", &agentservice.Props{Image: img, DesiredCount: jsii.Number(0)},
+			"agentservice: DesiredCount 0 is below 1; a web service needs at least one task, use a whole number from 1"},
+		{"desired count above max", &agentservice.Props{Image: img, DesiredCount: jsii.Number(11)},
+			"agentservice: DesiredCount 11 is outside the scaling capacity 1..10; use a count within it"},
+		{"desired count below min", &agentservice.Props{Image: img, Scaling: &scaling.Props{MinCapacity: jsii.Number(3)}},
+			"agentservice: DesiredCount 2 is outside the scaling capacity 3..10; use a count within it"},
+		{"web service with min zero", &agentservice.Props{Image: img, DesiredCount: jsii.Number(1), Scaling: &scaling.Props{MinCapacity: jsii.Number(0)}},
+			"agentservice: Scaling.MinCapacity 0 leaves a web service with no task; use at least 1"},
+		{"port zero", &agentservice.Props{Image: img, ContainerPort: jsii.Number(0)},
+			"agentservice: ContainerPort 0 is not a port; use a whole number from 1 to 65535"},
+		{"port too high", &agentservice.Props{Image: img, ContainerPort: jsii.Number(70000)},
+			"agentservice: ContainerPort 70000 is not a port; use a whole number from 1 to 65535"},
+		{"bad container name", &agentservice.Props{Image: img, ContainerName: jsii.String("my agent")},
+			`agentservice: ContainerName "my agent" is not a container name; use 1 to 255 letters, digits, hyphens and underscores`},
+		{"bad env name", &agentservice.Props{Image: img, Environment: &map[string]*string{"1BAD": jsii.String("x")}},
+			`agentservice: Environment name "1BAD" is not a valid variable name; use letters, digits and '_', not starting with a digit`},
+		{"env sets PORT", &agentservice.Props{Image: img, Environment: &map[string]*string{"PORT": jsii.String("9000")}},
+			"agentservice: Environment sets PORT, which the construct sets from ContainerPort; set ContainerPort instead"},
+		{"env sets the stop timeout", &agentservice.Props{Image: img, Environment: &map[string]*string{"AGENTKIT_STOP_TIMEOUT": jsii.String("9s")}},
+			"agentservice: Environment sets AGENTKIT_STOP_TIMEOUT, which the construct sets from StopTimeout; set StopTimeout instead"},
+		{"same name in env and secrets", &agentservice.Props{Image: img,
+			Environment: &map[string]*string{"OPENAI_API_KEY": jsii.String("x")},
+			Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY")},
+			"agentservice: OPENAI_API_KEY is in both Environment and Secrets; keep it in one of them"},
+		{"vpc and cluster", vpcAndCluster(),
+			"agentservice: Vpc and Cluster are both set; a given Cluster brings its own VPC, so set only Cluster"},
+		{"max healthy below 100", &agentservice.Props{Image: img, MaxHealthyPercent: jsii.Number(90)},
+			"agentservice: MaxHealthyPercent 90 must be 100..200 and above MinHealthyPercent 100, or a deployment cannot start a new task"},
+		{"min healthy above 100", &agentservice.Props{Image: img, MinHealthyPercent: jsii.Number(120)},
+			"agentservice: MinHealthyPercent 120 is outside 0..100"},
+		{"max azs zero", &agentservice.Props{Image: img, MaxAzs: jsii.Number(0)},
+			"agentservice: MaxAzs 0 is not a zone count; use a whole number of at least 1"},
+		{"negative nat gateways", &agentservice.Props{Image: img, NatGateways: jsii.Number(-1)},
+			"agentservice: NatGateways -1 is not a gateway count; use a whole number of at least 0"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// WHEN the props are validated
+			err := c.props.Validate()
+
+			// THEN the message names the prop, the value and what is allowed
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("Validate() = %v\nwant %s", err, c.want)
+			}
+		})
+	}
+}
+
+func TestValidatePassesOnMessagesOfThePackagesItUses(t *testing.T) {
+	img := registryImage()
+	cases := []struct {
+		name  string
+		props *agentservice.Props
+		want  []string
+	}{
+		{"bad secret", &agentservice.Props{Image: img, Secrets: secrets.FromParameters("/agents/prod", 0, "bad-name")}, []string{"secrets:", "bad-name"}},
+		{"bad health path", &agentservice.Props{Image: img, HealthCheck: &healthcheck.Props{Path: jsii.String("health")}}, []string{"healthcheck:", "Path", "health"}},
+		{"bad scaling", &agentservice.Props{Image: img, Scaling: &scaling.Props{MinCapacity: jsii.Number(5), MaxCapacity: jsii.Number(2)}}, []string{"scaling:", "MinCapacity", "5"}},
+		{"stop timeout over fargate's limit", &agentservice.Props{Image: img, StopTimeout: awscdk.Duration_Seconds(jsii.Number(121))}, []string{"healthcheck:", "StopTimeout", "121s"}},
+		{"bad container check", &agentservice.Props{Image: img, ContainerHealthCheck: &healthcheck.ContainerProps{Retries: jsii.Number(0)}}, []string{"healthcheck:", "Retries", "0"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := c.props.Validate()
+			if err == nil {
+				t.Fatalf("Validate() = nil, want an error mentioning %q", c.want)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("Validate() = %q, does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
