@@ -1,0 +1,50 @@
+package healthcheck_test
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+func ExampleTiming_DeployStep() {
+	t := healthcheck.DefaultTiming()
+	fmt.Println("new task healthy within", t.NewTaskHealthy())
+	fmt.Println("one deploy step within", t.DeployStep())
+
+	t.StopTimeout = 150 * time.Second
+	fmt.Println(t.Validate())
+	// Output:
+	// new task healthy within 2m0s
+	// one deploy step within 3m30s
+	// healthcheck: StopTimeout 150s is out of range; use 2s to 120s
+}
+
+func ExampleProps_Validate() {
+	p := &healthcheck.Props{
+		Interval: awscdk.Duration_Seconds(jsii.Number(30)),
+		Timeout:  awscdk.Duration_Seconds(jsii.Number(30)),
+	}
+	fmt.Println(p.Validate())
+	// Output: healthcheck: Timeout 30s is not below Interval 30s; use a timeout shorter than the interval
+}
+
+func ExampleTargetGroupHealthCheck() {
+	hc := healthcheck.TargetGroupHealthCheck(nil)
+	interval, _ := healthcheck.Seconds(hc.Interval)
+	fmt.Println(*hc.Path, *hc.HealthyHttpCodes, interval, *hc.UnhealthyThresholdCount)
+	// Output: /health 200 30s 3
+}
+
+func ExampleCheckHealthyHttpCodes() {
+	for _, codes := range []string{"200", "200,202", "200-299", "200-599"} {
+		fmt.Println(codes, healthcheck.CheckHealthyHttpCodes(codes) == nil)
+	}
+	// Output:
+	// 200 true
+	// 200,202 true
+	// 200-299 true
+	// 200-599 false
+}

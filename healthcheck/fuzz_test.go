@@ -1,0 +1,86 @@
+package healthcheck_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentcdk/agentcdk/healthcheck"
+)
+
+func FuzzTiming(f *testing.F) {
+	d := healthcheck.DefaultTiming()
+	f.Add(int64(d.DeregistrationDelay), int64(d.StopTimeout), int64(d.IdleTimeout), int64(d.HealthCheckInterval),
+		int64(d.HealthCheckTimeout), int64(d.GracePeriod), d.HealthyThresholdCount, d.UnhealthyThresholdCount)
+	f.Add(int64(-1), int64(0), int64(1), int64(2), int64(3), int64(4), 0, 11)
+	f.Fuzz(func(t *testing.T, dereg, stop, idle, interval, timeout, grace int64, healthy, unhealthy int) {
+		// GIVEN any budget
+		tm := healthcheck.Timing{
+			DeregistrationDelay: time.Duration(dereg), StopTimeout: time.Duration(stop),
+			IdleTimeout: time.Duration(idle), HealthCheckInterval: time.Duration(interval),
+			HealthCheckTimeout: time.Duration(timeout), GracePeriod: time.Duration(grace),
+			HealthyThresholdCount: healthy, UnhealthyThresholdCount: unhealthy,
+		}
+		// WHEN it is validated
+		err := tm.Validate()
+		if err != nil {
+			// THEN a refusal carries the package prefix and no final period
+			if msg := err.Error(); !strings.HasPrefix(msg, "healthcheck: ") || strings.HasSuffix(msg, ".") {
+				t.Fatalf("bad message %q", msg)
+			}
+			return
+		}
+		// THEN an accepted budget keeps every AWS rule
+		if tm.StopTimeout < healthcheck.MinStopTimeout || tm.StopTimeout > healthcheck.MaxStopTimeout ||
+			tm.HealthCheckTimeout >= tm.HealthCheckInterval ||
+			tm.HealthCheckInterval < healthcheck.MinInterval || tm.HealthCheckInterval > healthcheck.MaxInterval ||
+			tm.HealthyThresholdCount < 2 || tm.HealthyThresholdCount > 10 ||
+			tm.DeregistrationDelay < 0 || tm.DeregistrationDelay > healthcheck.MaxDeregistrationDelay ||
+			tm.StopTimeout%time.Second != 0 {
+			t.Fatalf("Validate accepted %+v", tm)
+		}
+		// AND its deploy step covers the wait for health, the drain and the stop
+		step := tm.DeployStep()
+		if step < tm.GracePeriod+tm.DeregistrationDelay+tm.StopTimeout ||
+			step < time.Duration(tm.HealthyThresholdCount)*tm.HealthCheckInterval+tm.DeregistrationDelay+tm.StopTimeout {
+			t.Fatalf("DeployStep() = %v for %+v", step, tm)
+		}
+	})
+}
+
+func FuzzHealthyHttpCodes(f *testing.F) {
+	for _, s := range []string{"200", "200,202", "200-299", "199", "500", "200-", "-", ",", "200,,202", "2OO"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, codes string) {
+		// GIVEN any matcher WHEN it is checked
+		if healthcheck.CheckHealthyHttpCodes(codes) != nil {
+			return
+		}
+		// THEN an accepted one is a list of codes or ranges, each within 200..499
+		for _, item := range strings.Split(codes, ",") {
+			for _, code := range strings.SplitN(item, "-", 2) {
+				n, err := strconv.Atoi(code)
+				if err != nil || n < 200 || n > 499 || len(code) != 3 {
+					t.Fatalf("accepted %q with code %q", codes, code)
+				}
+			}
+		}
+	})
+}
+
+func FuzzPath(f *testing.F) {
+	for _, s := range []string{"/health", "health", "/", "/a b", "/ü"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		// GIVEN any path WHEN it is checked THEN an accepted one is absolute printable ASCII
+		if healthcheck.CheckPath(path) != nil {
+			return
+		}
+		if !strings.HasPrefix(path, "/") || len(path) > healthcheck.MaxPathLength || strings.ContainsAny(path, " \t\n") {
+			t.Fatalf("accepted %q", path)
+		}
+	})
+}
