@@ -1,0 +1,305 @@
+package sqsworker_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
+)
+
+// start runs c in the background and returns a stop function that cancels
+// Run's context and returns Run's result; the test's end stops it too.
+func start(t *testing.T, c *sqsworker.Consumer) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err = <-done:
+			case <-time.After(30 * time.Second):
+				err = errors.New("Run did not return within 30s of the stop")
+			}
+		})
+		return err
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
+
+func quietLogger(buf *logBuffer) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	ok := func(context.Context, sqsworker.Message) error { return nil }
+	valid := func() *sqsworker.Consumer {
+		return &sqsworker.Consumer{Client: &fakeQueue{}, QueueURL: "https://sqs/q", Handler: ok}
+	}
+	tests := []struct {
+		name   string
+		change func(c *sqsworker.Consumer)
+		env    string
+		want   string
+	}{
+		{"no client", func(c *sqsworker.Consumer) { c.Client = nil }, "", "sqsworker: Client is nil; use an *sqs.Client"},
+		{"no queue", func(c *sqsworker.Consumer) { c.QueueURL = "" }, "", "sqsworker: QueueURL is empty; set it to the URL of the queue to consume"},
+		{"no handler", func(c *sqsworker.Consumer) { c.Handler = nil }, "", "sqsworker: Handler is nil; set it to the function that runs a job"},
+		{"negative concurrency", func(c *sqsworker.Consumer) { c.Concurrency = -1 }, "", "sqsworker: Concurrency -1 is out of range; use 1 to 1000"},
+		{"huge concurrency", func(c *sqsworker.Consumer) { c.Concurrency = 5000 }, "", "sqsworker: Concurrency 5000 is out of range; use 1 to 1000"},
+		{"sub-second visibility", func(c *sqsworker.Consumer) { c.VisibilityTimeout = 500 * time.Millisecond }, "", "sqsworker: VisibilityTimeout 500ms is not whole seconds from 1s to 12h0m0s"},
+		{"fractional visibility", func(c *sqsworker.Consumer) { c.VisibilityTimeout = 1500 * time.Millisecond }, "", "sqsworker: VisibilityTimeout 1.5s is not whole seconds from 1s to 12h0m0s"},
+		{"visibility over 12h", func(c *sqsworker.Consumer) { c.VisibilityTimeout = 13 * time.Hour }, "", "sqsworker: VisibilityTimeout 13h0m0s is not whole seconds from 1s to 12h0m0s"},
+		{"heartbeat not shorter", func(c *sqsworker.Consumer) { c.HeartbeatInterval = time.Minute }, "", "sqsworker: HeartbeatInterval 1m0s is out of range; use more than 0 and less than VisibilityTimeout 1m0s"},
+		{"negative heartbeat", func(c *sqsworker.Consumer) { c.HeartbeatInterval = -time.Second }, "", "sqsworker: HeartbeatInterval -1s is out of range; use more than 0 and less than VisibilityTimeout 1m0s"},
+		{"wait over 20s", func(c *sqsworker.Consumer) { c.WaitTime = 21 * time.Second }, "", "sqsworker: WaitTime 21s is not whole seconds from 1s to 20s"},
+		{"negative backoff", func(c *sqsworker.Consumer) { c.RetryBackoff = -time.Second }, "", "sqsworker: RetryBackoff -1s is out of range; use 0 (the default, 10s) to 15m0s"},
+		{"negative drain", func(c *sqsworker.Consumer) { c.DrainTimeout = -time.Second }, "", "sqsworker: DrainTimeout -1s is negative; use 0 to derive it from AGENTKIT_STOP_TIMEOUT"},
+		{"bad stop timeout", func(*sqsworker.Consumer) {}, "forever", `sqsworker: derive the drain timeout: agentkit: AGENTKIT_STOP_TIMEOUT "forever" is not a Go duration`},
+		{"stop timeout over Fargate's", func(*sqsworker.Consumer) {}, "5m", "sqsworker: derive the drain timeout: agentkit: AGENTKIT_STOP_TIMEOUT 5m0s is out of range; use 2s to 2m0s"},
+		{"short protection", func(c *sqsworker.Consumer) { c.Protection.Expiry = time.Second }, "", "sqsworker: Protection.Expiry 1s is out of range; use 1m0s to 48h0m0s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// GIVEN a consumer with one bad field (or a bad environment)
+			t.Setenv(agentkit.EnvStopTimeout, tt.env)
+			c := valid()
+			tt.change(c)
+
+			// WHEN it runs
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := c.Run(ctx)
+
+			// THEN it fails at once, naming the field and what is allowed
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("Run() = %v, want an error starting %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRunDeletesDoneJobsAndDelaysFailedOnes(t *testing.T) {
+	// GIVEN a queue with a job that succeeds and one that always fails
+	q := &fakeQueue{}
+	good, bad := q.send("good"), q.send("bad")
+	var logs logBuffer
+	c := &sqsworker.Consumer{
+		Client: q, QueueURL: "q", WaitTime: time.Second, Logger: quietLogger(&logs),
+		RetryBackoff: time.Second,
+		Handler: func(_ context.Context, m sqsworker.Message) error {
+			if m.Body == "bad" {
+				return errors.New("model API said no")
+			}
+			return nil
+		},
+	}
+
+	// WHEN the consumer runs until the failing job was delivered twice
+	stop := start(t, c)
+	settled := eventually(10*time.Second, func() bool {
+		_, vis, _ := q.state()
+		return len(vis) >= 2
+	})
+	if err := stop(); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+
+	// THEN the good job's message is deleted and the bad one's retry is
+	// delayed by the backoff, doubled on the second delivery
+	deleted, vis, left := q.state()
+	if !settled {
+		t.Fatalf("the failing job was not retried; visibility changes: %v", vis)
+	}
+	if !slices.Equal(deleted, []string{good}) {
+		t.Errorf("deleted = %v, want [%s]", deleted, good)
+	}
+	if want := []string{bad + "=1", bad + "=2"}; !slices.Equal(vis[:2], want) {
+		t.Errorf("visibility changes = %v, want %v first", vis, want)
+	}
+	if left != 1 {
+		t.Errorf("%d messages left, want the failing one", left)
+	}
+	if n := logs.count(`"msg":"sqsworker: job failed; it will be retried"`); n < 2 {
+		t.Errorf("logged %d failures, want 2 or more:\n%s", n, logs.String())
+	}
+}
+
+func TestRunPassesTheMessageToTheHandler(t *testing.T) {
+	// GIVEN a queue with one job
+	q := &fakeQueue{}
+	id := q.send(`{"prompt":"hi"}`)
+	got := make(chan sqsworker.Message, 1)
+	c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, Logger: quietLogger(&logBuffer{}),
+		Handler: func(_ context.Context, m sqsworker.Message) error { got <- m; return nil }}
+
+	// WHEN the consumer runs it
+	start(t, c)
+	var m sqsworker.Message
+	select {
+	case m = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler never ran")
+	}
+
+	// THEN the handler sees the ID, body, receive count and attributes
+	if m.ID != id || m.Body != `{"prompt":"hi"}` || m.ReceiveCount != 1 || m.Attributes["kind"] != "test" {
+		t.Errorf("message = %+v, want ID %s, the body, receive count 1 and kind=test", m, id)
+	}
+}
+
+func TestRunRetriesReceiveErrors(t *testing.T) {
+	// GIVEN a queue whose first three receives fail
+	q := &fakeQueue{receiveErrs: 3}
+	q.send("job")
+	var logs logBuffer
+	c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, Logger: quietLogger(&logs),
+		Handler: func(context.Context, sqsworker.Message) error { return nil }}
+
+	// WHEN the consumer runs
+	stop := start(t, c)
+	done := eventually(20*time.Second, func() bool { d, _, _ := q.state(); return len(d) == 1 })
+	err := stop()
+
+	// THEN it logged each failure, kept going, and ran the job
+	if !done || err != nil {
+		t.Fatalf("job done = %t, Run() = %v; logs:\n%s", done, err, logs.String())
+	}
+	if n := logs.count(`"msg":"sqsworker: receive failed; retrying"`); n != 3 {
+		t.Errorf("logged %d receive failures, want 3:\n%s", n, logs.String())
+	}
+}
+
+func TestRunTurnsAHandlerPanicIntoARetry(t *testing.T) {
+	// GIVEN a job whose handler panics on its first delivery only
+	q := &fakeQueue{}
+	q.send("job")
+	var logs logBuffer
+	var calls atomic.Int32
+	c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, RetryBackoff: time.Second,
+		Logger: quietLogger(&logs),
+		Handler: func(context.Context, sqsworker.Message) error {
+			if calls.Add(1) == 1 {
+				panic("nil map")
+			}
+			return nil
+		}}
+
+	// WHEN the consumer runs
+	stop := start(t, c)
+	done := eventually(10*time.Second, func() bool { d, _, _ := q.state(); return len(d) == 1 })
+	err := stop()
+
+	// THEN the worker survived, logged the panic, and the retry succeeded
+	if !done || err != nil {
+		t.Fatalf("job done = %t, Run() = %v; logs:\n%s", done, err, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"msg":"sqsworker: handler panicked"`) || calls.Load() != 2 {
+		t.Errorf("calls = %d, logs:\n%s", calls.Load(), logs.String())
+	}
+}
+
+func TestRunCountsJobsInFlight(t *testing.T) {
+	// GIVEN three jobs that block until released, and concurrency 2
+	q := &fakeQueue{}
+	for range 3 {
+		q.send("job")
+	}
+	release := make(chan struct{})
+	c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, Concurrency: 2,
+		Logger: quietLogger(&logBuffer{}),
+		Handler: func(context.Context, sqsworker.Message) error { <-release; return nil }}
+
+	// WHEN the consumer runs
+	start(t, c)
+
+	// THEN two jobs run at once, and none once all are done
+	if !eventually(10*time.Second, func() bool { return c.InFlight() == 2 }) {
+		t.Fatalf("InFlight() = %d, want 2", c.InFlight())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := c.InFlight(); n != 2 {
+		t.Errorf("InFlight() = %d with concurrency 2", n)
+	}
+	close(release)
+	if !eventually(10*time.Second, func() bool { d, _, _ := q.state(); return len(d) == 3 && c.InFlight() == 0 }) {
+		t.Errorf("InFlight() = %d after the jobs ended", c.InFlight())
+	}
+}
+
+func TestRunDrainsOnStop(t *testing.T) {
+	tests := []struct {
+		name        string
+		job         func(ctx context.Context) error
+		wantDeleted bool
+		wantErr     string
+		wantLog     string
+	}{
+		{
+			name:        "a job that ends within the drain timeout finishes",
+			job:         func(context.Context) error { time.Sleep(200 * time.Millisecond); return nil },
+			wantDeleted: true,
+			wantLog:     "sqsworker: stopped; every running job finished",
+		},
+		{
+			name:    "a job past the drain deadline is cancelled and released",
+			job:     func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
+			wantLog: "sqsworker: stopped; unfinished jobs released",
+		},
+		{
+			name:    "a job that ignores cancellation is released by Run",
+			job:     func(context.Context) error { time.Sleep(4 * time.Second); return nil },
+			wantErr: "sqsworker: 1 jobs ignored the cancellation of their context at the drain deadline; their messages were released",
+			wantLog: "the handler ignored the drain deadline",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// GIVEN a consumer running one job, with a 500ms drain timeout
+			q := &fakeQueue{}
+			id := q.send("job")
+			var logs logBuffer
+			running := make(chan struct{})
+			c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second,
+				DrainTimeout: 500 * time.Millisecond, Logger: quietLogger(&logs),
+				Handler: func(ctx context.Context, _ sqsworker.Message) error {
+					close(running)
+					return tt.job(ctx)
+				}}
+			stop := start(t, c)
+			<-running
+
+			// WHEN the consumer is stopped
+			err := stop()
+
+			// THEN the job either finished and was deleted, or its message
+			// was made visible again at once
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
+				t.Errorf("Run() = %v, want %q", err, tt.wantErr)
+			}
+			deleted, vis, _ := q.state()
+			if tt.wantDeleted && !slices.Equal(deleted, []string{id}) {
+				t.Errorf("deleted = %v, want [%s]", deleted, id)
+			}
+			if !tt.wantDeleted && !slices.Equal(vis, []string{id + "=0"}) {
+				t.Errorf("visibility changes = %v, want [%s=0]", vis, id)
+			}
+			if !strings.Contains(logs.String(), tt.wantLog) {
+				t.Errorf("logs lack %q:\n%s", tt.wantLog, logs.String())
+			}
+		})
+	}
+}

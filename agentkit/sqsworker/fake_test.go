@@ -1,0 +1,164 @@
+package sqsworker_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// fakeQueue is an in-memory SQS queue for the tests that need no emulator:
+// visibility timeouts, receive counts, receipt handles and long polls, plus
+// injected receive errors.
+type fakeQueue struct {
+	mu          sync.Mutex
+	msgs        []*fakeMsg
+	seq         int
+	receiveErrs int      // fail this many receives first
+	deleted     []string // message IDs
+	visibility  []string // "ID=seconds" per ChangeMessageVisibility
+}
+
+type fakeMsg struct {
+	id, body, receipt string
+	visibleAt         time.Time
+	receives          int
+}
+
+func (q *fakeQueue) send(body string) string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.seq++
+	id := fmt.Sprintf("m%d", q.seq)
+	q.msgs = append(q.msgs, &fakeMsg{id: id, body: body})
+	return id
+}
+
+func (q *fakeQueue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	until := time.Now().Add(time.Duration(in.WaitTimeSeconds) * time.Second)
+	for {
+		out, err := q.receiveNow(in)
+		if err != nil || len(out.Messages) > 0 || !time.Now().Before(until) {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func (q *fakeQueue) receiveNow(in *sqs.ReceiveMessageInput) (*sqs.ReceiveMessageOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.receiveErrs > 0 {
+		q.receiveErrs--
+		return nil, errors.New("connection reset by peer")
+	}
+	out := &sqs.ReceiveMessageOutput{}
+	now := time.Now()
+	for _, m := range q.msgs {
+		if len(out.Messages) == int(in.MaxNumberOfMessages) {
+			break
+		}
+		if now.Before(m.visibleAt) {
+			continue
+		}
+		m.receives++
+		m.receipt = fmt.Sprintf("%s-r%d", m.id, m.receives)
+		m.visibleAt = now.Add(time.Duration(in.VisibilityTimeout) * time.Second)
+		out.Messages = append(out.Messages, types.Message{
+			MessageId:     aws.String(m.id),
+			Body:          aws.String(m.body),
+			ReceiptHandle: aws.String(m.receipt),
+			Attributes:    map[string]string{"ApproximateReceiveCount": fmt.Sprint(m.receives)},
+			MessageAttributes: map[string]types.MessageAttributeValue{
+				"kind": {DataType: aws.String("String"), StringValue: aws.String("test")},
+			},
+		})
+	}
+	return out, nil
+}
+
+func (q *fakeQueue) find(receipt string) (int, error) {
+	for i, m := range q.msgs {
+		if m.receipt == receipt {
+			return i, nil
+		}
+	}
+	return 0, &types.ReceiptHandleIsInvalid{Message: aws.String("stale receipt handle " + receipt)}
+}
+
+func (q *fakeQueue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i, err := q.find(aws.ToString(in.ReceiptHandle))
+	if err != nil {
+		return nil, err
+	}
+	q.deleted = append(q.deleted, q.msgs[i].id)
+	q.msgs = append(q.msgs[:i], q.msgs[i+1:]...)
+	return &sqs.DeleteMessageOutput{}, nil
+}
+
+func (q *fakeQueue) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	i, err := q.find(aws.ToString(in.ReceiptHandle))
+	if err != nil {
+		return nil, err
+	}
+	m := q.msgs[i]
+	m.visibleAt = time.Now().Add(time.Duration(in.VisibilityTimeout) * time.Second)
+	q.visibility = append(q.visibility, fmt.Sprintf("%s=%d", m.id, in.VisibilityTimeout))
+	return &sqs.ChangeMessageVisibilityOutput{}, nil
+}
+
+// state returns copies of what the queue recorded.
+func (q *fakeQueue) state() (deleted, visibility []string, left int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]string(nil), q.deleted...), append([]string(nil), q.visibility...), len(q.msgs)
+}
+
+// logBuffer collects log output from several goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *logBuffer) count(substr string) int {
+	return strings.Count(b.String(), substr)
+}
+
+// eventually polls cond every 10ms for up to d and reports whether it held.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
+}

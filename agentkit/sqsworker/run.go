@@ -1,0 +1,255 @@
+package sqsworker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Backoff of failed receives: from receiveRetryBase doubling to
+// receiveRetryMax, so an outage costs a call every half minute, not a loop.
+const (
+	receiveRetryBase = 200 * time.Millisecond
+	receiveRetryMax  = 30 * time.Second
+)
+
+// Run receives and runs jobs until ctx is cancelled, then drains: it stops
+// receiving, waits up to DrainTimeout for running jobs, cancels the contexts
+// of those still running, releases their messages (visibility 0) and returns.
+//
+// Run returns an error at once when the Consumer's fields are invalid. After
+// a stop it returns nil, or an error when some handlers ignored the
+// cancellation of their context: Run released their messages anyway, and a
+// late result of those handlers is dropped. SQS errors never end Run; they
+// are logged and retried.
+//
+// A message that SQS handed out in a receive cut short by the stop is not
+// lost: it becomes visible again after VisibilityTimeout.
+func (c *Consumer) Run(ctx context.Context) error {
+	s, err := c.settings()
+	if err != nil {
+		return err
+	}
+	base := context.WithoutCancel(ctx)
+	r := &run{
+		c:     c,
+		s:     s,
+		slots: make(chan struct{}, s.concurrency),
+		jobs:  make(map[*job]struct{}),
+	}
+	var hardCancel, finalCancel context.CancelFunc
+	r.hardCtx, hardCancel = context.WithCancel(base)
+	r.finalCtx, finalCancel = context.WithCancel(base)
+	defer hardCancel()
+	defer finalCancel()
+
+	protDone := make(chan struct{})
+	protCtx, protCancel := context.WithCancel(base)
+	if p := s.protection; p != nil {
+		go func() {
+			defer close(protDone)
+			p.run(protCtx, func() bool { return c.inFlight.Load() > 0 }, s.release)
+		}()
+	} else {
+		close(protDone)
+	}
+
+	r.receive(ctx)
+	err = r.drain(hardCancel)
+	protCancel()
+	<-protDone
+	return err
+}
+
+// run is the state of one call to Run.
+type run struct {
+	c *Consumer
+	s *settings
+	// hardCtx is cancelled at the drain deadline: the jobs' contexts.
+	hardCtx context.Context
+	// finalCtx bounds the SQS calls that settle messages; it ends with Run.
+	finalCtx context.Context
+	// slots holds a token per running job (and per message being received).
+	slots chan struct{}
+	wg    sync.WaitGroup
+
+	mu   sync.Mutex
+	jobs map[*job]struct{}
+}
+
+// receive long-polls the queue and starts jobs while ctx lasts.
+func (r *run) receive(ctx context.Context) {
+	failures := 0
+	for {
+		n, ok := r.acquire(ctx)
+		if !ok {
+			return
+		}
+		out, err := r.s.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(r.s.queueURL),
+			MaxNumberOfMessages:         int32(n),
+			VisibilityTimeout:           r.s.visibility,
+			WaitTimeSeconds:             r.s.wait,
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+			MessageAttributeNames:       []string{"All"},
+		})
+		if err != nil {
+			r.free(n)
+			if ctx.Err() != nil {
+				return
+			}
+			d := backoff(failures, receiveRetryBase, receiveRetryMax)
+			failures++
+			r.s.log.Warn("sqsworker: receive failed; retrying", "error", err, "attempt", failures, "retry_in", d)
+			if !sleep(ctx, d) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		msgs := out.Messages
+		r.free(n - len(msgs)) // SQS never returns more than asked for
+		for _, m := range msgs {
+			r.start(ctx, m)
+		}
+	}
+}
+
+// acquire blocks until a job slot is free, then takes up to a receive's
+// worth of free slots. It reports false when ctx ends first.
+func (r *run) acquire(ctx context.Context) (int, bool) {
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return 0, false
+	}
+	n := 1
+	for n < maxBatch {
+		select {
+		case r.slots <- struct{}{}:
+			n++
+		default:
+			return n, true
+		}
+	}
+	return n, true
+}
+
+func (r *run) free(n int) {
+	for range n {
+		<-r.slots
+	}
+}
+
+// job is one received message and who settles it.
+type job struct {
+	msg     Message
+	receipt string
+	mu      sync.Mutex
+	settled bool
+}
+
+// claim reports whether the caller is the one to settle the message: the
+// job's own goroutine, or Run when the handler outlives the drain.
+func (j *job) claim() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.settled {
+		return false
+	}
+	j.settled = true
+	return true
+}
+
+// start runs a job for m, or releases m at once when the stop has begun.
+func (r *run) start(ctx context.Context, m types.Message) {
+	j := &job{msg: toMessage(m), receipt: aws.ToString(m.ReceiptHandle)}
+	if ctx.Err() != nil {
+		r.release(r.finalCtx, j, "the worker is stopping")
+		r.free(1)
+		return
+	}
+	r.mu.Lock()
+	r.jobs[j] = struct{}{}
+	r.mu.Unlock()
+	r.c.inFlight.Add(1)
+	r.poke()
+	r.wg.Add(1)
+	go r.process(j)
+}
+
+func (r *run) poke() {
+	if r.s.protection != nil {
+		r.s.protection.poke()
+	}
+}
+
+// drain waits for the running jobs after the receive loop ended, and
+// releases those that outlive the drain deadline.
+func (r *run) drain(hardCancel context.CancelFunc) error {
+	done := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(done)
+	}()
+	n := r.c.InFlight()
+	if n == 0 {
+		r.s.log.Info("sqsworker: stopped; no job was running")
+		return nil
+	}
+	r.s.log.Info("sqsworker: stopping; waiting for running jobs", "in_flight", n, "drain_timeout", r.s.drain)
+	if waitFor(done, r.s.drain) {
+		r.s.log.Info("sqsworker: stopped; every running job finished")
+		return nil
+	}
+	r.s.log.Warn("sqsworker: drain deadline reached; cancelling running jobs and releasing their messages",
+		"in_flight", r.c.InFlight())
+	hardCancel()
+	if waitFor(done, r.s.release/2) {
+		r.s.log.Info("sqsworker: stopped; unfinished jobs released")
+		return nil
+	}
+	stuck := r.releaseStuck()
+	if stuck == 0 {
+		return nil
+	}
+	return fmt.Errorf("sqsworker: %d jobs ignored the cancellation of their context at the drain deadline; their messages were released", stuck)
+}
+
+// releaseStuck settles, on behalf of handlers that have not returned, the
+// messages nobody settled yet, and returns how many it released.
+func (r *run) releaseStuck() int {
+	r.mu.Lock()
+	var stuck []*job
+	for j := range r.jobs {
+		if j.claim() {
+			stuck = append(stuck, j)
+		}
+	}
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(r.finalCtx, r.s.release/2)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, j := range stuck {
+		wg.Go(func() { r.release(ctx, j, "the handler ignored the drain deadline") })
+	}
+	wg.Wait()
+	return len(stuck)
+}
+
+// waitFor reports whether done closed within d.
+func waitFor(done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}

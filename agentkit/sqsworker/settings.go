@@ -1,0 +1,129 @@
+package sqsworker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+)
+
+// settings are a Consumer's fields with the defaults applied and checked:
+// the one place where defaults live.
+type settings struct {
+	client      Client
+	queueURL    string
+	handler     Handler
+	concurrency int
+	visibility  int32 // seconds
+	heartbeat   time.Duration
+	wait        int32 // seconds
+	retryBase   time.Duration
+	drain       time.Duration
+	// release bounds the work after the drain deadline: Run returns at most
+	// this long after it.
+	release    time.Duration
+	protection *protector // nil when off
+	log        *slog.Logger
+}
+
+func (c *Consumer) settings() (*settings, error) {
+	s := &settings{client: c.Client, queueURL: c.QueueURL, handler: c.Handler, log: c.Logger}
+	if s.client == nil {
+		return nil, errors.New("sqsworker: Client is nil; use an *sqs.Client")
+	}
+	if s.queueURL == "" {
+		return nil, errors.New("sqsworker: QueueURL is empty; set it to the URL of the queue to consume")
+	}
+	if s.handler == nil {
+		return nil, errors.New("sqsworker: Handler is nil; set it to the function that runs a job")
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+
+	s.concurrency = orDefault(c.Concurrency, DefaultConcurrency)
+	if s.concurrency < 1 || s.concurrency > MaxConcurrency {
+		return nil, fmt.Errorf("sqsworker: Concurrency %d is out of range; use 1 to %d", c.Concurrency, MaxConcurrency)
+	}
+
+	vis := orDefault(c.VisibilityTimeout, DefaultVisibilityTimeout)
+	if vis < time.Second || vis > MaxVisibilityTimeout || vis%time.Second != 0 {
+		return nil, fmt.Errorf("sqsworker: VisibilityTimeout %s is not whole seconds from 1s to %s", c.VisibilityTimeout, MaxVisibilityTimeout)
+	}
+	s.visibility = int32(vis / time.Second)
+
+	s.heartbeat = orDefault(c.HeartbeatInterval, vis/3)
+	if s.heartbeat <= 0 || s.heartbeat >= vis {
+		return nil, fmt.Errorf("sqsworker: HeartbeatInterval %s is out of range; use more than 0 and less than VisibilityTimeout %s", c.HeartbeatInterval, vis)
+	}
+
+	wait := orDefault(c.WaitTime, MaxWaitTime)
+	if wait < time.Second || wait > MaxWaitTime || wait%time.Second != 0 {
+		return nil, fmt.Errorf("sqsworker: WaitTime %s is not whole seconds from 1s to %s", c.WaitTime, MaxWaitTime)
+	}
+	s.wait = int32(wait / time.Second)
+
+	s.retryBase = orDefault(c.RetryBackoff, DefaultRetryBackoff)
+	if s.retryBase < 0 || s.retryBase > MaxRetryBackoff {
+		return nil, fmt.Errorf("sqsworker: RetryBackoff %s is out of range; use 0 (the default, %s) to %s", c.RetryBackoff, DefaultRetryBackoff, MaxRetryBackoff)
+	}
+
+	switch {
+	case c.DrainTimeout < 0:
+		return nil, fmt.Errorf("sqsworker: DrainTimeout %s is negative; use 0 to derive it from %s", c.DrainTimeout, agentkit.EnvStopTimeout)
+	case c.DrainTimeout > 0:
+		s.drain, s.release = c.DrainTimeout, DrainMargin/2
+	default:
+		stop, err := agentkit.StopTimeoutFromEnv()
+		if err != nil {
+			return nil, fmt.Errorf("sqsworker: derive the drain timeout: %w", err)
+		}
+		margin := min(DrainMargin, stop/2)
+		s.drain, s.release = stop-margin, margin/2
+	}
+
+	p, err := c.Protection.protector(s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.protection = p
+	return s, nil
+}
+
+// protector resolves the protection settings; it returns nil outside ECS.
+func (p TaskProtection) protector(log *slog.Logger) (*protector, error) {
+	uri := p.AgentURI
+	if uri == "" {
+		uri = os.Getenv(envECSAgentURI)
+	}
+	expiry := orDefault(p.Expiry, DefaultProtectionExpiry)
+	if expiry < time.Minute || expiry > MaxProtectionExpiry {
+		return nil, fmt.Errorf("sqsworker: Protection.Expiry %s is out of range; use 1m0s to %s", p.Expiry, MaxProtectionExpiry)
+	}
+	if uri == "" {
+		return nil, nil
+	}
+	client := p.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: protectionCallTimeout}
+	}
+	return &protector{
+		url:    uri + protectionPath,
+		expiry: expiry,
+		client: client,
+		log:    log,
+		wake:   make(chan struct{}, 1),
+	}, nil
+}
+
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
