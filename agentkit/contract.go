@@ -96,3 +96,54 @@ func durationFromEnv(name string, def, lo, hi time.Duration) (time.Duration, err
 	}
 	return d, nil
 }
+
+// Timing rules derived from the contract. The drain, the server defaults
+// and the stream heartbeats all read them from here, so the CDK side can
+// check a stopTimeout or idle timeout against the same numbers.
+const (
+	// IdleTimeoutMargin is how much longer than the load balancer's idle
+	// timeout Server keeps an idle keep-alive connection open (when
+	// http.Server.IdleTimeout is zero). AWS's guidance: the target must
+	// never close a connection the ALB may still reuse, or the ALB answers
+	// 502.
+	IdleTimeoutMargin = 5 * time.Second
+
+	// MaxHeartbeatInterval caps the gap between two stream heartbeats, so
+	// proxies and clients with shorter timeouts than the ALB's also see
+	// traffic.
+	MaxHeartbeatInterval = 15 * time.Second
+)
+
+// DrainDeadlines returns the drain timeline for a container stopTimeout,
+// measured from the moment the drain begins (SIGTERM):
+//
+//   - closeAt: the drain closes the connections still open and Serve
+//     returns. It leaves a safety margin before ECS sends SIGKILL at
+//     stopTimeout: a tenth of stopTimeout, at least 1s and at most 5s.
+//   - cancelAt: the drain cancels the contexts of the requests and jobs
+//     still running, a further tenth of stopTimeout (at least 500ms, at
+//     most 5s) before closeAt, so cancelled handlers can end their
+//     responses cleanly (a stream sends its last event) instead of being
+//     cut.
+//
+// For the ECS default of 30s that is cancelAt 24s and closeAt 27s. The rule
+// is meant for stopTimeouts from MinStopTimeout to MaxStopTimeout; below
+// MinStopTimeout the results are clamped at zero.
+func DrainDeadlines(stopTimeout time.Duration) (cancelAt, closeAt time.Duration) {
+	margin := clamp(stopTimeout/10, time.Second, 5*time.Second)
+	lead := clamp(stopTimeout/10, 500*time.Millisecond, 5*time.Second)
+	closeAt = max(stopTimeout-margin, 0)
+	cancelAt = max(closeAt-lead, 0)
+	return cancelAt, closeAt
+}
+
+// HeartbeatInterval returns how often a Stream sends a heartbeat for a load
+// balancer idle timeout: a quarter of it, at most MaxHeartbeatInterval, so
+// that even a delayed heartbeat lands well inside the idle timeout.
+func HeartbeatInterval(idleTimeout time.Duration) time.Duration {
+	return min(idleTimeout/4, MaxHeartbeatInterval)
+}
+
+func clamp(d, lo, hi time.Duration) time.Duration {
+	return min(max(d, lo), hi)
+}
