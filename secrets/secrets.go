@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsssm"
@@ -97,8 +98,7 @@ const childID = "Secrets"
 // Bind turns list into the ECS container secrets map (for
 // awsecs.ContainerDefinitionOptions.Secrets). It imports each SSM
 // parameter under scope/Secrets/<EnvName> (imports synthesize no
-// resource); a Secrets Manager secret with an EncryptionKey is re-imported
-// there too so that its key is granted. Call it at most once per scope.
+// resource). Call it at most once per scope.
 // An empty list creates nothing. Bind panics with the Validate message on
 // bad input, before creating anything.
 //
@@ -129,17 +129,39 @@ func bind(scope constructs.Construct, s *Secret) awsecs.Secret {
 		})
 		return awsecs.Secret_FromSsmParameter(param)
 	}
-	secret := s.SecretsManager
-	if s.EncryptionKey != nil {
-		attrs := &awssecretsmanager.SecretAttributes{EncryptionKey: s.EncryptionKey}
-		if full := secret.SecretFullArn(); full != nil {
-			attrs.SecretCompleteArn = full
-		} else {
-			attrs.SecretPartialArn = secret.SecretArn()
-		}
-		secret = awssecretsmanager.Secret_FromSecretAttributes(scope, id, attrs)
+	secret := awsecs.Secret_FromSecretsManager(s.SecretsManager, s.Field)
+	if s.EncryptionKey == nil {
+		return secret
 	}
-	return awsecs.Secret_FromSecretsManager(secret, s.Field)
+	return newKeyedSecret(secret, s.EncryptionKey)
+}
+
+// keyedSecret is a Secrets Manager container secret whose read grant also
+// grants kms:Decrypt on a customer-managed key. The ISecret's own grant
+// goes through a kms:ViaService principal, which an imported key silently
+// drops; granting the key directly to the execution role does not.
+type keyedSecret struct {
+	awsecs.Secret
+	inner awsecs.Secret
+	key   awskms.IKey
+}
+
+func newKeyedSecret(inner awsecs.Secret, key awskms.IKey) awsecs.Secret {
+	s := &keyedSecret{inner: inner, key: key}
+	awsecs.NewSecret_Override(s)
+	return s
+}
+
+// Arn is the ARN ECS reads the value from.
+func (s *keyedSecret) Arn() *string { return s.inner.Arn() }
+
+// HasField reports whether the secret selects one JSON field.
+func (s *keyedSecret) HasField() *bool { return s.inner.HasField() }
+
+// GrantRead lets grantee read the secret and decrypt it with the key.
+func (s *keyedSecret) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
+	s.key.GrantDecrypt(grantee)
+	return s.inner.GrantRead(grantee)
 }
 
 // LabelPrefix starts the Docker label VersionLabels writes for each pinned
