@@ -7,9 +7,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
@@ -178,6 +183,118 @@ type Props struct {
 	//
 	// Default: - on, with rollback.
 	CircuitBreaker *awsecs.DeploymentCircuitBreaker
+	// DeploymentAlarms makes two CloudWatch alarms, target 5xx responses
+	// and unhealthy targets, and has ECS roll a deployment back when either
+	// fires while it runs.
+	//
+	// Default: true.
+	DeploymentAlarms *bool
+	// Target5xxAlarmThreshold is how many 5xx responses from the tasks in
+	// one minute, three minutes running, fire the 5xx alarm.
+	//
+	// Default: 10.
+	Target5xxAlarmThreshold *float64
+
+	// CpuArchitecture is the CPU the tasks run on; a Directory image is
+	// built for it.
+	//
+	// Default: ArchitectureX86_64.
+	CpuArchitecture Architecture
+	// FargateSpot runs the tasks beyond OnDemandBaseCount on Fargate Spot,
+	// at a discount but with a two-minute interruption notice (agentkit
+	// drains on the SIGTERM it brings). Not with ArchitectureArm64: Spot
+	// does not run ARM64. A given Cluster must have the Fargate capacity
+	// providers enabled.
+	//
+	// Default: false.
+	FargateSpot *bool
+	// OnDemandBaseCount is how many tasks always run on on-demand Fargate
+	// when FargateSpot is set.
+	//
+	// Default: 1.
+	OnDemandBaseCount *float64
+
+	// ReadonlyRootFilesystem mounts the container's root filesystem
+	// read-only; /tmp is a writable task volume. The image should own /tmp
+	// for its user (ECS copies a path's owner and mode from the image).
+	//
+	// Default: true.
+	ReadonlyRootFilesystem *bool
+	// User is the user (and optionally ":group") the container runs as;
+	// root is refused.
+	//
+	// Default: "65532", distroless's nonroot user.
+	User *string
+	// EnableExecuteCommand turns ECS Exec on, for a shell in a running
+	// task; its sessions are logged to a log group with LogRetention. It
+	// needs ReadonlyRootFilesystem false.
+	//
+	// Default: false.
+	EnableExecuteCommand *bool
+
+	// FlowLogs records the new VPC's traffic to a CloudWatch log group kept
+	// for LogRetention.
+	//
+	// Default: true.
+	FlowLogs *bool
+	// RestrictDefaultSecurityGroup removes every rule from the new VPC's
+	// default security group, so a resource put in it by mistake is closed.
+	// (CloudFormation cannot edit that group itself: the CDK does it with a
+	// small custom resource.)
+	//
+	// Default: true.
+	RestrictDefaultSecurityGroup *bool
+	// LogEncryptionKey encrypts every log group the construct makes; the
+	// construct allows CloudWatch Logs to use it when the key is defined in
+	// the same app.
+	//
+	// Default: - CloudWatch Logs' own encryption.
+	LogEncryptionKey awskms.IKey
+
+	// AccessLogs writes the load balancer's access logs to S3.
+	//
+	// Default: true.
+	AccessLogs *bool
+	// AccessLogsBucket receives the access logs.
+	//
+	// Default: - a new bucket that blocks all public access, allows only
+	// TLS, is encrypted with SSE-S3 (load balancer logs cannot use KMS) and
+	// expires logs after AccessLogsRetentionDays.
+	AccessLogsBucket awss3.IBucket
+	// AccessLogsRetentionDays is how long the new access-log bucket keeps
+	// logs.
+	//
+	// Default: 90.
+	AccessLogsRetentionDays *float64
+
+	// Certificate turns on HTTPS: the load balancer listens on 443 with it
+	// and redirects 80 to 443.
+	//
+	// Default: - HTTP only, unless DomainName is set.
+	Certificate awscertificatemanager.ICertificate
+	// DomainName is the service's domain name: the construct makes a
+	// DNS-validated certificate for it in DomainZone, listens on 443 and
+	// points an alias record at the load balancer.
+	//
+	// Default: - no domain name.
+	DomainName *string
+	// DomainZone is the hosted zone of DomainName.
+	//
+	// Default: - none; required with DomainName.
+	DomainZone awsroute53.IHostedZone
+	// SslPolicy is the HTTPS listener's security policy.
+	//
+	// Default: elbv2.SslPolicy_RECOMMENDED_TLS (TLS 1.3 and 1.2 only).
+	SslPolicy elbv2.SslPolicy
+	// RedirectHTTP answers port 80 with a redirect to 443 when HTTPS is on.
+	//
+	// Default: true.
+	RedirectHTTP *bool
+	// DeletionProtection keeps the load balancer from being deleted until
+	// it is turned off again.
+	//
+	// Default: false.
+	DeletionProtection *bool
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -218,6 +335,8 @@ func (p *Props) Validate() error {
 		},
 		p.validateCount,
 		p.validateDeployment,
+		p.validateSecurity,
+		p.validateLogging,
 		func() error { return p.timing().Validate() },
 	}
 	for _, check := range checks {
@@ -289,8 +408,32 @@ func (p *Props) validateEnvironment() error {
 		if prop, ok := reservedEnv[name]; ok {
 			return fmt.Errorf("agentservice: Environment sets %s, which the construct sets from %s; set %s instead", name, prop, prop)
 		}
+		if err := checkCredentialName(name); err != nil {
+			return err
+		}
 		if secretNames[name] {
 			return fmt.Errorf("agentservice: %s is in both Environment and Secrets; keep it in one of them", name)
+		}
+	}
+	return nil
+}
+
+func (p *Props) validateLogging() error {
+	if !boolOr(p.AccessLogs, true) && (p.AccessLogsBucket != nil || p.AccessLogsRetentionDays != nil) {
+		return fmt.Errorf("agentservice: AccessLogsBucket and AccessLogsRetentionDays are set but AccessLogs is false; drop them or turn AccessLogs on")
+	}
+	if p.AccessLogsBucket != nil && p.AccessLogsRetentionDays != nil {
+		return fmt.Errorf("agentservice: AccessLogsRetentionDays applies only to the bucket the construct makes, not to a given AccessLogsBucket")
+	}
+	if v := p.AccessLogsRetentionDays; v != nil && !token.IsNumber(v) && (*v < 1 || *v != float64(int(*v))) {
+		return fmt.Errorf("agentservice: AccessLogsRetentionDays %v is not a day count; use a whole number of at least 1", *v)
+	}
+	if v := p.Target5xxAlarmThreshold; v != nil && !token.IsNumber(v) {
+		if !boolOr(p.DeploymentAlarms, true) {
+			return fmt.Errorf("agentservice: Target5xxAlarmThreshold %v is set but DeploymentAlarms is false", *v)
+		}
+		if *v < 1 {
+			return fmt.Errorf("agentservice: Target5xxAlarmThreshold %v is below 1; use a count of 5xx responses per minute of at least 1", *v)
 		}
 	}
 	return nil

@@ -55,7 +55,8 @@ func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 	tmpl.ResourceCountIs(jsii.String("AWS::EC2::VPC"), jsii.Number(1))
 	tmpl.ResourceCountIs(jsii.String("AWS::EC2::Subnet"), jsii.Number(4))
 	tmpl.ResourceCountIs(jsii.String("AWS::EC2::NatGateway"), jsii.Number(1))
-	tmpl.HasResourceProperties(jsii.String("AWS::EC2::Subnet"), obj(map[string]any{"MapPublicIpOnLaunch": true}))
+	tmpl.HasResourceProperties(jsii.String("AWS::EC2::Subnet"), obj(map[string]any{"MapPublicIpOnLaunch": false}))
+	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::EC2::Subnet"), obj(map[string]any{"MapPublicIpOnLaunch": true}), jsii.Number(0))
 	// AND the cluster is named, with Container Insights on
 	tmpl.HasResourceProperties(jsii.String("AWS::ECS::Cluster"), obj(map[string]any{
 		"ClusterName":     "ai-agents-prod",

@@ -1,0 +1,134 @@
+package agentservice
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53targets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/healthcheck"
+)
+
+// Defaults of the load balancer.
+const (
+	DefaultHTTPSPort               = 443
+	DefaultAccessLogsRetentionDays = 90
+)
+
+// front is what loadBalancer makes.
+type front struct {
+	lb       elbv2.ApplicationLoadBalancer
+	listener elbv2.ApplicationListener
+	redirect elbv2.ApplicationListener
+	tg       elbv2.ApplicationTargetGroup
+	bucket   awss3.IBucket
+	cert     awscertificatemanager.ICertificate
+	url      *string
+}
+
+func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
+	subnets := awsec2.SubnetType_PRIVATE_WITH_EGRESS
+	if p.public() {
+		subnets = awsec2.SubnetType_PUBLIC
+	}
+	// The load balancer only ever talks to the tasks: its group gets an
+	// egress rule per target instead of the CDK's allow-all default.
+	sg := awsec2.NewSecurityGroup(scope, jsii.String("LBSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              vpc,
+		Description:      jsii.String("Agent load balancer: listener ports in, task port out"),
+		AllowAllOutbound: jsii.Bool(false),
+	})
+	var f front
+	f.lb = elbv2.NewApplicationLoadBalancer(scope, jsii.String("LB"), &elbv2.ApplicationLoadBalancerProps{
+		Vpc:                     vpc,
+		InternetFacing:          jsii.Bool(p.public()),
+		VpcSubnets:              &awsec2.SubnetSelection{SubnetType: subnets},
+		SecurityGroup:           sg,
+		IdleTimeout:             p.idleTimeout(),
+		DropInvalidHeaderFields: jsii.Bool(true),
+		DeletionProtection:      jsii.Bool(boolOr(p.DeletionProtection, false)),
+	})
+	if boolOr(p.AccessLogs, true) {
+		f.bucket = p.AccessLogsBucket
+		if f.bucket == nil {
+			f.bucket = accessLogsBucket(scope, p)
+		}
+		logAccessLogs(scope, f.lb, f.bucket)
+	}
+	f.tg = elbv2.NewApplicationTargetGroup(scope, jsii.String("TargetGroup"), &elbv2.ApplicationTargetGroupProps{
+		Vpc:                 vpc,
+		Port:                jsii.Number(p.port()),
+		Protocol:            elbv2.ApplicationProtocol_HTTP,
+		TargetType:          elbv2.TargetType_IP,
+		HealthCheck:         healthcheck.TargetGroupHealthCheck(p.HealthCheck),
+		DeregistrationDelay: p.deregistrationDelay(),
+	})
+	if !p.https() {
+		f.listener = f.lb.AddListener(jsii.String("Listener"), &elbv2.BaseApplicationListenerProps{
+			Port:                jsii.Number(DefaultListenerPort),
+			Protocol:            elbv2.ApplicationProtocol_HTTP,
+			Open:                jsii.Bool(true),
+			DefaultTargetGroups: &[]elbv2.IApplicationTargetGroup{f.tg},
+		})
+		f.url = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("http://"), f.lb.LoadBalancerDnsName()})
+		return f
+	}
+	f.cert = p.Certificate
+	host := f.lb.LoadBalancerDnsName()
+	if p.DomainName != nil {
+		f.cert = awscertificatemanager.NewCertificate(scope, jsii.String("Certificate"), &awscertificatemanager.CertificateProps{
+			DomainName: p.DomainName,
+			Validation: awscertificatemanager.CertificateValidation_FromDns(p.DomainZone),
+		})
+		awsroute53.NewARecord(scope, jsii.String("Alias"), &awsroute53.ARecordProps{
+			Zone:       p.DomainZone,
+			RecordName: p.DomainName,
+			Target:     awsroute53.RecordTarget_FromAlias(awsroute53targets.NewLoadBalancerTarget(f.lb, nil)),
+		})
+		host = p.DomainName
+	}
+	policy := p.SslPolicy
+	if policy == "" {
+		policy = elbv2.SslPolicy_RECOMMENDED_TLS
+	}
+	f.listener = f.lb.AddListener(jsii.String("Listener"), &elbv2.BaseApplicationListenerProps{
+		Port:                jsii.Number(DefaultHTTPSPort),
+		Protocol:            elbv2.ApplicationProtocol_HTTPS,
+		Certificates:        &[]elbv2.IListenerCertificate{elbv2.ListenerCertificate_FromCertificateManager(f.cert)},
+		SslPolicy:           policy,
+		Open:                jsii.Bool(true),
+		DefaultTargetGroups: &[]elbv2.IApplicationTargetGroup{f.tg},
+	})
+	if boolOr(p.RedirectHTTP, true) {
+		f.redirect = f.lb.AddRedirect(&elbv2.ApplicationLoadBalancerRedirectConfig{
+			SourcePort: jsii.Number(DefaultListenerPort), SourceProtocol: elbv2.ApplicationProtocol_HTTP,
+			TargetPort: jsii.Number(DefaultHTTPSPort), TargetProtocol: elbv2.ApplicationProtocol_HTTPS,
+			Open: jsii.Bool(true),
+		})
+	}
+	f.url = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), host})
+	return f
+}
+
+// accessLogsBucket is a private, TLS-only bucket for the load balancer's
+// logs. SSE-S3 because load balancer log delivery cannot write to a bucket
+// encrypted with KMS.
+func accessLogsBucket(scope constructs.Construct, p *Props) awss3.Bucket {
+	return awss3.NewBucket(scope, jsii.String("AccessLogs"), &awss3.BucketProps{
+		BlockPublicAccess: awss3.BlockPublicAccess_BLOCK_ALL(),
+		Encryption:        awss3.BucketEncryption_S3_MANAGED,
+		EnforceSSL:        jsii.Bool(true),
+		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
+		Versioned:         jsii.Bool(false),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		LifecycleRules: &[]*awss3.LifecycleRule{{
+			Id:         jsii.String("ExpireAccessLogs"),
+			Expiration: awscdk.Duration_Days(jsii.Number(numberOr(p.AccessLogsRetentionDays, DefaultAccessLogsRetentionDays))),
+		}},
+	})
+}

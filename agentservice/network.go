@@ -1,0 +1,98 @@
+package agentservice
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// network returns the VPC and cluster to run in, making what was not given.
+func network(scope constructs.Construct, p *Props) (awsec2.IVpc, awsecs.ICluster) {
+	if p.Cluster != nil {
+		return p.Cluster.Vpc(), p.Cluster
+	}
+	vpc := p.Vpc
+	if vpc == nil {
+		vpc = newVpc(scope, p)
+	}
+	insights := awsecs.ContainerInsights_DISABLED
+	if p.insights() {
+		insights = awsecs.ContainerInsights_ENABLED
+	}
+	var exec *awsecs.ExecuteCommandConfiguration
+	if boolOr(p.EnableExecuteCommand, false) {
+		exec = &awsecs.ExecuteCommandConfiguration{
+			Logging: awsecs.ExecuteCommandLogging_OVERRIDE,
+			LogConfiguration: &awsecs.ExecuteCommandLogConfiguration{
+				CloudWatchLogGroup:          newLogGroup(scope, "ExecLogs", p),
+				CloudWatchEncryptionEnabled: jsii.Bool(p.LogEncryptionKey != nil),
+			},
+		}
+	}
+	cluster := awsecs.NewCluster(scope, jsii.String("Cluster"), &awsecs.ClusterProps{
+		Vpc:                            vpc,
+		ClusterName:                    p.ClusterName,
+		ContainerInsightsV2:            insights,
+		EnableFargateCapacityProviders: jsii.Bool(boolOr(p.FargateSpot, false)),
+		ExecuteCommandConfiguration:    exec,
+	})
+	return vpc, cluster
+}
+
+func newVpc(scope constructs.Construct, p *Props) awsec2.Vpc {
+	vpc := awsec2.NewVpc(scope, jsii.String("Vpc"), &awsec2.VpcProps{
+		MaxAzs:      jsii.Number(numberOr(p.MaxAzs, DefaultMaxAzs)),
+		NatGateways: jsii.Number(numberOr(p.NatGateways, DefaultNatGateways)),
+		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{
+			// Only the load balancer and the NAT gateways (with their own
+			// Elastic IPs) live here: nothing needs an automatic public IP.
+			{Name: jsii.String("Public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24), MapPublicIpOnLaunch: jsii.Bool(false)},
+			{Name: jsii.String("Private"), SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS, CidrMask: jsii.Number(24)},
+		},
+		RestrictDefaultSecurityGroup: jsii.Bool(boolOr(p.RestrictDefaultSecurityGroup, true)),
+	})
+	if boolOr(p.FlowLogs, true) {
+		logs := newLogGroup(vpc, "FlowLogs", p)
+		vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
+			Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logs, nil),
+			TrafficType: awsec2.FlowLogTrafficType_ALL,
+		})
+	}
+	return vpc
+}
+
+// newLogGroup makes a log group with the props' retention and key. Every
+// log group the construct makes comes from here, so none is kept forever
+// by accident.
+func newLogGroup(scope constructs.Construct, id string, p *Props) awslogs.LogGroup {
+	return awslogs.NewLogGroup(scope, jsii.String(id), &awslogs.LogGroupProps{
+		Retention:     p.logRetention(),
+		EncryptionKey: p.LogEncryptionKey,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+}
+
+// allowLogsToUse lets CloudWatch Logs in this account and region use key
+// for log groups, as its documentation asks. An imported key's policy is
+// its owner's to change: for it this adds nothing.
+func allowLogsToUse(key awskms.IKey) {
+	stack := awscdk.Stack_Of(key)
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowCloudWatchLogs"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{
+			"ArnLike": map[string]any{
+				"kms:EncryptionContext:aws:logs:arn": awscdk.Fn_Join(jsii.String(""), &[]*string{
+					jsii.String("arn:"), stack.Partition(), jsii.String(":logs:"), stack.Region(), jsii.String(":"), stack.Account(), jsii.String(":*"),
+				}),
+			},
+		},
+	}), jsii.Bool(true))
+}

@@ -1,0 +1,101 @@
+package agentservice
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/secrets"
+)
+
+// tmpVolume is the task volume mounted writable at /tmp when the root
+// filesystem is read-only.
+const tmpVolume = "tmp"
+
+func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup) (awsecs.FargateTaskDefinition, awsecs.ContainerDefinition) {
+	cpu, platform := awsecs.CpuArchitecture_X86_64(), awsecrassets.Platform_LINUX_AMD64()
+	if p.arch() == ArchitectureArm64 {
+		cpu, platform = awsecs.CpuArchitecture_ARM64(), awsecrassets.Platform_LINUX_ARM64()
+	}
+	def := awsecs.NewFargateTaskDefinition(scope, jsii.String("TaskDef"), &awsecs.FargateTaskDefinitionProps{
+		Cpu:             jsii.Number(p.cpu()),
+		MemoryLimitMiB:  jsii.Number(p.memory()),
+		RuntimePlatform: &awsecs.RuntimePlatform{CpuArchitecture: cpu, OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX()},
+	})
+	var hc *awsecs.HealthCheck
+	if p.ContainerHealthCheck != nil {
+		hc = healthcheck.ContainerHealthCheck(p.ContainerHealthCheck)
+	}
+	linux := awsecs.NewLinuxParameters(scope, jsii.String("Linux"), &awsecs.LinuxParametersProps{
+		// An init process reaps zombies and forwards SIGTERM to the agent,
+		// so the drain starts even when the agent is not PID 1.
+		InitProcessEnabled: jsii.Bool(true),
+	})
+	linux.DropCapabilities(awsecs.Capability_ALL)
+	container := def.AddContainer(jsii.String(p.containerName()), &awsecs.ContainerDefinitionOptions{
+		ContainerName: jsii.String(p.containerName()),
+		Image:         p.Image.containerImage(platform),
+		PortMappings: &[]*awsecs.PortMapping{{
+			ContainerPort: jsii.Number(p.port()),
+			Protocol:      awsecs.Protocol_TCP,
+		}},
+		Environment: environment(p),
+		Secrets:     secrets.Bind(scope, p.Secrets),
+		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
+			LogGroup:     logs,
+			StreamPrefix: jsii.String(p.logPrefix()),
+		}),
+		StopTimeout: p.stopTimeout(),
+		HealthCheck: hc,
+		Essential:   jsii.Bool(true),
+		// A hard limit: the container is stopped rather than let the task
+		// starve its other processes (the ECS agent's log shipping).
+		MemoryLimitMiB:         jsii.Number(p.memory()),
+		ReadonlyRootFilesystem: jsii.Bool(p.readonlyRoot()),
+		User:                   jsii.String(stringOr(p.User, DefaultUser)),
+		LinuxParameters:        linux,
+	})
+	if p.readonlyRoot() {
+		def.AddVolume(&awsecs.Volume{Name: jsii.String(tmpVolume)})
+		container.AddMountPoints(&awsecs.MountPoint{
+			SourceVolume:  jsii.String(tmpVolume),
+			ContainerPath: jsii.String("/tmp"),
+			ReadOnly:      jsii.Bool(false),
+		})
+	}
+	return def, container
+}
+
+// environment is the user's variables plus the agentkit contract.
+func environment(p *Props) *map[string]*string {
+	env := map[string]*string{}
+	if p.Environment != nil {
+		for k, v := range *p.Environment {
+			env[k] = v
+		}
+	}
+	env[agentkit.EnvPort] = jsii.String(fmt.Sprint(p.port()))
+	env[agentkit.EnvStopTimeout] = envDuration(p.stopTimeout())
+	env[agentkit.EnvIdleTimeout] = envDuration(p.idleTimeout())
+	return &env
+}
+
+// envDuration formats d the way time.ParseDuration reads it ("60s"); a
+// token becomes a CloudFormation expression that yields the same form.
+func envDuration(d awscdk.Duration) *string {
+	if v, ok := healthcheck.Seconds(d); ok {
+		if v%time.Second == 0 {
+			return jsii.String(fmt.Sprintf("%ds", int64(v/time.Second)))
+		}
+		return jsii.String(v.String())
+	}
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{awscdk.Token_AsString(d.ToSeconds(nil), nil), jsii.String("s")})
+}
