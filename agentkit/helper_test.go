@@ -39,7 +39,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
 	}
-	before := runtime.NumGoroutine()
+	before := len(liveGoroutines())
 	code := m.Run()
 	if code == 0 {
 		if err := goroutinesSettle(before, 5*time.Second); err != nil {
@@ -50,19 +50,35 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// goroutinesSettle waits for the goroutine count to fall back to n, and
-// reports the stacks of the leaked ones if it does not.
+// goroutinesSettle waits for the goroutines other than TestMain's and the
+// os/signal loop (started by the first signal.Notify, it never ends) to fall
+// back to n, and reports the stacks of the leaked ones if they do not.
 func goroutinesSettle(n int, within time.Duration) error {
 	deadline := time.Now().Add(within)
-	for runtime.NumGoroutine() > n {
+	for {
+		live := liveGoroutines()
+		if len(live) <= n {
+			return nil
+		}
 		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			return fmt.Errorf("goroutine leak: %d running after the tests, %d before:\n%s", runtime.NumGoroutine(), n, buf)
+			return fmt.Errorf("goroutine leak: %d running after the tests, %d before:\n%s",
+				len(live), n, strings.Join(live, "\n\n"))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return nil
+}
+
+func liveGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var live []string
+	for i, g := range strings.Split(string(buf), "\n\n") {
+		if i == 0 || strings.Contains(g, "os/signal.loop") {
+			continue // the first is the caller's
+		}
+		live = append(live, g)
+	}
+	return live
 }
 
 // helperServe is the server process of the drain tests. It prints one line

@@ -1,0 +1,113 @@
+package agentkit_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+)
+
+func TestProbe(t *testing.T) {
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status":"ok"}`)
+	}))
+	defer ok.Close()
+	draining := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"status":"draining"}`, http.StatusServiceUnavailable)
+	}))
+	defer draining.Close()
+	redirect := httptest.NewServer(http.RedirectHandler(ok.URL, http.StatusFound))
+	defer redirect.Close()
+	hang := make(chan struct{})
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer hung.Close()
+	defer close(hang)
+	refused := closedPort(t)
+
+	cases := []struct {
+		name string
+		url  string
+		want string // "" for success, else the start of the error
+	}{
+		{"200", ok.URL + "/health", ""},
+		{"503", draining.URL + "/health", "agentkit: probe " + draining.URL + `/health: status 503: {"status":"draining"}`},
+		{"redirect not followed", redirect.URL, "agentkit: probe " + redirect.URL + ": status 302"},
+		{"refused", "http://" + refused + "/health", "agentkit: probe: Get \"http://" + refused + "/health\": dial tcp " + refused + ": connect: connection refused"},
+		{"timeout", hung.URL + "/health", "agentkit: probe: Get \"" + hung.URL + "/health\": context deadline exceeded"},
+		{"bad url", "http://[::1/health", `agentkit: probe http://[::1/health: parse "http://[::1/health": missing ']' in host`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// GIVEN a server answering as named, and a 200ms probe budget
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+
+			// WHEN it is probed
+			err := agentkit.Probe(ctx, c.url)
+
+			// THEN only 200 passes; the error says why
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("got %v, want nil", err)
+			case c.want != "" && (err == nil || !strings.HasPrefix(err.Error(), c.want)):
+				t.Fatalf("got  %v\nwant %s...", err, c.want)
+			}
+		})
+	}
+}
+
+// closedPort returns a 127.0.0.1 address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+func TestRunProbeExitCode(t *testing.T) {
+	healthy := httptest.NewServer(&agentkit.Health{})
+	defer healthy.Close()
+	drainingHealth := &agentkit.Health{}
+	drainingHealth.SetDraining()
+	draining := httptest.NewServer(drainingHealth)
+	defer draining.Close()
+
+	cases := []struct {
+		name   string
+		port   string
+		code   int
+		stderr string
+	}{
+		{"200", port(healthy.URL), 0, ""},
+		{"503", port(draining.URL), 1, `status 503: {"status":"draining"}`},
+		{"refused", port("http://" + closedPort(t)), 1, "connection refused"},
+		{"malformed PORT", "http", 1, `agentkit: PORT "http" is not a port; use a number from 1 to 65535`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// GIVEN PORT pointing at a server answering as named
+			// WHEN the probe mode runs as its own process
+			p := startHelper(t, "probe", "PORT="+c.port)
+			code := p.wait(10 * time.Second)
+
+			// THEN it exits 0 on 200 and 1 otherwise, saying why on stderr
+			if code != c.code || !strings.Contains(p.stderr.String(), c.stderr) {
+				t.Fatalf("exit %d stderr %q, want %d and %q", code, p.stderr.String(), c.code, c.stderr)
+			}
+		})
+	}
+}
+
+func port(url string) string {
+	return url[strings.LastIndex(url, ":")+1:]
+}
