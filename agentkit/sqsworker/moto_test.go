@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,6 +119,34 @@ func (d *deliveries) distinct() int {
 	return len(d.log)
 }
 
+// serialReceives makes moto's ReceiveMessage atomic across the consumers of
+// one test. moto 5.2 checks that a message is visible and then marks it
+// received without a lock, so two receives at the same instant can both take
+// it: with 20 raw SDK receivers and a 60s visibility timeout, 2 of 1,200
+// messages were delivered twice, each the second time with receive count 2
+// while the first delivery was still running. That is moto's race, not the
+// consumer's; real SQS standard queues also deliver at least once, which is
+// why Handler must be idempotent. Only the receive calls are serialised: jobs,
+// heartbeats, deletes and releases of all consumers still run concurrently.
+type serialReceives struct {
+	*sqs.Client
+	turn chan struct{} // one token: the right to receive
+}
+
+func newSerialReceives(c *sqs.Client) serialReceives {
+	return serialReceives{Client: c, turn: make(chan struct{}, 1)}
+}
+
+func (s serialReceives) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	select {
+	case s.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.turn }()
+	return s.Client.ReceiveMessage(ctx, in, opts...)
+}
+
 // TestMoto runs the consumer against a real SQS-protocol server. The
 // subtests share one moto_server, each with its own queues, and run in
 // parallel to keep the wall time down.
@@ -135,13 +164,14 @@ func TestMoto(t *testing.T) {
 		ids := q.send(t, bodies...)
 		var runs deliveries
 		var logs logBuffer
+		shared := newSerialReceives(client)
 
 		// WHEN four consumers of five jobs each run them
 		var stops []func() error
 		for i := range 4 {
 			name := fmt.Sprintf("c%d", i)
 			stops = append(stops, start(t, &sqsworker.Consumer{
-				Client: client, QueueURL: q.url, Concurrency: 5, WaitTime: time.Second,
+				Client: shared, QueueURL: q.url, Concurrency: 5, WaitTime: time.Second,
 				Logger: quietLogger(&logs),
 				Handler: func(_ context.Context, m sqsworker.Message) error {
 					runs.add(name, m)
@@ -176,6 +206,9 @@ func TestMoto(t *testing.T) {
 		}
 		if n := q.count(t, q.dlq); n != 0 {
 			t.Errorf("dead-letter queue holds %d messages, want 0", n)
+		}
+		if l := logs.String(); strings.Contains(l, `"level":"WARN"`) || strings.Contains(l, `"level":"ERROR"`) {
+			t.Errorf("the consumers logged warnings or errors:\n%s", l)
 		}
 	})
 
@@ -218,10 +251,11 @@ func TestMoto(t *testing.T) {
 		id := q.send(t, "long")[0]
 		var runs deliveries
 		var logs logBuffer
+		shared := newSerialReceives(client)
 		var stops []func() error
 		for _, name := range []string{"c1", "c2"} {
 			stops = append(stops, start(t, &sqsworker.Consumer{
-				Client: client, QueueURL: q.url, Concurrency: 1, WaitTime: time.Second,
+				Client: shared, QueueURL: q.url, Concurrency: 1, WaitTime: time.Second,
 				VisibilityTimeout: 2 * time.Second, Logger: quietLogger(&logs),
 				Handler: func(_ context.Context, m sqsworker.Message) error {
 					runs.add(name, m)
