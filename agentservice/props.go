@@ -318,7 +318,7 @@ func (p *Props) Validate() error {
 		p.validateNetwork,
 		p.validateSize,
 		p.validateContainer,
-		p.validateEnvironment,
+		func() error { return p.validateEnvironment(reservedEnv) },
 		func() error { return secrets.Validate(p.Secrets) },
 		func() error { return p.HealthCheck.Validate() },
 		func() error {
@@ -388,7 +388,7 @@ var (
 	logPrefix     = regexp.MustCompile(`^[^:*]{1,512}$`)
 )
 
-func (p *Props) validateEnvironment() error {
+func (p *Props) validateEnvironment(reserved map[string]string) error {
 	if p.Environment == nil {
 		return nil
 	}
@@ -405,7 +405,7 @@ func (p *Props) validateEnvironment() error {
 		if !envName.MatchString(name) {
 			return fmt.Errorf("agentservice: Environment name %q is not a valid variable name; use letters, digits and '_', not starting with a digit", name)
 		}
-		if prop, ok := reservedEnv[name]; ok {
+		if prop, ok := reserved[name]; ok {
 			return fmt.Errorf("agentservice: Environment sets %s, which the construct sets from %s; set %s instead", name, prop, prop)
 		}
 		if err := checkCredentialName(name); err != nil {
@@ -468,31 +468,10 @@ func (p *Props) validateDeployment() error {
 	return nil
 }
 
-// timing gathers the durations that must agree with each other.
+// timing gathers the durations that must agree with each other; a token
+// is marked unresolved there, and no rule judges it.
 func (p *Props) timing() healthcheck.Timing {
-	hc := p.HealthCheck
-	if hc == nil {
-		hc = &healthcheck.Props{}
-	}
-	t := healthcheck.DefaultTiming()
-	t.HealthCheckInterval = durationOr(hc.Interval, healthcheck.DefaultInterval)
-	t.HealthCheckTimeout = durationOr(hc.Timeout, healthcheck.DefaultTimeout)
-	t.GracePeriod = durationOr(hc.GracePeriod, healthcheck.DefaultGracePeriod)
-	t.HealthyThresholdCount = int(plainNumberOr(hc.HealthyThresholdCount, healthcheck.DefaultHealthyThresholdCount))
-	t.UnhealthyThresholdCount = int(plainNumberOr(hc.UnhealthyThresholdCount, healthcheck.DefaultUnhealthyThresholdCount))
-	t.DeregistrationDelay = durationOr(p.DeregistrationDelay, healthcheck.DefaultDeregistrationDelay)
-	t.StopTimeout = durationOr(p.StopTimeout, healthcheck.DefaultStopTimeout)
-	t.IdleTimeout = durationOr(p.IdleTimeout, healthcheck.DefaultIdleTimeout)
-	return t
-}
-
-// durationOr resolves d, or returns def when d is nil. A token resolves to
-// def too, which keeps it out of the timing checks' way.
-func durationOr(d awscdk.Duration, def time.Duration) time.Duration {
-	if v, ok := healthcheck.Seconds(d); ok {
-		return v
-	}
-	return def
+	return healthcheck.TimingOf(p.HealthCheck, p.DeregistrationDelay, p.StopTimeout, p.IdleTimeout)
 }
 
 func (p *Props) cpu() float64          { return numberOr(p.Cpu, DefaultCpu) }

@@ -75,7 +75,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	}
 	s.Vpc, s.Cluster = network(s, props)
 	s.LogGroup = newLogGroup(s, "Logs", props)
-	s.TaskDefinition, s.Container = task(s, props, s.LogGroup)
+	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, environment(props), jsii.Number(props.port()))
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
 	s.AccessLogsBucket, s.Certificate, s.URL = f.bucket, f.cert, f.url

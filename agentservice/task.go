@@ -2,6 +2,7 @@ package agentservice
 
 import (
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -20,7 +21,10 @@ import (
 // filesystem is read-only.
 const tmpVolume = "tmp"
 
-func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup) (awsecs.FargateTaskDefinition, awsecs.ContainerDefinition) {
+// task makes the task definition and the locked-down container both
+// constructs run. env is the container's whole environment; with a port the
+// container maps it.
+func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup, env *map[string]*string, port *float64) (awsecs.FargateTaskDefinition, awsecs.ContainerDefinition) {
 	cpu, platform := awsecs.CpuArchitecture_X86_64(), awsecrassets.Platform_LINUX_AMD64()
 	if p.arch() == ArchitectureArm64 {
 		cpu, platform = awsecs.CpuArchitecture_ARM64(), awsecrassets.Platform_LINUX_ARM64()
@@ -43,12 +47,8 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup) (awsecs.
 	container := def.AddContainer(jsii.String(p.containerName()), &awsecs.ContainerDefinitionOptions{
 		ContainerName: jsii.String(p.containerName()),
 		Image:         p.Image.containerImage(platform),
-		PortMappings: &[]*awsecs.PortMapping{{
-			ContainerPort: jsii.Number(p.port()),
-			Protocol:      awsecs.Protocol_TCP,
-		}},
-		Environment: environment(p),
-		Secrets:     secrets.Bind(scope, p.Secrets),
+		Environment:   env,
+		Secrets:       secrets.Bind(scope, p.Secrets),
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
 			LogGroup:     logs,
 			StreamPrefix: jsii.String(p.logPrefix()),
@@ -63,6 +63,9 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup) (awsecs.
 		User:                   jsii.String(stringOr(p.User, DefaultUser)),
 		LinuxParameters:        linux,
 	})
+	if port != nil {
+		container.AddPortMappings(&awsecs.PortMapping{ContainerPort: port, Protocol: awsecs.Protocol_TCP})
+	}
 	if p.readonlyRoot() {
 		def.AddVolume(&awsecs.Volume{Name: jsii.String(tmpVolume)})
 		container.AddMountPoints(&awsecs.MountPoint{
@@ -74,17 +77,24 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup) (awsecs.
 	return def, container
 }
 
-// environment is the user's variables plus the agentkit contract.
+// environment is the user's variables plus the web service's side of the
+// agentkit contract.
 func environment(p *Props) *map[string]*string {
+	return withEnv(p.Environment, map[string]*string{
+		agentkit.EnvPort:        jsii.String(fmt.Sprint(p.port())),
+		agentkit.EnvStopTimeout: envDuration(p.stopTimeout()),
+		agentkit.EnvIdleTimeout: envDuration(p.idleTimeout()),
+	})
+}
+
+// withEnv merges the construct's variables over a copy of the user's;
+// validation has made sure the two do not overlap.
+func withEnv(user *map[string]*string, contract map[string]*string) *map[string]*string {
 	env := map[string]*string{}
-	if p.Environment != nil {
-		for k, v := range *p.Environment {
-			env[k] = v
-		}
+	if user != nil {
+		maps.Copy(env, *user)
 	}
-	env[agentkit.EnvPort] = jsii.String(fmt.Sprint(p.port()))
-	env[agentkit.EnvStopTimeout] = envDuration(p.stopTimeout())
-	env[agentkit.EnvIdleTimeout] = envDuration(p.idleTimeout())
+	maps.Copy(env, contract)
 	return &env
 }
 

@@ -1,8 +1,6 @@
 package agentservice
 
 import (
-	"github.com/agentcdk/agentcdk/internal/token"
-
 	"maps"
 	"slices"
 )
@@ -30,13 +28,4 @@ func boolOr(v *bool, def bool) bool {
 
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
-}
-
-// plainNumberOr is numberOr for values that feed pure-Go checks: an
-// unresolved token counts as the default so that it is never judged.
-func plainNumberOr(v *float64, def float64) float64 {
-	if token.IsNumber(v) {
-		return def
-	}
-	return numberOr(v, def)
 }
