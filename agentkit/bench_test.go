@@ -1,0 +1,80 @@
+package agentkit_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+)
+
+// discardWriter is a ResponseWriter that keeps nothing, so the benchmarks
+// measure the handlers and not a recorder.
+type discardWriter struct{ h http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.h }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
+var noop = http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+
+func benchHandler(b *testing.B, h http.Handler, path string) {
+	w := &discardWriter{h: http.Header{}}
+	r := httptest.NewRequest("GET", path, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, r)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkBareHandler is the baseline for BenchmarkTrackedHandler.
+func BenchmarkBareHandler(b *testing.B) {
+	benchHandler(b, noop, "/run")
+}
+
+// BenchmarkTrackedHandler measures what Server adds to every request.
+func BenchmarkTrackedHandler(b *testing.B) {
+	var srv agentkit.Server
+	benchHandler(b, srv.Handler(noop), "/run")
+}
+
+func BenchmarkHealth(b *testing.B) {
+	benchHandler(b, &agentkit.Health{}, "/health")
+}
+
+func BenchmarkHealthCachedChecks(b *testing.B) {
+	h := &agentkit.Health{CacheTTL: time.Hour, Checks: []agentkit.Check{
+		{Name: "db", Run: func(context.Context) error { return nil }},
+		{Name: "llm", Run: func(context.Context) error { return nil }, NonCritical: true},
+	}}
+	benchHandler(b, h, "/health")
+}
+
+// BenchmarkHealthOverLoopback includes net/http and the loopback network,
+// keep-alive on, as a load balancer probe would see it (minus the network).
+func BenchmarkHealthOverLoopback(b *testing.B) {
+	var srv agentkit.Server
+	ts := httptest.NewServer(srv.Handler(noop))
+	defer ts.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: 64}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(ts.URL + agentkit.HealthPath)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
