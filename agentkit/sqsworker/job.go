@@ -56,13 +56,13 @@ func (r *run) process(j *job) {
 				"message_id", j.msg.ID, "error", e)
 			return
 		}
-		r.s.log.Debug("sqsworker: job done", "message_id", j.msg.ID, "receive_count", j.msg.ReceiveCount, "took", took)
+		r.s.log.Debug("sqsworker: job done", "message_id", j.msg.ID, "receive_count", j.msg.ReceiveCount, "took", took.String())
 	case r.hardCtx.Err() != nil:
 		r.release(r.finalCtx, j, "the job did not finish by the drain deadline")
 	default:
 		d := r.retryDelay(j.msg.ReceiveCount)
 		r.s.log.Warn("sqsworker: job failed; it will be retried", "message_id", j.msg.ID,
-			"receive_count", j.msg.ReceiveCount, "error", err, "retry_in", d, "took", took)
+			"receive_count", j.msg.ReceiveCount, "error", err, "retry_in", d.String(), "took", took.String())
 		if e := r.setVisibility(r.finalCtx, j, d); e != nil {
 			r.s.log.Warn("sqsworker: could not delay the failed job's retry; it returns after its visibility timeout",
 				"message_id", j.msg.ID, "error", e)
@@ -120,7 +120,7 @@ func (r *run) heartbeat(ctx context.Context, j *job) {
 			next = min(backoff(failures, heartbeatRetry, r.s.heartbeat), r.s.heartbeat)
 			failures++
 			r.s.log.Warn("sqsworker: heartbeat failed; retrying", "message_id", j.msg.ID,
-				"error", err, "attempt", failures, "retry_in", next)
+				"error", err, "attempt", failures, "retry_in", next.String())
 		}
 	}
 }
@@ -174,7 +174,7 @@ func (r *run) retry(ctx context.Context, op string, j *job, call func(context.Co
 		}
 		d := backoff(attempt, settleRetryBase, settleRetryMax)
 		r.s.log.Warn("sqsworker: SQS call failed; retrying", "op", op, "message_id", j.msg.ID,
-			"error", err, "attempt", attempt+1, "retry_in", d)
+			"error", err, "attempt", attempt+1, "retry_in", d.String())
 		if !sleep(ctx, d) {
 			return fmt.Errorf("%s: %w", op, err)
 		}

@@ -112,7 +112,7 @@ func (p *protector) run(ctx context.Context, busy func() bool, offTimeout time.D
 				failures++
 				retryAt = now.Add(d)
 				p.log.Warn("sqsworker: task scale-in protection call failed; retrying",
-					"protect", want, "error", err, "attempt", failures, "retry_in", d)
+					"protect", want, "error", err, "attempt", failures, "retry_in", d.String())
 				continue
 			}
 			failures = 0
@@ -134,7 +134,7 @@ func (p *protector) run(ctx context.Context, busy func() bool, offTimeout time.D
 				offCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), offTimeout)
 				if err := p.put(offCtx, false); err != nil {
 					p.log.Warn("sqsworker: could not release task scale-in protection at stop; it expires on its own",
-						"error", err, "expires_within", p.expiry)
+						"error", err, "expires_within", p.expiry.String())
 				}
 				cancel()
 			}

@@ -105,7 +105,7 @@ func (r *run) receive(ctx context.Context) {
 			}
 			d := backoff(failures, receiveRetryBase, receiveRetryMax)
 			failures++
-			r.s.log.Warn("sqsworker: receive failed; retrying", "error", err, "attempt", failures, "retry_in", d)
+			r.s.log.Warn("sqsworker: receive failed; retrying", "error", err, "attempt", failures, "retry_in", d.String())
 			if !sleep(ctx, d) {
 				return
 			}
@@ -202,7 +202,7 @@ func (r *run) drain(hardCancel context.CancelFunc) error {
 		r.s.log.Info("sqsworker: stopped; no job was running")
 		return nil
 	}
-	r.s.log.Info("sqsworker: stopping; waiting for running jobs", "in_flight", n, "drain_timeout", r.s.drain)
+	r.s.log.Info("sqsworker: stopping; waiting for running jobs", "in_flight", n, "drain_timeout", r.s.drain.String())
 	if waitFor(done, r.s.drain) {
 		r.s.log.Info("sqsworker: stopped; every running job finished")
 		return nil

@@ -1,0 +1,120 @@
+// Command agent is the runnable worker of examples/worker: it takes agent
+// jobs from the SQS queue that the worker construct made and runs each one,
+// standing in for a real agent run with a fixed simulated latency.
+//
+// It logs JSON lines to stdout; each finished job logs one line,
+//
+//	{"level":"INFO","msg":"job finished","message_id":"…",…}
+//
+// so its work can be checked from outside (CloudWatch Logs Insights, or the
+// tests). SIGTERM or SIGINT stops it: it stops taking jobs, lets running ones
+// finish within the drain timeout, releases the rest to other workers and
+// exits 0.
+//
+// Environment:
+//
+//	AGENTKIT_QUEUE_URL            the queue to consume (required; set by the construct)
+//	AGENTKIT_WORKER_CONCURRENCY   jobs run at once (default 4; set by the construct)
+//	AGENTKIT_STOP_TIMEOUT         the container's stop timeout (default 30s; set by the construct)
+//	AGENT_SIMULATED_LATENCY       how long one job takes, a Go duration (default 5s)
+//	AWS_ENDPOINT_URL              optional; points the SDK at another endpoint (tests use moto)
+//
+// Exit status: 0 after a stop, 1 when a job ignored the drain deadline or AWS
+// configuration failed, 2 for bad environment values.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
+)
+
+// EnvSimulatedLatency names the variable that sets how long a job takes.
+const EnvSimulatedLatency = "AGENT_SIMULATED_LATENCY"
+
+// defaultLatency is a job's length when AGENT_SIMULATED_LATENCY is unset.
+const defaultLatency = 5 * time.Second
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	queueURL, concurrency, latency, err := settingsFromEnv()
+	if err != nil {
+		log.Error("agent: bad configuration", "error", err)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		log.Error("agent: load AWS configuration", "error", err)
+		return 1
+	}
+	c := &sqsworker.Consumer{
+		Client:      sqs.NewFromConfig(awsCfg),
+		QueueURL:    queueURL,
+		Concurrency: concurrency,
+		Handler:     job(latency, log),
+		Logger:      log,
+	}
+	log.Info("agent: worker started", "queue_url", queueURL, "concurrency", concurrency, "latency", latency.String())
+	if err := c.Run(ctx); err != nil {
+		log.Error("agent: worker stopped", "error", err)
+		return 1
+	}
+	log.Info("agent: worker stopped")
+	return 0
+}
+
+func settingsFromEnv() (queueURL string, concurrency int, latency time.Duration, err error) {
+	if queueURL, err = sqsworker.QueueURLFromEnv(); err != nil {
+		return "", 0, 0, err
+	}
+	if concurrency, err = sqsworker.ConcurrencyFromEnv(); err != nil {
+		return "", 0, 0, err
+	}
+	if _, err = agentkit.StopTimeoutFromEnv(); err != nil { // the consumer's drain derives from it
+		return "", 0, 0, err
+	}
+	latency = defaultLatency
+	if v := os.Getenv(EnvSimulatedLatency); v != "" {
+		latency, err = time.ParseDuration(v)
+		if err != nil || latency < 0 {
+			return "", 0, 0, fmt.Errorf("agent: %s %q is not a duration of 0 or more (for example \"30s\")", EnvSimulatedLatency, v)
+		}
+	}
+	return queueURL, concurrency, latency, nil
+}
+
+// job returns the handler that runs one job: here, waiting for the simulated
+// latency; a real agent calls its model and tools. It stops early when the
+// worker's drain deadline cancels ctx, and the consumer then hands the job to
+// another worker.
+func job(latency time.Duration, log *slog.Logger) sqsworker.Handler {
+	return func(ctx context.Context, m sqsworker.Message) error {
+		log.Info("job started", "message_id", m.ID, "receive_count", m.ReceiveCount)
+		t := time.NewTimer(latency)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return fmt.Errorf("job %s cut off: %w", m.ID, context.Cause(ctx))
+		}
+		log.Info("job finished", "message_id", m.ID, "receive_count", m.ReceiveCount, "bytes", len(m.Body))
+		return nil
+	}
+}
