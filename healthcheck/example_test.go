@@ -48,3 +48,26 @@ func ExampleCheckHealthyHttpCodes() {
 	// 200-299 true
 	// 200-599 false
 }
+
+// The same budget with the defaults a stack written with aws-cdk-lib's
+// ecs-patterns gets: AWS's target-group defaults (healthy after 5, unhealthy
+// after 2, every 30 s), the 300 s deregistration delay, ECS's 30 s stop
+// timeout and the 60 s grace period ECS sets behind a load balancer.
+func ExampleTiming_DeployStep_ecsPatterns() {
+	ours := healthcheck.DefaultTiming()
+	patterns := healthcheck.Timing{
+		DeregistrationDelay: 300 * time.Second, StopTimeout: 30 * time.Second, IdleTimeout: 60 * time.Second,
+		HealthCheckInterval: 30 * time.Second, HealthCheckTimeout: 5 * time.Second, GracePeriod: 60 * time.Second,
+		HealthyThresholdCount: 5, UnhealthyThresholdCount: 2,
+	}
+	for _, c := range []struct {
+		name string
+		t    healthcheck.Timing
+	}{{"agentcdk", ours}, {"ecs-patterns", patterns}} {
+		fmt.Printf("%-12s healthy %v + drained %v + stopped %v = %v\n",
+			c.name, c.t.NewTaskHealthy(), c.t.DeregistrationDelay, c.t.StopTimeout, c.t.DeployStep())
+	}
+	// Output:
+	// agentcdk     healthy 2m0s + drained 30s + stopped 1m0s = 3m30s
+	// ecs-patterns healthy 3m0s + drained 5m0s + stopped 30s = 8m30s
+}
