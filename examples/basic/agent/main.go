@@ -1,0 +1,269 @@
+// Command agent is a runnable agent server built on agentkit: copy it as the
+// start of your own. It stands in for a model call with a configurable delay,
+// so it runs without any API key.
+//
+// Usage:
+//
+//	agent              serve
+//	agent healthcheck  probe http://127.0.0.1:$PORT/health; exit 0 on 200
+//
+// Environment:
+//
+//	PORT                     port to listen on (default 8080)
+//	AGENT_HOST               address to listen on (default: all interfaces;
+//	                         127.0.0.1 for loopback only)
+//	AGENT_SIMULATED_LATENCY  how long each run takes, a Go duration (default 0)
+//	AGENTKIT_STOP_TIMEOUT    the container's stopTimeout (default 30s)
+//	AGENTKIT_IDLE_TIMEOUT    the load balancer's idle timeout (default 60s)
+//
+// Routes:
+//
+//	GET  /health       200 {"status":"ok"}, 503 once draining
+//	POST /run          {"input": "..."} -> 200 {"output": "..."}
+//	POST /run/stream   {"input": "..."} -> server-sent events
+//	GET  /run/stream?input=...           -> server-sent events (EventSource)
+//
+// A stream sends one "token" event per word, {"token": "..."}, then "done"
+// with {"output": "..."}. When the process starts draining it sends
+// "draining" and carries on; if the stop timeout comes too close it sends
+// "error" with {"error": "agent is stopping; retry"} and ends. Bad requests
+// get 400 (413 when over 1 MiB) with {"error": "..."}.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+)
+
+// Environment variables of this example (agentkit's are in agentkit).
+const (
+	envHost    = "AGENT_HOST"
+	envLatency = "AGENT_SIMULATED_LATENCY"
+)
+
+// maxBody bounds a request body.
+const maxBody = 1 << 20
+
+func main() {
+	switch {
+	case len(os.Args) == 2 && os.Args[1] == agentkit.ProbeArg:
+		os.Exit(agentkit.RunProbe())
+	case len(os.Args) != 1:
+		fmt.Fprintf(os.Stderr, "usage: agent [%s]\n", agentkit.ProbeArg)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(log); err != nil {
+		fmt.Fprintln(os.Stderr, "agent:", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger) error {
+	latency, err := latencyFromEnv()
+	if err != nil {
+		return err
+	}
+	port, err := agentkit.PortFromEnv()
+	if err != nil {
+		return err
+	}
+	srv := &agentkit.Server{Logger: log}
+	a := &agent{latency: latency, srv: srv, log: log}
+	srv.HTTP = &http.Server{
+		Addr:    net.JoinHostPort(os.Getenv(envHost), strconv.Itoa(port)),
+		Handler: a.routes(),
+	}
+	return srv.ListenAndServe(context.Background())
+}
+
+func latencyFromEnv() (time.Duration, error) {
+	v := os.Getenv(envLatency)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q is not a Go duration (for example \"2s\"): %w", envLatency, v, err)
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%s %s is negative; use 0 or more", envLatency, d)
+	}
+	return d, nil
+}
+
+// agent answers runs. Replace answer with your model call.
+type agent struct {
+	latency time.Duration
+	srv     *agentkit.Server
+	log     *slog.Logger
+}
+
+func (a *agent) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /run", a.run)
+	mux.HandleFunc("POST /run/stream", a.stream)
+	mux.HandleFunc("GET /run/stream", a.stream)
+	return mux
+}
+
+type runRequest struct {
+	Input string `json:"input"`
+}
+
+type runResponse struct {
+	Output string `json:"output"`
+}
+
+type errorResponse struct {
+	Error string `json:"error"`
+}
+
+// errStopping is what a client hears when the drain cancels its run.
+const errStopping = "agent is stopping; retry"
+
+func (a *agent) run(w http.ResponseWriter, r *http.Request) {
+	req, code, err := decodeRun(w, r)
+	if err != nil {
+		writeJSON(w, code, errorResponse{Error: err.Error()})
+		return
+	}
+	a.log.Info("run started", "input_bytes", len(req.Input), "stream", false)
+	if err := sleep(r.Context(), a.latency, nil, nil); err != nil {
+		if errors.Is(context.Cause(r.Context()), agentkit.ErrDrainTimeout) {
+			writeJSON(w, http.StatusServiceUnavailable, errorResponse{Error: errStopping})
+		}
+		return // otherwise the client left: nobody to answer
+	}
+	writeJSON(w, http.StatusOK, runResponse{Output: answer(req.Input)})
+}
+
+func (a *agent) stream(w http.ResponseWriter, r *http.Request) {
+	var req runRequest
+	if r.Method == http.MethodGet {
+		req.Input = r.URL.Query().Get("input")
+		if req.Input == "" {
+			writeJSON(w, http.StatusBadRequest, errorResponse{Error: `query parameter "input" is missing or empty`})
+			return
+		}
+	} else {
+		var code int
+		var err error
+		if req, code, err = decodeRun(w, r); err != nil {
+			writeJSON(w, code, errorResponse{Error: err.Error()})
+			return
+		}
+	}
+	a.log.Info("run started", "input_bytes", len(req.Input), "stream", true)
+	st, err := a.srv.Stream(w, r)
+	if err != nil {
+		a.log.Error("stream", "err", err)
+		return // the status is sent; nothing useful can follow
+	}
+	defer st.Close()
+
+	output := answer(req.Input)
+	tokens := strings.SplitAfter(output, " ")
+	per := a.latency / time.Duration(len(tokens))
+	draining := st.Draining()
+	for _, tok := range tokens {
+		err := sleep(r.Context(), per, draining, func() {
+			draining = nil // tell the client once
+			st.Send("draining", "{}")
+		})
+		if err != nil {
+			if errors.Is(context.Cause(r.Context()), agentkit.ErrDrainTimeout) {
+				st.Send("error", mustJSON(errorResponse{Error: errStopping}))
+			}
+			return
+		}
+		if st.Send("token", mustJSON(map[string]string{"token": tok})) != nil {
+			return // the client left
+		}
+	}
+	st.Send("done", mustJSON(runResponse{Output: output}))
+}
+
+// answer stands in for the model.
+func answer(input string) string {
+	return "You said: " + input
+}
+
+// sleep waits for d, the simulated model latency, or until ctx ends. If
+// draining is closed first, it calls onDrain once and goes on waiting.
+func sleep(ctx context.Context, d time.Duration, draining <-chan struct{}, onDrain func()) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return nil
+		case <-draining:
+			draining = nil
+			onDrain()
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// decodeRun reads a {"input": "..."} body. It returns the HTTP status for an
+// error: 413 for a body over maxBody, 400 for anything else wrong.
+func decodeRun(w http.ResponseWriter, r *http.Request) (runRequest, int, error) {
+	var req runRequest
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		code, err := bodyError(err)
+		return req, code, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if err == nil {
+			return req, http.StatusBadRequest, errors.New("request body has data after the JSON object")
+		}
+		code, err := bodyError(err)
+		return req, code, err
+	}
+	if req.Input == "" {
+		return req, http.StatusBadRequest, errors.New(`"input" is missing or empty; send {"input": "..."}`)
+	}
+	return req, 0, nil
+}
+
+func bodyError(err error) (int, error) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", tooBig.Limit)
+	case errors.Is(err, io.EOF):
+		return http.StatusBadRequest, errors.New(`request body is empty; send {"input": "..."}`)
+	default:
+		return http.StatusBadRequest, fmt.Errorf("request body is not {\"input\": \"...\"}: %w", err)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append([]byte(mustJSON(v)), '\n'))
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil { // only strings go in: cannot happen
+		panic(fmt.Sprintf("agent: encode %T: %v", v, err))
+	}
+	return string(b)
+}
