@@ -164,8 +164,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(l) }()
 	log := s.logger()
-	log.Info("agentkit: serving", "addr", l.Addr().String(), "stop_timeout", t.stop,
-		"idle_timeout", t.idle, "cancel_at", t.cancelAt, "close_at", t.closeAt)
+	// Durations as strings: a JSON handler would print nanoseconds.
+	log.Info("agentkit: serving", "addr", l.Addr().String(), "stop_timeout", t.stop.String(),
+		"idle_timeout", t.idle.String(), "cancel_at", t.cancelAt.String(), "close_at", t.closeAt.String())
 
 	var reason string
 	var serveErr error
@@ -223,14 +224,14 @@ func (s *Server) drain(hs *http.Server, t timing, reason string, sigs <-chan os.
 		if listenerClosed && jobsDone && s.conns.Load() == 0 && s.inflight.Load() == 0 {
 			hs.Close() // nothing is open but, perhaps, the listener Shutdown is closing
 			s.cancelWork(context.Canceled)
-			log.Info("agentkit: drain complete", "elapsed", time.Since(start).Round(time.Millisecond))
+			log.Info("agentkit: drain complete", "elapsed", time.Since(start).Round(time.Millisecond).String())
 			return nil
 		}
 		select {
 		case <-delayed:
 			delayed, listenerClosed = nil, true
 			shutdown()
-			log.Info("agentkit: listener closed", "after", time.Since(start).Round(time.Millisecond))
+			log.Info("agentkit: listener closed", "after", time.Since(start).Round(time.Millisecond).String())
 		case <-jobsIdle:
 			jobsIdle, jobsDone = nil, true
 		case <-poll.C:
