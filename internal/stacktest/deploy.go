@@ -41,7 +41,7 @@ const (
 	// the bootstrap template of the CDK CLI 2.1xx releases. A template
 	// requires at least the version in its manifest (6 for aws-cdk-lib
 	// 2.276.0), checked by its CheckBootstrapVersion rule.
-	BootstrapVersion = "30"
+	BootstrapVersion   = "30"
 	assetsBucketFormat = "cdk-hnb659fds-assets-%s-%s"
 )
 
