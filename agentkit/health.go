@@ -36,7 +36,9 @@ type Check struct {
 	// started again until it returns. Required.
 	Run func(ctx context.Context) error
 
-	// Timeout bounds one Run. Default: DefaultCheckTimeout.
+	// Timeout bounds one Run. Keep it well under ProbeTimeout and the load
+	// balancer's health check timeout, or they give up first.
+	// Default: DefaultCheckTimeout.
 	Timeout time.Duration
 
 	// NonCritical makes a failing check show in the body as "fail" while

@@ -120,7 +120,8 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve serves HTTP on l until SIGTERM or SIGINT arrives or ctx is done, then
-// drains and returns. It always closes l.
+// drains and returns. It always closes l. It handles SIGTERM and SIGINT
+// (signal.Notify) only while it runs.
 //
 // The drain, timed from its start by DrainDeadlines(StopTimeout):
 //
