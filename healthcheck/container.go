@@ -118,7 +118,16 @@ func (p *ContainerProps) Validate() error {
 			return err
 		}
 	}
-	return p.timing().Validate()
+	t := p.timing()
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	// The agent probe gives up after agentkit.ProbeTimeout; a shorter ECS
+	// timeout would kill it first and count a healthy agent as failing.
+	if min := agentkit.ProbeTimeout + time.Second; p.Command == nil && t.Timeout != Unresolved && t.Timeout < min {
+		return errorf("Timeout %s is too short for the agent probe, which waits up to %s for /health; use at least %s", FormatDuration(t.Timeout), FormatDuration(agentkit.ProbeTimeout), FormatDuration(min))
+	}
+	return nil
 }
 
 func (p *ContainerProps) timing() ContainerTiming {
