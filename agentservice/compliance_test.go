@@ -1,0 +1,138 @@
+package agentservice_test
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/internal/stacktest"
+	"github.com/agentcdk/agentcdk/secrets"
+)
+
+// The suppressions a reviewer accepts, by the resource they sit on (paths
+// under the test stack "Compliance"). Everything else must be fixed, not
+// suppressed.
+var (
+	// The public load balancer must accept 0.0.0.0/0 on its listener ports.
+	publicIngress = stacktest.Suppression{Path: "/Compliance/Agent/LBSecurityGroup/Resource", Rule: "AwsSolutions-EC23"}
+	// The access-log bucket cannot log to itself.
+	accessLogsBucket = stacktest.Suppression{Path: "/Compliance/Agent/AccessLogs/Resource", Rule: "AwsSolutions-S1"}
+	// PORT, AGENTKIT_STOP_TIMEOUT and AGENTKIT_IDLE_TIMEOUT are the runtime
+	// contract, not secrets, and must be plain environment variables.
+	contractEnvironment = stacktest.Suppression{Path: "/Compliance/Agent/TaskDef/Resource", Rule: "AwsSolutions-ECS2"}
+	// ECS Exec's ssmmessages actions have no resource-level permissions,
+	// and its session logs go to streams of one log group.
+	execWildcard = stacktest.Suppression{Path: "/Compliance/Agent/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{
+		"Resource::*",
+		"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<AgentExecLogsE0F2D8ED>:*",
+	}}
+)
+
+// complianceCase is one main option combination of the construct.
+type complianceCase struct {
+	name  string
+	props func(stack awscdk.Stack) *agentservice.Props
+	want  []stacktest.Suppression
+}
+
+func complianceCases() []complianceCase {
+	base := func() *agentservice.Props {
+		return &agentservice.Props{
+			Image:   registryImage(),
+			Secrets: secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
+		}
+	}
+	return []complianceCase{
+		{
+			name:  "defaults",
+			props: func(awscdk.Stack) *agentservice.Props { return base() },
+			want:  []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment},
+		},
+		{
+			name: "https with a certificate",
+			props: func(stack awscdk.Stack) *agentservice.Props {
+				p := base()
+				p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
+					jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"))
+				return p
+			},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment},
+		},
+		{
+			name: "https with a domain name",
+			props: func(stack awscdk.Stack) *agentservice.Props {
+				p := base()
+				p.DomainName = jsii.String("agent.example.com")
+				p.DomainZone = awsroute53.HostedZone_FromHostedZoneAttributes(stack, jsii.String("Zone"), &awsroute53.HostedZoneAttributes{
+					HostedZoneId: jsii.String("Z0123456789ABCDEFGHIJ"), ZoneName: jsii.String("example.com"),
+				})
+				return p
+			},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment},
+		},
+		{
+			name: "internal load balancer in an existing VPC",
+			props: func(stack awscdk.Stack) *agentservice.Props {
+				p := base()
+				p.PublicLoadBalancer = jsii.Bool(false)
+				p.Vpc = awsec2.Vpc_FromVpcAttributes(stack, jsii.String("Existing"), &awsec2.VpcAttributes{
+					VpcId:                      jsii.String("vpc-0123456789abcdef0"),
+					VpcCidrBlock:               jsii.String("10.0.0.0/16"),
+					AvailabilityZones:          jsii.Strings("us-east-1a", "us-east-1b"),
+					PrivateSubnetIds:           jsii.Strings("subnet-0123456789abcdef0", "subnet-0123456789abcdef1"),
+					PrivateSubnetRouteTableIds: jsii.Strings("rtb-0123456789abcdef0", "rtb-0123456789abcdef1"),
+				})
+				return p
+			},
+			// Not reachable from the internet: no 0.0.0.0/0 ingress to excuse.
+			want: []stacktest.Suppression{accessLogsBucket, contractEnvironment},
+		},
+		{
+			name: "arm64 with ecs exec and a log key",
+			props: func(stack awscdk.Stack) *agentservice.Props {
+				p := base()
+				p.CpuArchitecture = agentservice.ArchitectureArm64
+				p.EnableExecuteCommand = jsii.Bool(true)
+				p.ReadonlyRootFilesystem = jsii.Bool(false)
+				p.LogEncryptionKey = awskms.NewKey(stack, jsii.String("LogKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
+				return p
+			},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, execWildcard},
+		},
+		{
+			name: "fargate spot with deletion protection",
+			props: func(awscdk.Stack) *agentservice.Props {
+				p := base()
+				p.FargateSpot = jsii.Bool(true)
+				p.DeletionProtection = jsii.Bool(true)
+				return p
+			},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment},
+		},
+	}
+}
+
+func TestComplianceAwsSolutions(t *testing.T) {
+	for _, tc := range complianceCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			// GIVEN the construct with one main option combination
+			app := stacktest.NewApp(t)
+			stack := awscdk.NewStack(app, jsii.String("Compliance"), nil)
+			agentservice.New(stack, jsii.String("Agent"), tc.props(stack))
+
+			// WHEN it is synthesized once with cdk-nag's AwsSolutions pack
+			s := stacktest.Synth(t, stack, stacktest.AwsSolutions)
+
+			// THEN nothing is left unsuppressed
+			stacktest.NoFindings(t, s.Findings)
+			// AND exactly the accepted suppressions are in the template
+			stacktest.ExpectSuppressions(t, s.Suppressions(), tc.want...)
+		})
+	}
+}
