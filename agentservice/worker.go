@@ -1,0 +1,247 @@
+package agentservice
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
+)
+
+// Worker is a queue worker on ECS Fargate: an SQS queue with its
+// dead-letter queue, and a Fargate service without a load balancer whose
+// tasks consume the queue (with package agentkit/sqsworker), scaled on the
+// queue's backlog per task. It is a construct: use it as a scope, tag it,
+// and reach the L2 constructs it made through its fields.
+//
+// # Scaling
+//
+// Two policies on the service's task count, both CloudWatch metric math
+// over m1, the queue's ApproximateNumberOfMessagesVisible, and m2, the
+// service's RunningTaskCount from Container Insights (on for a cluster the
+// construct makes; a given Cluster must have it on):
+//
+//   - BacklogPolicy, target tracking of e1 = IF(m2 > 0, m1 / m2, m1), the
+//     backlog per task, at BacklogPerTaskTarget. It scales out in
+//     proportion to the backlog and back in to MinCapacity when the queue
+//     is empty. Target tracking cannot scale out from zero tasks (it
+//     multiplies the current count), hence:
+//   - ScaleFromZeroAction, a step policy that adds one task, fired by
+//     ScaleFromZeroAlarm on IF(FILL(m2, 0) == 0 AND m1 > 0, 1, 0) >= 1:
+//     messages are waiting and no task runs. Only with MinCapacity 0.
+//
+// Scale-in stops idle tasks only: while a job runs, the consumer holds the
+// task's ECS scale-in protection, which the task role may set for tasks of
+// its cluster.
+//
+// # Deployments
+//
+// Minimum healthy 100 %, maximum 200 % and the circuit breaker with
+// rollback, as for Service: a deployment starts the new tasks before it
+// stops old ones, and the old ones drain (finish their jobs or release
+// them) within the stop timeout. The service has no DesiredCount in the
+// template: CloudFormation starts a new service with one task, and a
+// deployment never resets the count that scaling chose.
+type Worker struct {
+	constructs.Construct
+
+	// Vpc is the VPC the worker runs in: the given one, the given
+	// cluster's, or the one the construct made.
+	Vpc awsec2.IVpc
+	// Cluster is the ECS cluster: the given one or the one the construct made.
+	Cluster awsecs.ICluster
+	// LogGroup receives the container's logs.
+	LogGroup awslogs.LogGroup
+	// Queue is the queue the worker consumes: the given one or the one the
+	// construct made (an awssqs.Queue). Grant producers with
+	// Queue.GrantSendMessages.
+	Queue awssqs.IQueue
+	// DeadLetterQueue receives the messages that failed MaxReceiveCount
+	// times; nil with a given Queue.
+	DeadLetterQueue awssqs.Queue
+	// DeadLetterAlarm fires when the dead-letter queue holds a message; it
+	// has no action: add one (an SNS topic) with AddAlarmAction. Nil with a
+	// given Queue.
+	DeadLetterAlarm awscloudwatch.Alarm
+	// TaskDefinition is the Fargate task definition; its task role may
+	// consume Queue and set the task's scale-in protection.
+	TaskDefinition awsecs.FargateTaskDefinition
+	// Container is the worker's container in TaskDefinition.
+	Container awsecs.ContainerDefinition
+	// Service is the ECS Fargate service.
+	Service awsecs.FargateService
+	// ScalableTaskCount is the service's autoscaling target; add policies
+	// to it beyond the two the construct made.
+	ScalableTaskCount awsecs.ScalableTaskCount
+	// BacklogPolicy is the target-tracking policy on the backlog per task
+	// (an L1: the L2 does not take metric math).
+	BacklogPolicy awsapplicationautoscaling.CfnScalingPolicy
+	// ScaleFromZeroAction is the step policy that starts the first task;
+	// nil when MinCapacity is above 0.
+	ScaleFromZeroAction awsapplicationautoscaling.StepScalingAction
+	// ScaleFromZeroAlarm fires ScaleFromZeroAction when messages wait and
+	// no task runs; nil when MinCapacity is above 0.
+	ScaleFromZeroAlarm awscloudwatch.Alarm
+	// BacklogPerTaskTarget is the backlog per task BacklogPolicy keeps:
+	// BacklogPerTask(MaxJobWait, JobDuration, Concurrency).
+	BacklogPerTaskTarget float64
+}
+
+// Construct IDs of the Worker's own children, part of the contract like
+// Service's (renaming one replaces the resource). The VPC, cluster, log
+// group, task definition and service use Service's IDs: Vpc, Cluster,
+// Logs, TaskDef, Service.
+const (
+	WorkerQueueID           = "Queue"
+	WorkerDeadLetterQueueID = "DeadLetterQueue"
+	WorkerDeadLetterAlarmID = "DeadLetterAlarm"
+	// Under Service/TaskCount:
+	WorkerBacklogPolicyID      = "BacklogPerTask"
+	WorkerScaleFromZeroID      = "ScaleFromZero"
+	WorkerScaleFromZeroAlarmID = "ScaleFromZeroAlarm"
+)
+
+// NewWorker creates a queue worker in scope under id. It validates props
+// first and panics with the message of WorkerProps.Validate when they are
+// invalid, so that a bad stack fails at synth time with nothing created.
+func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Worker {
+	if err := props.Validate(); err != nil {
+		panic(err.Error())
+	}
+	base := props.base()
+	w := &Worker{}
+	constructs.NewConstruct_Override(w, scope, id)
+	if props.LogEncryptionKey != nil {
+		allowLogsToUse(props.LogEncryptionKey)
+	}
+	w.Vpc, w.Cluster = network(w, base)
+	w.LogGroup = newLogGroup(w, "Logs", base)
+	if props.Queue != nil {
+		w.Queue = props.Queue
+	} else {
+		var queue awssqs.Queue
+		queue, w.DeadLetterQueue = queues(w, props)
+		w.Queue = queue
+		w.DeadLetterAlarm = deadLetterAlarm(w, w.DeadLetterQueue)
+	}
+	env := withEnv(props.Environment, map[string]*string{
+		sqsworker.EnvQueueURL:    w.Queue.QueueUrl(),
+		sqsworker.EnvConcurrency: jsii.String(fmt.Sprint(props.concurrency())),
+		agentkit.EnvStopTimeout:  envDuration(base.stopTimeout()),
+	})
+	w.TaskDefinition, w.Container = task(w, base, w.LogGroup, env, nil)
+	protection := grantWorker(w.TaskDefinition.TaskRole(), w.Queue, w.Cluster, props.allowSend())
+	w.suppressWorkerFindings(props, protection)
+	w.Service = workerService(w, base, w.Cluster, w.TaskDefinition)
+	w.scale(props)
+	awscdk.NewCfnOutput(w, jsii.String("QueueUrl"), &awscdk.CfnOutputProps{
+		Value:       w.Queue.QueueUrl(),
+		Description: jsii.String("The URL of the queue the worker consumes"),
+	})
+	return w
+}
+
+// ToString returns the construct path. Defining it makes Worker a jsii
+// override of Construct, which is what lets jsii accept a *Worker as a
+// scope and as a target of awscdk.Tags_Of.
+func (w *Worker) ToString() *string { return w.Node().Path() }
+
+// queues makes the job queue and its dead-letter queue: encrypted, TLS
+// only, with the redrive policy.
+func queues(scope constructs.Construct, p *WorkerProps) (awssqs.Queue, awssqs.Queue) {
+	encryption := awssqs.QueueEncryption_SQS_MANAGED
+	if p.QueueEncryptionKey != nil {
+		encryption = awssqs.QueueEncryption_KMS
+	}
+	dlq := awssqs.NewQueue(scope, jsii.String(WorkerDeadLetterQueueID), &awssqs.QueueProps{
+		Encryption:          encryption,
+		EncryptionMasterKey: p.QueueEncryptionKey,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     durationProp(p.DeadLetterQueueRetentionPeriod, DefaultDeadLetterQueueRetention),
+	})
+	queue := awssqs.NewQueue(scope, jsii.String(WorkerQueueID), &awssqs.QueueProps{
+		Encryption:          encryption,
+		EncryptionMasterKey: p.QueueEncryptionKey,
+		EnforceSSL:          jsii.Bool(true),
+		RetentionPeriod:     durationProp(p.QueueRetentionPeriod, DefaultQueueRetention),
+		// The consumer asks for the same on each receive and renews it
+		// while the job runs; the queue's own value covers other readers.
+		VisibilityTimeout: durationProp(nil, sqsworker.DefaultVisibilityTimeout),
+		DeadLetterQueue: &awssqs.DeadLetterQueue{
+			Queue:           dlq,
+			MaxReceiveCount: jsii.Number(numberOr(p.MaxReceiveCount, DefaultMaxReceiveCount)),
+		},
+	})
+	return queue, dlq
+}
+
+// deadLetterAlarm fires as soon as a message lands in the dead-letter
+// queue: each one is a job that failed every delivery.
+func deadLetterAlarm(scope constructs.Construct, dlq awssqs.Queue) awscloudwatch.Alarm {
+	return awscloudwatch.NewAlarm(scope, jsii.String(WorkerDeadLetterAlarmID), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String("Jobs failed every delivery and wait in the worker's dead-letter queue"),
+		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period:    awscdk.Duration_Minutes(jsii.Number(1)),
+			Statistic: jsii.String("Maximum"),
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		DatapointsToAlarm:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+}
+
+// grantWorker lets the task role consume queue (and send to it), and set
+// the scale-in protection of tasks in its cluster. ECS task ARNs are
+// arn:PARTITION:ecs:REGION:ACCOUNT:task/CLUSTER/TASK_ID and the task's id is
+// only known once it runs, so tasks of this cluster is the narrowest
+// resource that covers the task's own. It returns that resource.
+func grantWorker(role awsiam.IRole, queue awssqs.IQueue, cluster awsecs.ICluster, send bool) *string {
+	queue.GrantConsumeMessages(role)
+	if send {
+		queue.GrantSendMessages(role)
+	}
+	stack := awscdk.Stack_Of(role)
+	tasks := awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), stack.Partition(), jsii.String(":ecs:"), stack.Region(), jsii.String(":"), stack.Account(),
+		jsii.String(":task/"), cluster.ClusterName(), jsii.String("/*"),
+	})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("ecs:UpdateTaskProtection", "ecs:GetTaskProtection"),
+		Resources: &[]*string{tasks},
+	}))
+	return tasks
+}
+
+func workerService(scope constructs.Construct, p *Props, cluster awsecs.ICluster, def awsecs.FargateTaskDefinition) awsecs.FargateService {
+	props := &awsecs.FargateServiceProps{
+		Cluster:        cluster,
+		TaskDefinition: def,
+		// No DesiredCount: see Worker's doc.
+		MinHealthyPercent:    jsii.Number(p.minHealthy()),
+		MaxHealthyPercent:    jsii.Number(p.maxHealthy()),
+		CircuitBreaker:       p.circuitBreaker(),
+		AssignPublicIp:       jsii.Bool(false),
+		VpcSubnets:           &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+		EnableExecuteCommand: jsii.Bool(boolOr(p.EnableExecuteCommand, false)),
+		PropagateTags:        awsecs.PropagatedTagSource_SERVICE,
+	}
+	if boolOr(p.FargateSpot, false) {
+		props.CapacityProviderStrategies = &[]*awsecs.CapacityProviderStrategy{
+			{CapacityProvider: jsii.String("FARGATE"), Base: jsii.Number(numberOr(p.OnDemandBaseCount, 1)), Weight: jsii.Number(0)},
+			{CapacityProvider: jsii.String("FARGATE_SPOT"), Weight: jsii.Number(1)},
+		}
+	}
+	return awsecs.NewFargateService(scope, jsii.String("Service"), props)
+}

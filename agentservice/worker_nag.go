@@ -1,0 +1,81 @@
+package agentservice
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/internal/nag"
+)
+
+// suppressWorkerFindings records, on the resources concerned, the cdk-nag
+// AwsSolutions findings that the worker's design makes inherent, each
+// narrowed to the exact finding and with the reason a reviewer needs.
+// taskProtection is the resource of the task-protection statement.
+func (w *Worker) suppressWorkerFindings(p *WorkerProps, taskProtection *string) {
+	nag.Suppress(w.TaskDefinition, nag.Rule{
+		ID: "AwsSolutions-ECS2",
+		Reason: "The plain environment is the agentkit contract (AGENTKIT_QUEUE_URL, AGENTKIT_WORKER_CONCURRENCY, AGENTKIT_STOP_TIMEOUT) " +
+			"and the caller's Environment, where the construct refuses credential-like names; secrets go through ECS secrets from SSM or Secrets Manager",
+	})
+	rules := []nag.Rule{{
+		ID: "AwsSolutions-IAM5",
+		Reason: "ECS task scale-in protection is set on the task's own ARN, whose task id is only known at run time; " +
+			"the resource is narrowed to the tasks of this cluster, and the actions to UpdateTaskProtection and GetTaskProtection",
+		AppliesTo: []string{"Resource::" + flattenCfn(awscdk.Stack_Of(w).Resolve(taskProtection))},
+	}}
+	if p.allowSend() && p.QueueEncryptionKey != nil {
+		rules = append(rules, nag.Rule{
+			ID: "AwsSolutions-IAM5",
+			Reason: "The CDK's SQS send grant on a KMS-encrypted queue: GenerateDataKey* and ReEncrypt* cover the data-key operations SQS performs " +
+				"for the sender, on this one key (QueueEncryptionKey) only",
+			AppliesTo: []string{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"},
+		})
+	}
+	nag.Suppress(defaultPolicy(w.TaskDefinition.TaskRole()), rules...)
+}
+
+// defaultPolicy is the role's DefaultPolicy, which its grants write to.
+func defaultPolicy(role constructs.IConstruct) constructs.IConstruct {
+	return role.Node().FindChild(jsii.String("DefaultPolicy"))
+}
+
+// flattenCfn renders a resolved CloudFormation value the way cdk-nag names
+// it in a finding (cdk-nag's flattenCfnReference): Fn::Join joined, Ref as
+// <Id>, Fn::GetAtt as <Id.Attr>, Fn::Sub's ${x} as <x>, anything else as
+// JSON.
+func flattenCfn(v any) string {
+	switch n := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.NewReplacer("${", "<", "}", ">").Replace(n)
+	case map[string]any:
+		if j, ok := n["Fn::Join"].([]any); ok && len(j) == 2 {
+			sep, _ := j[0].(string)
+			items, _ := j[1].([]any)
+			parts := make([]string, len(items))
+			for i, item := range items {
+				parts[i] = flattenCfn(item)
+			}
+			return strings.Join(parts, sep)
+		}
+		if s, ok := n["Fn::Sub"]; ok {
+			return flattenCfn(s)
+		}
+		if g, ok := n["Fn::GetAtt"].([]any); ok && len(g) == 2 {
+			return "<" + flattenCfn(g[0]) + "." + flattenCfn(g[1]) + ">"
+		}
+		if i, ok := n["Fn::ImportValue"]; ok {
+			return flattenCfn(i)
+		}
+		if r, ok := n["Ref"]; ok {
+			return "<" + flattenCfn(r) + ">"
+		}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}

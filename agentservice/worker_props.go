@@ -1,0 +1,545 @@
+package agentservice
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
+	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/internal/token"
+	"github.com/agentcdk/agentcdk/secrets"
+)
+
+// Defaults a Worker applies when a prop is nil. The ones it shares with
+// Service (VPC, cluster, size, logging, security) are Service's Default...
+// constants.
+const (
+	// DefaultWorkerContainerName names the worker's container.
+	DefaultWorkerContainerName = "worker"
+	// DefaultWorkerLogStreamPrefix prefixes the worker's log streams.
+	DefaultWorkerLogStreamPrefix = "worker"
+	// DefaultWorkerStopTimeout is the worker container's stop timeout:
+	// Fargate's maximum, because a worker's jobs are long and every second
+	// of it is drain time (the consumer lets running jobs go on until
+	// DefaultWorkerStopTimeout - sqsworker.DrainMargin, 115 s). It also
+	// matches the two-minute warning of a Fargate Spot interruption.
+	DefaultWorkerStopTimeout = agentkit.MaxStopTimeout
+
+	// DefaultMaxReceiveCount is how many times SQS delivers a message
+	// before the redrive policy moves it to the dead-letter queue. With
+	// the consumer's doubling retry backoff (10 s, 20 s, 40 s, 80 s) a
+	// failing job is tried five times over about two and a half minutes:
+	// enough to ride out a model API's brief outage, short enough that a
+	// poison message does not occupy workers for long.
+	DefaultMaxReceiveCount = 5
+	// MaxMaxReceiveCount is SQS's largest maxReceiveCount.
+	MaxMaxReceiveCount = 1000
+
+	// DefaultQueueRetention is how long the queue keeps a message that no
+	// worker has finished: SQS's own default.
+	DefaultQueueRetention = 4 * 24 * time.Hour
+	// DefaultDeadLetterQueueRetention is how long the dead-letter queue
+	// keeps a message: SQS's maximum, the most time to look into a failed
+	// job.
+	DefaultDeadLetterQueueRetention = MaxQueueRetention
+	// MinQueueRetention and MaxQueueRetention bound a queue's retention
+	// period in SQS.
+	MinQueueRetention = time.Minute
+	MaxQueueRetention = 14 * 24 * time.Hour
+
+	// DefaultWorkerMinCapacity is the fewest worker tasks: none while the
+	// queue is empty.
+	DefaultWorkerMinCapacity = 0
+	// DefaultWorkerMaxCapacity is the most worker tasks.
+	DefaultWorkerMaxCapacity = 10
+
+	// DefaultMaxJobWait is how long a job may wait in the queue before a
+	// worker starts it, on average, when the backlog is steady.
+	DefaultMaxJobWait = 5 * time.Minute
+	// DefaultJobDuration is how long one job takes, on average.
+	DefaultJobDuration = time.Minute
+
+	// WorkerScaleOutCooldown is the backlog policy's wait after a
+	// scale-out before the next one: a new task needs about a minute to
+	// start and show in the metrics.
+	WorkerScaleOutCooldown = 60 * time.Second
+	// WorkerScaleInCooldown is the backlog policy's wait after a scale-in
+	// before the next one. Target tracking already waits for 15 low
+	// minutes before it scales in; busy tasks are protected anyway.
+	WorkerScaleInCooldown = 120 * time.Second
+	// ScaleFromZeroCooldown is the wait after the scale-from-zero step
+	// before it may add another task. Application Auto Scaling counts the
+	// task it added during the cooldown, so the alarm staying in ALARM
+	// while the first task starts (and while Container Insights has not yet
+	// reported it running) adds no second one.
+	ScaleFromZeroCooldown = 5 * time.Minute
+)
+
+// WorkerProps configures a Worker. Only Image is required; every other
+// field has a default, documented on it. Fields named as in Props mean the
+// same and are checked the same way.
+type WorkerProps struct {
+	// Image is where the worker's container image comes from:
+	// ImageFromDirectory, ImageFromRegistry or ImageFromContainerImage.
+	// Required. The image's program consumes the queue, typically with
+	// package agentkit/sqsworker.
+	Image *Image
+
+	// Vpc is the VPC to run in.
+	//
+	// Default: - a new VPC with MaxAzs availability zones, NatGateways NAT
+	// gateways, and one public and one private-with-egress subnet per zone.
+	Vpc awsec2.IVpc
+	// MaxAzs is how many availability zones the new VPC spans. Only used
+	// when Vpc and Cluster are nil.
+	//
+	// Default: 2.
+	MaxAzs *float64
+	// NatGateways is how many NAT gateways the new VPC has. Only used when
+	// Vpc and Cluster are nil.
+	//
+	// Default: 1.
+	NatGateways *float64
+
+	// Cluster is the ECS cluster to run in, such as the web service's
+	// (Service.Cluster). When given, its VPC is used and Vpc must be nil.
+	// The backlog scaling reads Container Insights' RunningTaskCount, so
+	// the cluster must have Container Insights on.
+	//
+	// Default: - a new cluster in the VPC, with Container Insights on.
+	Cluster awsecs.ICluster
+	// ClusterName names the new cluster. Only used when Cluster is nil.
+	//
+	// Default: - a name CloudFormation generates.
+	ClusterName *string
+	// ContainerInsights turns CloudWatch Container Insights on for the new
+	// cluster. Only used when Cluster is nil. The backlog scaling needs it:
+	// turned off, the worker never scales from zero and never tracks its
+	// backlog per task.
+	//
+	// Default: true.
+	ContainerInsights *bool
+
+	// Cpu is the task's CPU in units (1024 = 1 vCPU); it must be a Fargate
+	// size: 256, 512, 1024, 2048, 4096, 8192 or 16384.
+	//
+	// Default: 1024.
+	Cpu *float64
+	// MemoryLimitMiB is the task's memory; it must be a size Fargate offers
+	// with Cpu.
+	//
+	// Default: 2048.
+	MemoryLimitMiB *float64
+
+	// ContainerName names the container in the task definition.
+	//
+	// Default: "worker".
+	ContainerName *string
+	// Environment holds plain environment variables for the container. The
+	// construct sets AGENTKIT_QUEUE_URL, AGENTKIT_WORKER_CONCURRENCY and
+	// AGENTKIT_STOP_TIMEOUT itself; they may not appear here. Never put
+	// secrets here: use Secrets.
+	//
+	// Default: - none beyond the agentkit contract.
+	Environment *map[string]*string
+	// Secrets fill environment variables from SSM Parameter Store or Secrets
+	// Manager when the task starts; see package secrets. The execution role
+	// may read exactly these.
+	//
+	// Default: - none.
+	Secrets []*secrets.Secret
+
+	// LogRetention is how long the container's log group (and every other
+	// log group the construct makes) keeps events.
+	//
+	// Default: awslogs.RetentionDays_ONE_WEEK.
+	LogRetention awslogs.RetentionDays
+	// LogStreamPrefix prefixes the container's log stream names.
+	//
+	// Default: "worker".
+	LogStreamPrefix *string
+
+	// StopTimeout is how long ECS waits after SIGTERM before SIGKILL; the
+	// container gets it as AGENTKIT_STOP_TIMEOUT, and the consumer lets
+	// running jobs finish until sqsworker.DrainMargin before it, then
+	// releases the unfinished ones to other workers. 2 s to 120 s.
+	//
+	// Default: 120 s, Fargate's maximum (jobs are long; see
+	// DefaultWorkerStopTimeout).
+	StopTimeout awscdk.Duration
+
+	// Queue is an existing queue to consume instead of a new one. The
+	// construct then makes no queue, dead-letter queue or alarm, and the
+	// queue props below (QueueEncryptionKey, MaxReceiveCount,
+	// QueueRetentionPeriod, DeadLetterQueueRetentionPeriod) are refused:
+	// configure the given queue itself. Its visibility timeout matters only
+	// for consumers other than sqsworker, which asks for its own on each
+	// receive.
+	//
+	// Default: - a new queue with a dead-letter queue.
+	Queue awssqs.IQueue
+	// QueueEncryptionKey encrypts the new queue and dead-letter queue with
+	// this KMS key; the task role may use it as far as consuming (and
+	// sending, with AllowSend) needs.
+	//
+	// Default: - SQS-managed server-side encryption (SSE-SQS).
+	QueueEncryptionKey awskms.IKey
+	// MaxReceiveCount is how many times SQS delivers a message before it
+	// moves it to the dead-letter queue: 1 to 1000.
+	//
+	// Default: 5 (see DefaultMaxReceiveCount).
+	MaxReceiveCount *float64
+	// QueueRetentionPeriod is how long the queue keeps a message: 1 minute
+	// to 14 days, whole seconds.
+	//
+	// Default: 4 days.
+	QueueRetentionPeriod awscdk.Duration
+	// DeadLetterQueueRetentionPeriod is how long the dead-letter queue
+	// keeps a message: 1 minute to 14 days, and longer than
+	// QueueRetentionPeriod, because SQS counts a message's age from when it
+	// was first sent, not from when it reached the dead-letter queue.
+	//
+	// Default: 14 days.
+	DeadLetterQueueRetentionPeriod awscdk.Duration
+	// AllowSend lets the task role send to the queue as well, for a worker
+	// that enqueues follow-up jobs.
+	//
+	// Default: false (the worker may only consume).
+	AllowSend *bool
+
+	// Concurrency is how many jobs one task runs at once: 1 to
+	// sqsworker.MaxConcurrency (1000). The container gets it as
+	// AGENTKIT_WORKER_CONCURRENCY. It must be a number, not a token: the
+	// scaling target is computed from it.
+	//
+	// Default: 4 (sqsworker.DefaultConcurrency).
+	Concurrency *float64
+	// MinCapacity is the fewest tasks: 0 or more. At 0 the worker costs
+	// nothing while the queue is empty; a job that arrives then waits for
+	// the scale-from-zero step: SQS's next metric data point, one alarm
+	// minute and a task start, a few minutes in all, and up to about 15
+	// more after the queue has been idle for 6 hours, since SQS then
+	// resumes its metrics late. Set 1 where that is too long.
+	//
+	// Default: 0.
+	MinCapacity *float64
+	// MaxCapacity is the most tasks: 1 or more and not below MinCapacity.
+	//
+	// Default: 10.
+	MaxCapacity *float64
+	// MaxJobWait is how long a job may wait in the queue before a worker
+	// starts it, on average when the backlog is steady; with JobDuration
+	// and Concurrency it sets the backlog per task that the scaling keeps
+	// (see Worker.BacklogPerTaskTarget). Positive; not a token.
+	//
+	// Default: 5 minutes.
+	MaxJobWait awscdk.Duration
+	// JobDuration is how long one job takes on average. Positive; not a
+	// token.
+	//
+	// Default: 1 minute.
+	JobDuration awscdk.Duration
+
+	// MinHealthyPercent is the lower limit of running tasks during a
+	// deployment, as a percentage of the desired count.
+	//
+	// Default: 100 (a deployment never drops consumers).
+	MinHealthyPercent *float64
+	// MaxHealthyPercent is the upper limit of running tasks during a
+	// deployment, as a percentage of the desired count.
+	//
+	// Default: 200 (a full new set starts before the old one stops).
+	MaxHealthyPercent *float64
+	// CircuitBreaker stops a deployment whose tasks keep failing to start,
+	// and rolls it back when Rollback is set.
+	//
+	// Default: - on, with rollback.
+	CircuitBreaker *awsecs.DeploymentCircuitBreaker
+
+	// CpuArchitecture is the CPU the tasks run on; a Directory image is
+	// built for it.
+	//
+	// Default: ArchitectureX86_64.
+	CpuArchitecture Architecture
+	// FargateSpot runs the tasks beyond OnDemandBaseCount on Fargate Spot.
+	// A Spot interruption is a SIGTERM two minutes ahead, as long as the
+	// default stop timeout: jobs drain or go back to the queue. Not with
+	// ArchitectureArm64. A given Cluster must have the Fargate capacity
+	// providers enabled.
+	//
+	// Default: false.
+	FargateSpot *bool
+	// OnDemandBaseCount is how many tasks always run on on-demand Fargate
+	// when FargateSpot is set.
+	//
+	// Default: 1.
+	OnDemandBaseCount *float64
+
+	// ReadonlyRootFilesystem mounts the container's root filesystem
+	// read-only; /tmp is a writable task volume.
+	//
+	// Default: true.
+	ReadonlyRootFilesystem *bool
+	// User is the user (and optionally ":group") the container runs as;
+	// root is refused.
+	//
+	// Default: "65532", distroless's nonroot user.
+	User *string
+	// EnableExecuteCommand turns ECS Exec on, for a shell in a running
+	// task. It needs ReadonlyRootFilesystem false.
+	//
+	// Default: false.
+	EnableExecuteCommand *bool
+
+	// FlowLogs records the new VPC's traffic to a CloudWatch log group.
+	//
+	// Default: true.
+	FlowLogs *bool
+	// RestrictDefaultSecurityGroup removes every rule from the new VPC's
+	// default security group.
+	//
+	// Default: true.
+	RestrictDefaultSecurityGroup *bool
+	// LogEncryptionKey encrypts every log group the construct makes.
+	//
+	// Default: - CloudWatch Logs' own encryption.
+	LogEncryptionKey awskms.IKey
+}
+
+// workerReservedEnv are the variables the worker construct sets from other
+// props.
+var workerReservedEnv = map[string]string{
+	sqsworker.EnvQueueURL:    "Queue",
+	sqsworker.EnvConcurrency: "Concurrency",
+	agentkit.EnvStopTimeout:  "StopTimeout",
+}
+
+// Validate reports the first prop that AWS would refuse or that makes no
+// sense, with a message naming the prop, the value and what is allowed. A
+// nil *WorkerProps is invalid: Image is required. Unresolved tokens are not
+// judged, except where the construct must compute with the value
+// (Concurrency, MaxJobWait, JobDuration), which it refuses as tokens.
+func (p *WorkerProps) Validate() error {
+	if p == nil || p.Image == nil {
+		return errors.New("agentservice: Image is required; use ImageFromDirectory, ImageFromRegistry or ImageFromContainerImage")
+	}
+	b := p.base()
+	checks := []func() error{
+		b.Image.validate,
+		b.validateNetwork,
+		b.validateSize,
+		b.validateContainer,
+		func() error { return b.validateEnvironment(workerReservedEnv) },
+		func() error { return secrets.Validate(p.Secrets) },
+		p.validateStopTimeout,
+		b.validateDeployment,
+		b.validateSecurity,
+		p.validateQueue,
+		p.validateCapacity,
+		p.validateJobs,
+	}
+	for _, check := range checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// base is the web service's Props that the worker shares: everything the
+// network, log group, task and container helpers read. The worker's own
+// defaults (names, stop timeout) are filled in here.
+func (p *WorkerProps) base() *Props {
+	return &Props{
+		Image:                        p.Image,
+		Vpc:                          p.Vpc,
+		MaxAzs:                       p.MaxAzs,
+		NatGateways:                  p.NatGateways,
+		Cluster:                      p.Cluster,
+		ClusterName:                  p.ClusterName,
+		ContainerInsights:            p.ContainerInsights,
+		Cpu:                          p.Cpu,
+		MemoryLimitMiB:               p.MemoryLimitMiB,
+		ContainerName:                strPtr(stringOr(p.ContainerName, DefaultWorkerContainerName)),
+		Environment:                  p.Environment,
+		Secrets:                      p.Secrets,
+		LogRetention:                 p.LogRetention,
+		LogStreamPrefix:              strPtr(stringOr(p.LogStreamPrefix, DefaultWorkerLogStreamPrefix)),
+		StopTimeout:                  durationProp(p.StopTimeout, DefaultWorkerStopTimeout),
+		MinHealthyPercent:            p.MinHealthyPercent,
+		MaxHealthyPercent:            p.MaxHealthyPercent,
+		CircuitBreaker:               p.CircuitBreaker,
+		CpuArchitecture:              p.CpuArchitecture,
+		FargateSpot:                  p.FargateSpot,
+		OnDemandBaseCount:            p.OnDemandBaseCount,
+		ReadonlyRootFilesystem:       p.ReadonlyRootFilesystem,
+		User:                         p.User,
+		EnableExecuteCommand:         p.EnableExecuteCommand,
+		FlowLogs:                     p.FlowLogs,
+		RestrictDefaultSecurityGroup: p.RestrictDefaultSecurityGroup,
+		LogEncryptionKey:             p.LogEncryptionKey,
+	}
+}
+
+func strPtr(s string) *string { return &s }
+
+func (p *WorkerProps) validateStopTimeout() error {
+	d, ok := healthcheck.Seconds(p.StopTimeout)
+	if !ok {
+		return nil // nil (the default) or a token
+	}
+	if d%time.Second != 0 || d < agentkit.MinStopTimeout || d > agentkit.MaxStopTimeout {
+		return fmt.Errorf("agentservice: StopTimeout %s is not a Fargate stop timeout the worker can drain within; use whole seconds from %s to %s",
+			healthcheck.FormatDuration(d), healthcheck.FormatDuration(agentkit.MinStopTimeout), healthcheck.FormatDuration(agentkit.MaxStopTimeout))
+	}
+	return nil
+}
+
+// validateQueue refuses the new queue's props next to a given Queue, and
+// checks them against SQS's limits.
+func (p *WorkerProps) validateQueue() error {
+	if p.Queue != nil {
+		for _, prop := range []struct {
+			name string
+			set  bool
+		}{
+			{"QueueEncryptionKey", p.QueueEncryptionKey != nil},
+			{"MaxReceiveCount", p.MaxReceiveCount != nil},
+			{"QueueRetentionPeriod", p.QueueRetentionPeriod != nil},
+			{"DeadLetterQueueRetentionPeriod", p.DeadLetterQueueRetentionPeriod != nil},
+		} {
+			if prop.set {
+				return fmt.Errorf("agentservice: %s applies only to the queue the construct makes, but Queue is given; configure the given queue itself, or drop Queue", prop.name)
+			}
+		}
+		return nil
+	}
+	if v := p.MaxReceiveCount; v != nil && !token.IsNumber(v) && (*v < 1 || *v > MaxMaxReceiveCount || *v != math.Trunc(*v)) {
+		return fmt.Errorf("agentservice: MaxReceiveCount %v is not a receive count; use a whole number from 1 to %d", *v, MaxMaxReceiveCount)
+	}
+	queue, qok := retention("QueueRetentionPeriod", p.QueueRetentionPeriod, DefaultQueueRetention)
+	dlq, dok := retention("DeadLetterQueueRetentionPeriod", p.DeadLetterQueueRetentionPeriod, DefaultDeadLetterQueueRetention)
+	for _, err := range []error{queue.err, dlq.err} {
+		if err != nil {
+			return err
+		}
+	}
+	if qok && dok && dlq.d <= queue.d {
+		return fmt.Errorf("agentservice: DeadLetterQueueRetentionPeriod %s is not longer than QueueRetentionPeriod %s; SQS ages a message from when it was first sent, so a dead-letter queue that keeps messages no longer than the queue deletes them on arrival; use a longer DeadLetterQueueRetentionPeriod",
+			healthcheck.FormatDuration(dlq.d), healthcheck.FormatDuration(queue.d))
+	}
+	return nil
+}
+
+type checkedDuration struct {
+	d   time.Duration
+	err error
+}
+
+// retention resolves a retention prop and checks SQS's limits. ok is false
+// for a token, which is not judged.
+func retention(name string, v awscdk.Duration, def time.Duration) (checkedDuration, bool) {
+	if v == nil {
+		return checkedDuration{d: def}, true
+	}
+	d, ok := healthcheck.Seconds(v)
+	if !ok {
+		return checkedDuration{}, false
+	}
+	if d%time.Second != 0 || d < MinQueueRetention || d > MaxQueueRetention {
+		return checkedDuration{err: fmt.Errorf("agentservice: %s %s is outside what SQS keeps; use whole seconds from %s to %s (14 days)",
+			name, healthcheck.FormatDuration(d), healthcheck.FormatDuration(MinQueueRetention), healthcheck.FormatDuration(MaxQueueRetention))}, true
+	}
+	return checkedDuration{d: d}, true
+}
+
+func (p *WorkerProps) validateCapacity() error {
+	lo, hi := p.minCapacity(), p.maxCapacity()
+	if !token.IsNumber(&lo) && (lo < 0 || lo != math.Trunc(lo) || math.IsInf(lo, 0)) {
+		return fmt.Errorf("agentservice: MinCapacity %v is not a task count; use a whole number of 0 or more", lo)
+	}
+	if !token.IsNumber(&hi) && (hi < 1 || hi != math.Trunc(hi) || math.IsInf(hi, 0)) {
+		return fmt.Errorf("agentservice: MaxCapacity %v is not a task count; use a whole number of 1 or more", hi)
+	}
+	if !token.IsNumber(&lo) && !token.IsNumber(&hi) && lo > hi {
+		return fmt.Errorf("agentservice: MinCapacity %v is above MaxCapacity %v; use a minimum no larger than the maximum", lo, hi)
+	}
+	return nil
+}
+
+func (p *WorkerProps) validateJobs() error {
+	if v := p.Concurrency; v != nil {
+		if token.IsNumber(v) {
+			return errors.New("agentservice: Concurrency is an unresolved token; give a number, since the scaling target is computed from it at synth time")
+		}
+		if *v < 1 || *v > sqsworker.MaxConcurrency || *v != math.Trunc(*v) {
+			return fmt.Errorf("agentservice: Concurrency %v is not a job count; use a whole number from 1 to %d", *v, sqsworker.MaxConcurrency)
+		}
+	}
+	for _, prop := range []struct {
+		name string
+		v    awscdk.Duration
+	}{{"MaxJobWait", p.MaxJobWait}, {"JobDuration", p.JobDuration}} {
+		if prop.v == nil {
+			continue
+		}
+		d, ok := healthcheck.Seconds(prop.v)
+		if !ok {
+			return fmt.Errorf("agentservice: %s is an unresolved token; give a duration, since the scaling target is computed from it at synth time", prop.name)
+		}
+		if d <= 0 {
+			return fmt.Errorf("agentservice: %s %s is not positive; use a duration above 0s", prop.name, healthcheck.FormatDuration(d))
+		}
+	}
+	return nil
+}
+
+func (p *WorkerProps) concurrency() float64 {
+	return numberOr(p.Concurrency, sqsworker.DefaultConcurrency)
+}
+func (p *WorkerProps) minCapacity() float64 { return numberOr(p.MinCapacity, DefaultWorkerMinCapacity) }
+func (p *WorkerProps) maxCapacity() float64 { return numberOr(p.MaxCapacity, DefaultWorkerMaxCapacity) }
+func (p *WorkerProps) allowSend() bool      { return boolOr(p.AllowSend, false) }
+
+// jobTiming returns MaxJobWait and JobDuration with their defaults;
+// validation has refused tokens.
+func (p *WorkerProps) jobTiming() (wait, job time.Duration) {
+	wait, job = DefaultMaxJobWait, DefaultJobDuration
+	if d, ok := healthcheck.Seconds(p.MaxJobWait); ok {
+		wait = d
+	}
+	if d, ok := healthcheck.Seconds(p.JobDuration); ok {
+		job = d
+	}
+	return wait, job
+}
+
+// BacklogPerTask is the number of visible messages per running task that
+// lets a job wait at most maxJobWait on average, when each task runs
+// concurrency jobs of jobDuration at once:
+//
+//	floor(maxJobWait × concurrency / jobDuration), at least 1
+//
+// Why: a task finishes concurrency jobs per jobDuration, so a message with
+// B messages per task ahead of it starts after about B × jobDuration /
+// concurrency (Little's law); keeping that within maxJobWait bounds B.
+// Rounding down keeps the wait within maxJobWait; the floor of 1 keeps the
+// target valid when a job takes longer than it may wait, where every queued
+// message already waits for a free slot. Durations of 0 or less give 1.
+func BacklogPerTask(maxJobWait, jobDuration time.Duration, concurrency int) float64 {
+	if maxJobWait <= 0 || jobDuration <= 0 || concurrency < 1 {
+		return 1
+	}
+	b := math.Floor(float64(maxJobWait) * float64(concurrency) / float64(jobDuration))
+	return math.Max(1, b)
+}
