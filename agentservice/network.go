@@ -56,6 +56,7 @@ func newVpc(scope constructs.Construct, p *Props) awsec2.Vpc {
 		},
 		RestrictDefaultSecurityGroup: jsii.Bool(boolOr(p.RestrictDefaultSecurityGroup, true)),
 	})
+	dropRedundantDependsOn(awscdk.Stack_Of(scope))
 	if boolOr(p.FlowLogs, true) {
 		logs := newLogGroup(vpc, "FlowLogs", p)
 		vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
@@ -95,4 +96,20 @@ func allowLogsToUse(key awskms.IKey) {
 			},
 		},
 	}), jsii.Bool(true))
+}
+
+// dropRedundantDependsOn removes the DependsOn that the CDK's provider for
+// RestrictDefaultSecurityGroup puts on its handler: the handler's Role is a
+// GetAtt of the same role, which orders them already, and cfn-lint warns
+// about the duplicate (W3005). Without that provider it does nothing.
+func dropRedundantDependsOn(stack awscdk.Stack) {
+	provider := stack.Node().TryFindChild(jsii.String("Custom::VpcRestrictDefaultSGCustomResourceProvider"))
+	if provider == nil {
+		return
+	}
+	handler, hok := provider.Node().TryFindChild(jsii.String("Handler")).(awscdk.CfnResource)
+	role, rok := provider.Node().TryFindChild(jsii.String("Role")).(awscdk.CfnResource)
+	if hok && rok {
+		handler.RemoveDependency(role)
+	}
 }
