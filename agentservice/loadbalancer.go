@@ -72,9 +72,10 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		f.listener = f.lb.AddListener(jsii.String("Listener"), &elbv2.BaseApplicationListenerProps{
 			Port:                jsii.Number(DefaultListenerPort),
 			Protocol:            elbv2.ApplicationProtocol_HTTP,
-			Open:                jsii.Bool(true),
+			Open:                jsii.Bool(p.public()),
 			DefaultTargetGroups: &[]elbv2.IApplicationTargetGroup{f.tg},
 		})
+		allowFromVpc(f.lb, p, vpc, DefaultListenerPort)
 		f.url = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("http://"), f.lb.LoadBalancerDnsName()})
 		return f
 	}
@@ -101,18 +102,31 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		Protocol:            elbv2.ApplicationProtocol_HTTPS,
 		Certificates:        &[]elbv2.IListenerCertificate{elbv2.ListenerCertificate_FromCertificateManager(f.cert)},
 		SslPolicy:           policy,
-		Open:                jsii.Bool(true),
+		Open:                jsii.Bool(p.public()),
 		DefaultTargetGroups: &[]elbv2.IApplicationTargetGroup{f.tg},
 	})
 	if boolOr(p.RedirectHTTP, true) {
 		f.redirect = f.lb.AddRedirect(&elbv2.ApplicationLoadBalancerRedirectConfig{
 			SourcePort: jsii.Number(DefaultListenerPort), SourceProtocol: elbv2.ApplicationProtocol_HTTP,
 			TargetPort: jsii.Number(DefaultHTTPSPort), TargetProtocol: elbv2.ApplicationProtocol_HTTPS,
-			Open: jsii.Bool(true),
+			Open: jsii.Bool(p.public()),
 		})
+		allowFromVpc(f.lb, p, vpc, DefaultListenerPort)
 	}
+	allowFromVpc(f.lb, p, vpc, DefaultHTTPSPort)
 	f.url = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), host})
 	return f
+}
+
+// allowFromVpc opens an internal load balancer's listener port to the
+// VPC's own address range: a public one is open to the internet on it
+// (the listener's Open), an internal one only to its network.
+func allowFromVpc(lb elbv2.ApplicationLoadBalancer, p *Props, vpc awsec2.IVpc, port float64) {
+	if p.public() {
+		return
+	}
+	lb.Connections().AllowFrom(awsec2.Peer_Ipv4(vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(port)),
+		jsii.String("Internal load balancer: listener port from the VPC"))
 }
 
 // accessLogsBucket is a private, TLS-only bucket for the load balancer's

@@ -179,6 +179,14 @@ func TestOptions(t *testing.T) {
 			"Scheme":                 "internal",
 			"LoadBalancerAttributes": arrayWith(map[string]any{"Key": "deletion_protection.enabled", "Value": "true"}),
 		}))
+		// AND its listener port is open to the VPC's range, never to the internet
+		tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroup"), obj(map[string]any{
+			"GroupDescription": "Agent load balancer: listener ports in, task port out",
+			"SecurityGroupIngress": []any{obj(map[string]any{
+				"FromPort": 80, "ToPort": 80,
+				"CidrIp": map[string]any{"Fn::GetAtt": arrayWith("CidrBlock")},
+			})},
+		}))
 	})
 	t.Run("without the optional logging and alarms", func(t *testing.T) {
 		tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), FlowLogs: jsii.Bool(false), AccessLogs: jsii.Bool(false),

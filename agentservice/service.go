@@ -92,6 +92,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		Value:       s.URL,
 		Description: jsii.String("The agent service's address"),
 	})
+	suppressInherent(s, props)
 	return s
 }
 
