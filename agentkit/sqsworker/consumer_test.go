@@ -219,7 +219,7 @@ func TestRunCountsJobsInFlight(t *testing.T) {
 	}
 	release := make(chan struct{})
 	c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, Concurrency: 2,
-		Logger: quietLogger(&logBuffer{}),
+		Logger:  quietLogger(&logBuffer{}),
 		Handler: func(context.Context, sqsworker.Message) error { <-release; return nil }}
 
 	// WHEN the consumer runs

@@ -26,6 +26,11 @@
 // AGENTKIT_STOP_TIMEOUT minus DrainMargin), then cancels the jobs' contexts,
 // releases their messages and returns, before ECS sends SIGKILL.
 //
+// Each delivery counts towards the queue's maxReceiveCount, released ones
+// too: a job cut off by several stops in a row can reach the dead-letter
+// queue, so the redrive policy's count should leave room for deployments
+// as well as for failures.
+//
 // # Errors
 //
 // SQS and ECS agent errors are logged with log/slog and retried with

@@ -84,6 +84,7 @@ func (p *protector) poke() {
 func (p *protector) run(ctx context.Context, busy func() bool, offTimeout time.Duration) {
 	var (
 		on        bool      // what the agent last confirmed
+		maybeOn   bool      // an "on" was sent since the last confirmed "off"
 		renewAt   time.Time // when to renew protection that is on
 		idleSince time.Time // since when work has been absent while on
 		retryAt   time.Time // no call before then, after a failure
@@ -104,6 +105,7 @@ func (p *protector) run(ctx context.Context, busy func() bool, offTimeout time.D
 		case now.Before(retryAt):
 			next = retryAt
 		case want && (!on || !now.Before(renewAt)), !want && on && now.Sub(idleSince) >= protectionIdleDelay:
+			maybeOn = maybeOn || want
 			if err := p.put(ctx, want); err != nil {
 				if ctx.Err() != nil {
 					break
@@ -116,7 +118,7 @@ func (p *protector) run(ctx context.Context, busy func() bool, offTimeout time.D
 				continue
 			}
 			failures = 0
-			on = want
+			on, maybeOn = want, want
 			renewAt = now.Add(p.expiry / 3)
 			p.log.Debug("sqsworker: task scale-in protection set", "protect", on)
 			continue
@@ -130,7 +132,7 @@ func (p *protector) run(ctx context.Context, busy func() bool, offTimeout time.D
 		}
 		select {
 		case <-ctx.Done():
-			if on {
+			if maybeOn { // an "on" cut short by the stop may have been applied
 				offCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), offTimeout)
 				if err := p.put(offCtx, false); err != nil {
 					p.log.Warn("sqsworker: could not release task scale-in protection at stop; it expires on its own",
