@@ -35,14 +35,24 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 		Description: jsii.String("An AI agent on ECS Fargate behind an Application Load Balancer (agentcdk examples/basic)"),
 	})
 	agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
-		Image: &agentservice.Image{
-			Directory: jsii.String(repoRoot),
-			File:      jsii.String("examples/basic/agent/Dockerfile"),
-		},
+		Image:       agentImage(repoRoot),
 		ClusterName: jsii.String("ai-agents-prod"),
 		Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
 	})
 	return stack
+}
+
+// agentImage builds the agent from agent/Dockerfile (the repository root is
+// the build context), unless AGENT_IMAGE names an image to pull instead, as
+// for a deploy to a local emulator, where nothing can build or push images.
+func agentImage(repoRoot string) *agentservice.Image {
+	if ref := os.Getenv("AGENT_IMAGE"); ref != "" {
+		return agentservice.ImageFromRegistry(ref)
+	}
+	return &agentservice.Image{
+		Directory: jsii.String(repoRoot),
+		File:      jsii.String("examples/basic/agent/Dockerfile"),
+	}
 }
 
 // stack:end

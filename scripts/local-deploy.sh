@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Deploys examples/basic with the real CDK CLI (`cdk bootstrap`, then
+# `cdk deploy`) to moto_server, a local AWS emulator, on this machine only,
+# then shows what CloudFormation made. Nothing leaves 127.0.0.1.
+#
+#   bash scripts/local-deploy.sh
+#
+# Needs Node.js (npx fetches aws-cdk@2 from the npm registry), moto_server and
+# the aws CLI. The image is pulled from a registry (AGENT_IMAGE) instead of
+# built: the emulator has no Docker registry to push an image asset to.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port="${MOTO_PORT:-5055}"
+log="$(mktemp)"
+moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+moto=$!
+trap 'kill "$moto" 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+  sleep 0.1
+done
+
+# moto reads a CloudFormation TemplateURL as a path-style S3 address only
+# when its host is "localhost", so the endpoint says localhost, not 127.0.0.1.
+export AWS_ENDPOINT_URL="http://localhost:$port"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export CDK_DEFAULT_ACCOUNT=123456789012 CDK_DEFAULT_REGION=us-east-1
+export AGENT_IMAGE="${AGENT_IMAGE:-public.ecr.aws/agentcdk/agent:local}"
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=1
+cdk=(npx --yes aws-cdk@2)
+
+cd examples/basic
+out="$(mktemp -d)"
+"${cdk[@]}" bootstrap "aws://$CDK_DEFAULT_ACCOUNT/$AWS_REGION" --output "$out/bootstrap"
+"${cdk[@]}" deploy BasicAgent --require-approval never --output "$out/app"
+
+aws cloudformation describe-stacks --stack-name BasicAgent \
+  --query 'Stacks[0].StackStatus' --output text
+aws ecs describe-services --cluster ai-agents-prod \
+  --services "$(aws ecs list-services --cluster ai-agents-prod --query 'serviceArns[0]' --output text)" \
+  --query 'services[0].[serviceName, desiredCount, taskDefinition]' --output text
+aws elbv2 describe-target-groups \
+  --query 'TargetGroups[0].[HealthCheckPath, HealthCheckIntervalSeconds, HealthCheckTimeoutSeconds, UnhealthyThresholdCount]' --output text
+rm -rf "$out"
