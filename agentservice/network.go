@@ -110,6 +110,6 @@ func dropRedundantDependsOn(stack awscdk.Stack) {
 	handler, hok := provider.Node().TryFindChild(jsii.String("Handler")).(awscdk.CfnResource)
 	role, rok := provider.Node().TryFindChild(jsii.String("Role")).(awscdk.CfnResource)
 	if hok && rok {
-		handler.RemoveDependency(role)
+		handler.RemoveResourceDependency(role)
 	}
 }

@@ -2,9 +2,12 @@ package agentservice
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -35,7 +38,82 @@ func (w *Worker) suppressWorkerFindings(p *WorkerProps, taskProtection *string) 
 			AppliesTo: []string{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"},
 		})
 	}
-	nag.Suppress(defaultPolicy(w.TaskDefinition.TaskRole()), rules...)
+	suppressOnce(defaultPolicy(w.TaskDefinition.TaskRole()), rules...)
+	if pullsFromECR(w.TaskDefinition) {
+		suppressOnce(defaultPolicy(w.TaskDefinition.ExecutionRole()), nag.Rule{
+			ID: "AwsSolutions-IAM5",
+			Reason: "ecr:GetAuthorizationToken, which the execution role needs to pull the image from ECR, " +
+				"has no resource-level permissions; the pull itself is granted on the image's repository only",
+			AppliesTo: []string{"Resource::*"},
+		})
+	}
+}
+
+// suppressOnce adds the rules that c's resource does not hold yet (same id
+// and findings), so that a suppression the shared task code may add for the
+// web service and the worker alike is not recorded twice.
+func suppressOnce(c constructs.IConstruct, rules ...nag.Rule) {
+	res, ok := c.Node().DefaultChild().(awscdk.CfnResource)
+	if !ok {
+		nag.Suppress(c, rules...) // panics with nag's message
+		return
+	}
+	held := map[string]bool{}
+	if md, ok := res.GetMetadata(jsii.String(nag.MetadataKey)).(map[string]any); ok {
+		list, _ := md["rules_to_suppress"].([]any)
+		for _, e := range list {
+			m, _ := e.(map[string]any)
+			id, _ := m["id"].(string)
+			var applies []string
+			for _, a := range asSlice(m["applies_to"]) {
+				if s, ok := a.(string); ok {
+					applies = append(applies, s)
+				}
+			}
+			held[ruleKey(id, applies)] = true
+		}
+	}
+	var add []nag.Rule
+	for _, r := range rules {
+		if !held[ruleKey(r.ID, r.AppliesTo)] {
+			add = append(add, r)
+		}
+	}
+	if len(add) > 0 {
+		nag.Suppress(c, add...)
+	}
+}
+
+func ruleKey(id string, appliesTo []string) string {
+	sorted := slices.Sorted(slices.Values(appliesTo))
+	return id + "\x00" + strings.Join(sorted, "\x00")
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
+}
+
+// pullsFromECR reports whether the task's execution role was granted
+// ecr:GetAuthorizationToken, which an image from ECR (an asset, or an ECR
+// repository) brings.
+func pullsFromECR(def awsecs.FargateTaskDefinition) bool {
+	role := def.ExecutionRole()
+	if role == nil || role.Node().TryFindChild(jsii.String("DefaultPolicy")) == nil {
+		return false
+	}
+	policy, ok := defaultPolicy(role).(awsiam.Policy)
+	if !ok {
+		return false
+	}
+	doc, _ := awscdk.Stack_Of(def).Resolve(policy.Document()).(map[string]any)
+	for _, st := range asSlice(doc["Statement"]) {
+		m, _ := st.(map[string]any)
+		if m["Action"] == "ecr:GetAuthorizationToken" && m["Resource"] == "*" {
+			return true
+		}
+	}
+	return false
 }
 
 // defaultPolicy is the role's DefaultPolicy, which its grants write to.

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/internal/mototest"
+	"github.com/agentcdk/agentcdk/internal/stacktest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// synthWorker builds the example's stack in a fresh app and synthesizes it
+// once with the given cdk-nag packs.
+func synthWorker(t *testing.T, packs ...stacktest.Pack) *stacktest.Synthesized {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := stacktest.NewApp(t)
+	return stacktest.Synth(t, newStack(app, "WorkerAgent", root), packs...)
+}
+
+// The suppressions a reviewer accepts on the example's stack; anything else
+// cdk-nag finds must be fixed.
+var workerSuppressions = []stacktest.Suppression{
+	// The web agent's, as on examples/basic:
+	// the public load balancer must accept 0.0.0.0/0 on its listener ports;
+	{Path: "/WorkerAgent/Agent/LBSecurityGroup/Resource", Rule: "AwsSolutions-EC23"},
+	// the access-log bucket cannot log to itself;
+	{Path: "/WorkerAgent/Agent/AccessLogs/Resource", Rule: "AwsSolutions-S1"},
+	// PORT and the AGENTKIT_* timings are the runtime contract, not secrets;
+	{Path: "/WorkerAgent/Agent/TaskDef/Resource", Rule: "AwsSolutions-ECS2"},
+	// ecr:GetAuthorizationToken has no resource-level permissions.
+	{Path: "/WorkerAgent/Agent/TaskDef/ExecutionRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}},
+	// The worker's:
+	// the queue URL, concurrency and stop timeout are the contract, not secrets;
+	{Path: "/WorkerAgent/Worker/TaskDef/Resource", Rule: "AwsSolutions-ECS2"},
+	// scale-in protection is set on the task's own ARN, known only at run time;
+	{Path: "/WorkerAgent/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
+		AppliesTo: []string{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<AgentClusterF1EC2E82>/*"}},
+	// ecr:GetAuthorizationToken has no resource-level permissions.
+	{Path: "/WorkerAgent/Worker/TaskDef/ExecutionRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}},
+}
+
+func TestWorkerStack(t *testing.T) {
+	// GIVEN the example's stack, synthesized once with cdk-nag's AwsSolutions pack
+	s := synthWorker(t, stacktest.AwsSolutions)
+
+	t.Run("resources", func(t *testing.T) {
+		// THEN one VPC and one cluster hold two services: the web agent and the worker
+		for typ, want := range map[string]int{
+			"AWS::EC2::VPC":                               1,
+			"AWS::ECS::Cluster":                           1,
+			"AWS::ECS::Service":                           2,
+			"AWS::ElasticLoadBalancingV2::LoadBalancer":   1,
+			"AWS::SQS::Queue":                             2,
+			"AWS::SQS::QueuePolicy":                       2,
+			"AWS::ApplicationAutoScaling::ScalableTarget": 2,
+			// web: CPU and requests; worker: backlog per task and scale from zero
+			"AWS::ApplicationAutoScaling::ScalingPolicy": 4,
+			// web: 5xx and unhealthy targets; worker: dead letters and scale from zero
+			"AWS::CloudWatch::Alarm": 4,
+		} {
+			if got := len(s.Resources(typ)); got != want {
+				t.Errorf("%d %s, want %d", got, typ, want)
+			}
+		}
+		// AND the worker keeps 40 visible messages per task: 5 min × 4 jobs / 30 s jobs
+		if got := backlogTargets(s.Template["Resources"].(map[string]any)); !slices.Equal(got, []float64{40}) {
+			t.Errorf("backlog targets = %v, want [40]", got)
+		}
+		// AND the web agent gets the queue URL, and its role may send to the queue
+		queue := logicalID(t, s, "AWS::SQS::Queue", "/WorkerAgent/Worker/Queue/Resource")
+		web := containerEnv(t, s, "/WorkerAgent/Agent/TaskDef/Resource")
+		if got := fmt.Sprint(web[EnvAgentQueueURL]); got != fmt.Sprint(map[string]any{"Ref": queue}) {
+			t.Errorf("web agent's %s = %s, want the worker queue's URL", EnvAgentQueueURL, got)
+		}
+		if !rolePolicyHas(s, "AgentTaskDefTaskRole", "sqs:SendMessage", map[string]any{"Fn::GetAtt": []any{queue, "Arn"}}) {
+			t.Error("the web agent's task role may not send to the worker's queue")
+		}
+		// AND the worker gets the queue URL, the concurrency, the stop timeout and the job length
+		worker := containerEnv(t, s, "/WorkerAgent/Worker/TaskDef/Resource")
+		got := fmt.Sprint(worker["AGENTKIT_QUEUE_URL"], " ", worker["AGENTKIT_WORKER_CONCURRENCY"], " ", worker["AGENTKIT_STOP_TIMEOUT"], " ", worker["AGENT_SIMULATED_LATENCY"])
+		if want := fmt.Sprint(map[string]any{"Ref": queue}, " 4 120s 30s"); got != want {
+			t.Errorf("worker environment = %s, want %s", got, want)
+		}
+	})
+
+	t.Run("cdk-nag AwsSolutions", func(t *testing.T) {
+		// THEN nothing is left unsuppressed
+		stacktest.NoFindings(t, s.Findings)
+		// AND exactly the accepted suppressions are in the template
+		stacktest.ExpectSuppressions(t, s.Suppressions(), workerSuppressions...)
+	})
+
+	t.Run("cfn-lint", func(t *testing.T) {
+		// WHEN cfn-lint checks the template
+		// THEN it reports no error and no warning
+		stacktest.CfnLint(t, s.TemplatePath)
+	})
+
+	t.Run("deploys in moto", func(t *testing.T) {
+		// GIVEN a local AWS emulator
+		endpoint := mototest.Start(t)
+
+		// WHEN the template is deployed
+		d := stacktest.Deploy(t, endpoint, "WorkerAgent", s.TemplatePath)
+		if len(d.Skipped) > 0 {
+			t.Logf("moto's CloudFormation does not implement (not deployed): %s", strings.Join(d.Skipped, ", "))
+		}
+
+		// THEN the job queue sends a message to the DLQ after 5 receives,
+		// hides a received one for 60 s and keeps messages 4 days
+		client := sqs.NewFromConfig(d.Config)
+		url := d.Outputs[outputKey(t, s, "WorkerQueueUrl")]
+		attrs, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+			QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
+		})
+		if err != nil {
+			t.Fatalf("get the job queue's attributes (%q): %v", url, err)
+		}
+		dlq := d.PhysicalIDs[logicalID(t, s, "AWS::SQS::Queue", "/WorkerAgent/Worker/DeadLetterQueue/Resource")]
+		got := fmt.Sprint(attrs.Attributes["VisibilityTimeout"], " ", attrs.Attributes["MessageRetentionPeriod"], " ",
+			strings.Contains(attrs.Attributes["RedrivePolicy"], `"maxReceiveCount": 5`) || strings.Contains(attrs.Attributes["RedrivePolicy"], `"maxReceiveCount":5`),
+			" ", strings.Contains(attrs.Attributes["RedrivePolicy"], queueName(dlq)))
+		if want := "60 345600 true true"; got != want {
+			t.Errorf("job queue: visibility, retention, redrive after 5, to the DLQ = %s, want %s (redrive policy %s)", got, want, attrs.Attributes["RedrivePolicy"])
+		}
+		// AND both services exist in the one cluster
+		if n := len(d.Services(t)); n != 2 {
+			t.Errorf("%d services, want 2", n)
+		}
+		// AND the worker scales between 0 and 10 tasks
+		var ranges []string
+		for _, st := range d.ScalableTargets(t) {
+			ranges = append(ranges, fmt.Sprintf("%d..%d", aws.ToInt32(st.MinCapacity), aws.ToInt32(st.MaxCapacity)))
+		}
+		slices.Sort(ranges)
+		if want := []string{"0..10", "1..10"}; !slices.Equal(ranges, want) {
+			t.Errorf("scalable target ranges = %q, want %q (worker, web)", ranges, want)
+		}
+		var policies []string
+		for _, p := range d.ScalingPolicies(t) {
+			policies = append(policies, string(p.PolicyType))
+		}
+		t.Logf("scaling policies in moto: %q", policies)
+	})
+}
+
+// logicalID returns the logical id of the resource of typ at path.
+func logicalID(t *testing.T, s *stacktest.Synthesized, typ, path string) string {
+	t.Helper()
+	for id := range s.Resources(typ) {
+		if s.PathOf(id) == path {
+			return id
+		}
+	}
+	t.Fatalf("no %s at %s", typ, path)
+	return ""
+}
+
+// outputKey returns the key of the stack output whose key starts with prefix.
+func outputKey(t *testing.T, s *stacktest.Synthesized, prefix string) string {
+	t.Helper()
+	outputs, _ := s.Template["Outputs"].(map[string]any)
+	for k := range outputs {
+		if strings.HasPrefix(k, prefix) {
+			return k
+		}
+	}
+	t.Fatalf("no output %s*", prefix)
+	return ""
+}
+
+// queueName is the last part of a queue URL or ARN.
+func queueName(urlOrArn string) string {
+	return urlOrArn[strings.LastIndexAny(urlOrArn, "/:")+1:]
+}
+
+// containerEnv returns the environment of the one container of the task
+// definition at path.
+func containerEnv(t *testing.T, s *stacktest.Synthesized, path string) map[string]any {
+	t.Helper()
+	res := s.Resources("AWS::ECS::TaskDefinition")[logicalID(t, s, "AWS::ECS::TaskDefinition", path)]
+	containers := res["Properties"].(map[string]any)["ContainerDefinitions"].([]any)
+	env := map[string]any{}
+	for _, e := range containers[0].(map[string]any)["Environment"].([]any) {
+		kv := e.(map[string]any)
+		env[kv["Name"].(string)] = kv["Value"]
+	}
+	return env
+}
+
+// rolePolicyHas reports whether the policy of the role whose logical id
+// starts with rolePrefix allows action on resource.
+func rolePolicyHas(s *stacktest.Synthesized, rolePrefix, action string, resource any) bool {
+	for _, res := range s.Resources("AWS::IAM::Policy") {
+		props := res["Properties"].(map[string]any)
+		ref, _ := props["Roles"].([]any)[0].(map[string]any)["Ref"].(string)
+		if !strings.HasPrefix(ref, rolePrefix) {
+			continue
+		}
+		for _, st := range props["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			m := st.(map[string]any)
+			actions, _ := m["Action"].([]any)
+			if slices.Contains(actions, any(action)) && fmt.Sprint(m["Resource"]) == fmt.Sprint(resource) {
+				return true
+			}
+		}
+	}
+	return false
+}
