@@ -340,6 +340,8 @@ func (d *Deployment) getAtt(id, attr string) (string, error) {
 		}
 	case "Name": // ECS service: arn:aws:ecs:R:A:service/CLUSTER/NAME
 		return phys[strings.LastIndex(phys, "/")+1:], nil
+	case "QueueName": // SQS queue: its physical id is the URL, .../ACCOUNT/NAME
+		return phys[strings.LastIndex(phys, "/")+1:], nil
 	case "TargetGroupFullName": // arn:...:targetgroup/NAME/ID
 		if i := strings.Index(phys, ":targetgroup/"); i >= 0 {
 			return phys[i+1:], nil
