@@ -1,5 +1,9 @@
 // Package sqsworker runs agent jobs from an Amazon SQS queue so that no job
-// is lost or run twice when ECS deploys, scales in or stops a worker task.
+// is lost, and no running job is handed to a second worker, when ECS deploys,
+// scales in or stops a worker task.
+//
+// SQS delivers at least once, and a job cut off by a stop runs again from
+// the start on another worker, so a Handler must be safe to run twice.
 //
 // A Consumer long-polls its queue, runs up to Concurrency jobs at once
 // through a Handler, and settles every message it took exactly one way:

@@ -113,7 +113,13 @@ func (r *run) receive(ctx context.Context) {
 		}
 		failures = 0
 		msgs := out.Messages
-		r.free(n - len(msgs)) // SQS never returns more than asked for
+		if len(msgs) > n { // not SQS, but a server that ignores the limit
+			for _, m := range msgs[n:] {
+				r.release(r.finalCtx, &job{msg: toMessage(m), receipt: aws.ToString(m.ReceiptHandle)}, "more messages than asked for")
+			}
+			msgs = msgs[:n]
+		}
+		r.free(n - len(msgs))
 		for _, m := range msgs {
 			r.start(ctx, m)
 		}
