@@ -27,40 +27,28 @@ func suppressInherent(s *Service, p *Props) {
 		nag.Suppress((*s.LoadBalancer.Connections().SecurityGroups())[0], nag.Rule{ID: "AwsSolutions-EC23",
 			Reason: "A public load balancer accepts 0.0.0.0/0 on its listener ports only (80, and 443 with HTTPS); every other port is closed and the tasks accept traffic only from this group"})
 	}
-	suppressTask(s.TaskDefinition, p.Image, boolOr(p.EnableExecuteCommand, false))
+	suppressTask(s.TaskDefinition, boolOr(p.EnableExecuteCommand, false))
 }
 
-// suppressTask covers the task definition both constructs make.
-func suppressTask(def awsecs.FargateTaskDefinition, image *Image, exec bool) {
-	nag.Suppress(def, nag.Rule{ID: "AwsSolutions-ECS2",
-		Reason: "The plain environment holds the agentkit runtime contract (PORT, AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT, queue URL) and non-secret settings; credential-like names are refused at synth time and secrets come from SSM or Secrets Manager"})
-	if image.Directory != nil {
-		if policy := grantPolicy(def.ExecutionRole()); policy != nil {
-			nag.Suppress(policy, nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"},
-				Reason: "ecr:GetAuthorizationToken has no resource-level permissions, so pulling the image asset from ECR needs it on *; the pull itself is granted on the asset repository only"})
-		}
+// suppressTask covers the task definition both constructs make: its
+// plain environment (the agentkit contract), the ECR pull of an image from
+// ECR, and ECS Exec's channel.
+func suppressTask(def awsecs.FargateTaskDefinition, exec bool) {
+	suppressOnce(def, nag.Rule{ID: "AwsSolutions-ECS2",
+		Reason: "The plain environment holds the agentkit runtime contract (PORT, AGENTKIT_* timings, the queue URL) and the caller's non-secret settings; credential-like names are refused at synth time and secrets come from SSM or Secrets Manager"})
+	if pullsFromECR(def) {
+		suppressOnce(defaultPolicy(def.ExecutionRole()), nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"},
+			Reason: "ecr:GetAuthorizationToken, which the execution role needs to pull the image from ECR, has no resource-level permissions; the pull itself is granted on the image's repository only"})
 	}
-	if exec {
-		policy := grantPolicy(def.TaskRole())
-		logs, ok := def.Node().Scope().Node().TryFindChild(jsii.String("ExecLogs")).(awslogs.LogGroup)
-		if policy == nil {
-			return
-		}
-		appliesTo := []string{"Resource::*"}
-		if ok {
-			appliesTo = append(appliesTo, fmt.Sprintf("Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<%s>:*", logicalID(logs)))
-		}
-		nag.Suppress(policy, nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: appliesTo,
-			Reason: "ECS Exec: the ssmmessages channel actions have no resource-level permissions, and session logs are written to streams of the one exec log group"})
+	if !exec {
+		return
 	}
-}
-
-// grantPolicy is the policy the CDK adds to role for its grants, or nil.
-func grantPolicy(role constructs.IConstruct) constructs.IConstruct {
-	if role == nil {
-		return nil
+	appliesTo := []string{"Resource::*"}
+	if logs, ok := def.Node().Scope().Node().TryFindChild(jsii.String("ExecLogs")).(awslogs.LogGroup); ok {
+		appliesTo = append(appliesTo, fmt.Sprintf("Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<%s>:*", logicalID(logs)))
 	}
-	return role.Node().TryFindChild(jsii.String("DefaultPolicy"))
+	suppressOnce(defaultPolicy(def.TaskRole()), nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: appliesTo,
+		Reason: "ECS Exec: the ssmmessages channel actions have no resource-level permissions, and session logs are written to streams of the one exec log group"})
 }
 
 // logicalID is the resolved logical ID of a construct's CloudFormation

@@ -115,12 +115,7 @@ func fargateService(scope constructs.Construct, p *Props, cluster awsecs.ICluste
 		EnableExecuteCommand:   jsii.Bool(boolOr(p.EnableExecuteCommand, false)),
 		PropagateTags:          awsecs.PropagatedTagSource_SERVICE,
 	}
-	if boolOr(p.FargateSpot, false) {
-		props.CapacityProviderStrategies = &[]*awsecs.CapacityProviderStrategy{
-			{CapacityProvider: jsii.String("FARGATE"), Base: jsii.Number(numberOr(p.OnDemandBaseCount, 1)), Weight: jsii.Number(0)},
-			{CapacityProvider: jsii.String("FARGATE_SPOT"), Weight: jsii.Number(1)},
-		}
-	}
+	props.CapacityProviderStrategies = p.capacityProviders()
 	if len(alarms) > 0 {
 		names := make([]*string, len(alarms))
 		for i, a := range alarms {
@@ -132,6 +127,19 @@ func fargateService(scope constructs.Construct, p *Props, cluster awsecs.ICluste
 		}
 	}
 	return awsecs.NewFargateService(scope, jsii.String("Service"), props)
+}
+
+// capacityProviders puts OnDemandBaseCount tasks on Fargate and the rest
+// on Fargate Spot when FargateSpot is set; nil leaves the launch type
+// FARGATE.
+func (p *Props) capacityProviders() *[]*awsecs.CapacityProviderStrategy {
+	if !boolOr(p.FargateSpot, false) {
+		return nil
+	}
+	return &[]*awsecs.CapacityProviderStrategy{
+		{CapacityProvider: jsii.String("FARGATE"), Base: jsii.Number(numberOr(p.OnDemandBaseCount, 1)), Weight: jsii.Number(0)},
+		{CapacityProvider: jsii.String("FARGATE_SPOT"), Weight: jsii.Number(1)},
+	}
 }
 
 // DefaultTarget5xxAlarmThreshold is the 5xx count per minute that, three

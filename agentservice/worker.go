@@ -237,11 +237,6 @@ func workerService(scope constructs.Construct, p *Props, cluster awsecs.ICluster
 		EnableExecuteCommand: jsii.Bool(boolOr(p.EnableExecuteCommand, false)),
 		PropagateTags:        awsecs.PropagatedTagSource_SERVICE,
 	}
-	if boolOr(p.FargateSpot, false) {
-		props.CapacityProviderStrategies = &[]*awsecs.CapacityProviderStrategy{
-			{CapacityProvider: jsii.String("FARGATE"), Base: jsii.Number(numberOr(p.OnDemandBaseCount, 1)), Weight: jsii.Number(0)},
-			{CapacityProvider: jsii.String("FARGATE_SPOT"), Weight: jsii.Number(1)},
-		}
-	}
+	props.CapacityProviderStrategies = p.capacityProviders()
 	return awsecs.NewFargateService(scope, jsii.String("Service"), props)
 }

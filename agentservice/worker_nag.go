@@ -19,11 +19,7 @@ import (
 // narrowed to the exact finding and with the reason a reviewer needs.
 // taskProtection is the resource of the task-protection statement.
 func (w *Worker) suppressWorkerFindings(p *WorkerProps, taskProtection *string) {
-	nag.Suppress(w.TaskDefinition, nag.Rule{
-		ID: "AwsSolutions-ECS2",
-		Reason: "The plain environment is the agentkit contract (AGENTKIT_QUEUE_URL, AGENTKIT_WORKER_CONCURRENCY, AGENTKIT_STOP_TIMEOUT) " +
-			"and the caller's Environment, where the construct refuses credential-like names; secrets go through ECS secrets from SSM or Secrets Manager",
-	})
+	suppressTask(w.TaskDefinition, boolOr(p.EnableExecuteCommand, false))
 	rules := []nag.Rule{{
 		ID: "AwsSolutions-IAM5",
 		Reason: "ECS task scale-in protection is set on the task's own ARN, whose task id is only known at run time; " +
@@ -39,19 +35,11 @@ func (w *Worker) suppressWorkerFindings(p *WorkerProps, taskProtection *string) 
 		})
 	}
 	suppressOnce(defaultPolicy(w.TaskDefinition.TaskRole()), rules...)
-	if pullsFromECR(w.TaskDefinition) {
-		suppressOnce(defaultPolicy(w.TaskDefinition.ExecutionRole()), nag.Rule{
-			ID: "AwsSolutions-IAM5",
-			Reason: "ecr:GetAuthorizationToken, which the execution role needs to pull the image from ECR, " +
-				"has no resource-level permissions; the pull itself is granted on the image's repository only",
-			AppliesTo: []string{"Resource::*"},
-		})
-	}
 }
 
 // suppressOnce adds the rules that c's resource does not hold yet (same id
-// and findings), so that a suppression the shared task code may add for the
-// web service and the worker alike is not recorded twice.
+// and findings), so that the worker's rules and the shared task rules on
+// the same policy are each recorded once.
 func suppressOnce(c constructs.IConstruct, rules ...nag.Rule) {
 	res, ok := c.Node().DefaultChild().(awscdk.CfnResource)
 	if !ok {

@@ -663,6 +663,14 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 				Secrets:            secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
 			}
 		},
+		"ecs exec, spot": func(awscdk.Stack) *agentservice.WorkerProps {
+			return &agentservice.WorkerProps{
+				Image:                  registryImage(),
+				EnableExecuteCommand:   jsii.Bool(true),
+				ReadonlyRootFilesystem: jsii.Bool(false),
+				FargateSpot:            jsii.Bool(true),
+			}
+		},
 	}
 	for name, props := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -682,7 +690,11 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 				{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
 					AppliesTo: []string{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<WorkerCluster89E4DD17>/*"}},
 			}
-			if name != "defaults" {
+			if name == "ecs exec, spot" {
+				want = append(want, stacktest.Suppression{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
+					AppliesTo: []string{"Resource::*", "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<WorkerExecLogs4BC6ADA5>:*"}})
+			}
+			if name == "kms key, send, secrets" {
 				want = append(want, stacktest.Suppression{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
 					AppliesTo: []string{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"}})
 			}
