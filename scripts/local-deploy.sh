@@ -36,11 +36,11 @@ out="$(mktemp -d)"
 "${cdk[@]}" bootstrap "aws://$CDK_DEFAULT_ACCOUNT/$AWS_REGION" --output "$out/bootstrap"
 "${cdk[@]}" deploy BasicAgent --require-approval never --output "$out/app"
 
-aws cloudformation describe-stacks --stack-name BasicAgent \
+aws --endpoint-url "$AWS_ENDPOINT_URL" cloudformation describe-stacks --stack-name BasicAgent \
   --query 'Stacks[0].StackStatus' --output text
-aws ecs describe-services --cluster ai-agents-prod \
-  --services "$(aws ecs list-services --cluster ai-agents-prod --query 'serviceArns[0]' --output text)" \
+aws --endpoint-url "$AWS_ENDPOINT_URL" ecs describe-services --cluster ai-agents-prod \
+  --services "$(aws --endpoint-url "$AWS_ENDPOINT_URL" ecs list-services --cluster ai-agents-prod --query 'serviceArns[0]' --output text)" \
   --query 'services[0].[serviceName, desiredCount, taskDefinition]' --output text
-aws elbv2 describe-target-groups \
+aws --endpoint-url "$AWS_ENDPOINT_URL" elbv2 describe-target-groups \
   --query 'TargetGroups[0].[HealthCheckPath, HealthCheckIntervalSeconds, HealthCheckTimeoutSeconds, UnhealthyThresholdCount]' --output text
 rm -rf "$out"
