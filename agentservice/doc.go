@@ -13,6 +13,15 @@
 // with the service URL. Every child is an exported field of Service, so a
 // caller can reach past the construct the way aws-ecs-patterns allows.
 //
+// NewWorker makes the other half of an agent platform: long jobs (minutes,
+// not seconds) go through an SQS queue to a worker service without a load
+// balancer, scaled on the queue's backlog per task with CloudWatch metric
+// math (no Lambda), from zero when the first message arrives. Its tasks run
+// agentkit/sqsworker, which heartbeats message visibility, holds ECS task
+// scale-in protection while busy and releases unfinished jobs on SIGTERM, so
+// no job is lost or run twice on a deploy or a scale-in. It shares the web
+// service's defaults for the network, the container, logging and secrets.
+//
 // # Defaults
 //
 // The defaults are the reference stack: 2 availability zones with 1 NAT
@@ -41,6 +50,11 @@
 // # Construct IDs
 //
 // The IDs of the children are part of the contract, since renaming one
-// replaces the resource: Vpc, Cluster, Logs, TaskDef, LB, TargetGroup,
-// Service, URL, and under LB, Listener.
+// replaces the resource. Service: Vpc, Cluster, Logs, TaskDef, LB,
+// LBSecurityGroup, TargetGroup, Service, URL, Target5xxAlarm,
+// UnhealthyTargetsAlarm, AccessLogs (the bucket), Certificate and Alias (with
+// a domain), ExecLogs (with ECS Exec), and under LB, Listener. Worker: Vpc,
+// Cluster, Logs, TaskDef, Queue, DeadLetterQueue, DeadLetterAlarm, Service,
+// QueueUrl, and under the service's task count BacklogPerTask,
+// ScaleFromZero and ScaleFromZeroAlarm.
 package agentservice
