@@ -89,7 +89,10 @@ type Props struct {
 	// Default: 2048.
 	MemoryLimitMiB *float64
 	// DesiredCount is how many tasks run after a deployment. It must lie
-	// within the scaling capacity.
+	// within the scaling capacity. Beware, as with every ECS service in
+	// CloudFormation: each deployment sets the count back to it, and
+	// autoscaling then moves it again; during a busy deploy, set it to the
+	// count you expect to need.
 	//
 	// Default: 2.
 	DesiredCount *float64

@@ -1,6 +1,7 @@
 package agentservice_test
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -306,5 +307,23 @@ func TestNewPanicsOnBadPropsBeforeCreatingAnything(t *testing.T) {
 	}
 	if n := len(*stack.Node().Children()); n != 0 {
 		t.Fatalf("stack has %d children after a failed New", n)
+	}
+}
+
+func TestNewLeavesItsPropsAlone(t *testing.T) {
+	// GIVEN props with a few fields set and the rest left to defaults
+	env := map[string]*string{"MODEL": jsii.String("small")}
+	props := &agentservice.Props{Image: registryImage(), Environment: &env, Secrets: secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY")}
+	before := fmt.Sprintf("%+v", *props)
+
+	// WHEN a service is made from them
+	synth(t, props)
+
+	// THEN no default was written into them, and the environment map is the caller's alone
+	if after := fmt.Sprintf("%+v", *props); after != before {
+		t.Fatalf("props changed:\n before %s\n after  %s", before, after)
+	}
+	if len(env) != 1 {
+		t.Fatalf("the construct added %d variables to the caller's Environment map", len(env)-1)
 	}
 }
