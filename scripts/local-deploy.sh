@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-port="${MOTO_PORT:-5055}"
+port="${MOTO_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 log="$(mktemp)"
 moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
 moto=$!
