@@ -58,14 +58,15 @@ func agentImage(repoRoot string) *agentservice.Image {
 // stack:end
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	err := run(os.Stdout)
+	jsii.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)
 		os.Exit(1)
 	}
 }
 
 func run(w io.Writer) error {
-	defer jsii.Close()
 	root, err := repoRoot()
 	if err != nil {
 		return err

@@ -165,3 +165,26 @@ func TestBasicStackNIST80053R5(t *testing.T) {
 		t.Logf("%s (%d):\n    %s", rule, len(byRule[rule]), strings.Join(byRule[rule], "\n    "))
 	}
 }
+
+func TestRunWritesTheAssemblyAndReportsIt(t *testing.T) {
+	// GIVEN an output directory, as the CDK CLI gives one through CDK_OUTDIR
+	out := t.TempDir()
+	t.Setenv("CDK_OUTDIR", out)
+
+	// WHEN the app runs
+	var report strings.Builder
+	if err := run(&report); err != nil {
+		t.Fatalf("run() = %v", err)
+	}
+
+	// THEN the template is in that directory and the report names it and what it holds
+	template := filepath.Join(out, "BasicAgent.template.json")
+	if _, err := os.Stat(template); err != nil {
+		t.Fatalf("no template: %v", err)
+	}
+	for _, want := range []string{"stack BasicAgent", "template: " + template, "1  AWS::ECS::Service", "1  AWS::ElasticLoadBalancingV2::LoadBalancer", "output: AgentURL"} {
+		if !strings.Contains(report.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, report.String())
+		}
+	}
+}

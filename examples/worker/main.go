@@ -70,14 +70,15 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 // stack:end
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	err := run(os.Stdout)
+	jsii.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		os.Exit(1)
 	}
 }
 
 func run(w io.Writer) error {
-	defer jsii.Close()
 	root, err := repoRoot()
 	if err != nil {
 		return err
