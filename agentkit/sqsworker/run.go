@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +19,13 @@ const (
 	receiveRetryMax  = 30 * time.Second
 )
 
+// receiveGrace is how long a receive under way when the stop comes may
+// still run (at most half the drain timeout): long enough for an answer
+// already on its way, whose messages start() then releases at once, and
+// short enough not to hold up the drain, which it counts against. Cancelling the receive at once would lose that
+// answer, and SQS would keep its messages hidden for the visibility timeout.
+const receiveGrace = time.Second
+
 // Run receives and runs jobs until ctx is cancelled, then drains: it stops
 // receiving, waits up to DrainTimeout for running jobs, cancels the contexts
 // of those still running, releases their messages (visibility 0) and returns.
@@ -28,8 +36,10 @@ const (
 // late result of those handlers is dropped. SQS errors never end Run; they
 // are logged and retried.
 //
-// A message that SQS handed out in a receive cut short by the stop is not
-// lost: it becomes visible again after VisibilityTimeout.
+// A receive under way when the stop comes gets up to a second to return,
+// and the messages it brings are released at once. Only a message that SQS
+// hands out in the last instant of that second, to a receive then cut short,
+// waits out VisibilityTimeout before another worker gets it; it is not lost.
 func (c *Consumer) Run(ctx context.Context) error {
 	s, err := c.settings()
 	if err != nil {
@@ -59,8 +69,14 @@ func (c *Consumer) Run(ctx context.Context) error {
 		close(protDone)
 	}
 
+	var stoppedAt atomic.Int64
+	defer context.AfterFunc(ctx, func() { stoppedAt.Store(time.Now().UnixNano()) })()
 	r.receive(ctx)
-	err = r.drain(hardCancel)
+	since := time.Now()
+	if t := stoppedAt.Load(); t != 0 {
+		since = time.Unix(0, t)
+	}
+	err = r.drain(hardCancel, since)
 	protCancel()
 	<-protDone
 	return err
@@ -90,7 +106,13 @@ func (r *run) receive(ctx context.Context) {
 		if !ok {
 			return
 		}
-		out, err := r.s.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		if ctx.Err() != nil { // acquire may win its select against the stop
+			r.free(n)
+			return
+		}
+		callCtx, cancelCall := context.WithCancel(r.hardCtx)
+		afterStop := context.AfterFunc(ctx, func() { time.AfterFunc(min(receiveGrace, r.s.drain/2), cancelCall) })
+		out, err := r.s.client.ReceiveMessage(callCtx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(r.s.queueURL),
 			MaxNumberOfMessages:         int32(n),
 			VisibilityTimeout:           r.s.visibility,
@@ -98,6 +120,8 @@ func (r *run) receive(ctx context.Context) {
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
 			MessageAttributeNames:       []string{"All"},
 		})
+		afterStop()
+		cancelCall()
 		if err != nil {
 			r.free(n)
 			if ctx.Err() != nil {
@@ -196,8 +220,9 @@ func (r *run) poke() {
 }
 
 // drain waits for the running jobs after the receive loop ended, and
-// releases those that outlive the drain deadline.
-func (r *run) drain(hardCancel context.CancelFunc) error {
+// releases those that outlive the drain deadline, DrainTimeout after the
+// stop began at since.
+func (r *run) drain(hardCancel context.CancelFunc, since time.Time) error {
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()
@@ -209,7 +234,7 @@ func (r *run) drain(hardCancel context.CancelFunc) error {
 		return nil
 	}
 	r.s.log.Info("sqsworker: stopping; waiting for running jobs", "in_flight", n, "drain_timeout", r.s.drain.String())
-	if waitFor(done, r.s.drain) {
+	if waitFor(done, max(0, r.s.drain-time.Since(since))) {
 		r.s.log.Info("sqsworker: stopped; every running job finished")
 		return nil
 	}
@@ -248,8 +273,13 @@ func (r *run) releaseStuck() int {
 	return len(stuck)
 }
 
-// waitFor reports whether done closed within d.
+// waitFor reports whether done closed within d (or already had).
 func waitFor(done <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-done:
+		return true
+	default:
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
