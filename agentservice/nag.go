@@ -17,11 +17,9 @@ import (
 // rather than from a choice a user could make differently. The library does
 // not depend on cdk-nag; users who run it see only their own findings.
 func suppressInherent(s *Service, p *Props) {
-	if s.AccessLogsBucket != nil {
-		if b, ok := s.AccessLogsBucket.Node().DefaultChild().(awscdk.CfnResource); ok && p.AccessLogsBucket == nil {
-			nag.Suppress(b, nag.Rule{ID: "AwsSolutions-S1",
-				Reason: "This bucket receives the load balancer's access logs; logging its own access to itself would loop, and its contents are already an access log"})
-		}
+	if s.AccessLogsBucket != nil && p.AccessLogsBucket == nil { // only the bucket the construct made
+		nag.Suppress(s.AccessLogsBucket, nag.Rule{ID: "AwsSolutions-S1",
+			Reason: "This bucket receives the load balancer's access logs; logging its own access to itself would loop, and its contents are already an access log"})
 	}
 	if p.public() {
 		nag.Suppress((*s.LoadBalancer.Connections().SecurityGroups())[0], nag.Rule{ID: "AwsSolutions-EC23",

@@ -102,20 +102,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 func (s *Service) ToString() *string { return s.Node().Path() }
 
 func fargateService(scope constructs.Construct, p *Props, cluster awsecs.ICluster, def awsecs.FargateTaskDefinition, alarms []awscloudwatch.Alarm) awsecs.FargateService {
-	props := &awsecs.FargateServiceProps{
-		Cluster:                cluster,
-		TaskDefinition:         def,
-		DesiredCount:           jsii.Number(p.desiredCount()),
-		MinHealthyPercent:      jsii.Number(p.minHealthy()),
-		MaxHealthyPercent:      jsii.Number(p.maxHealthy()),
-		CircuitBreaker:         p.circuitBreaker(),
-		HealthCheckGracePeriod: healthcheck.GracePeriod(p.HealthCheck),
-		AssignPublicIp:         jsii.Bool(false),
-		VpcSubnets:             &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
-		EnableExecuteCommand:   jsii.Bool(boolOr(p.EnableExecuteCommand, false)),
-		PropagateTags:          awsecs.PropagatedTagSource_SERVICE,
-	}
-	props.CapacityProviderStrategies = p.capacityProviders()
+	props := p.serviceProps(cluster, def)
+	props.DesiredCount = jsii.Number(p.desiredCount())
+	props.HealthCheckGracePeriod = healthcheck.GracePeriod(p.HealthCheck)
 	if len(alarms) > 0 {
 		names := make([]*string, len(alarms))
 		for i, a := range alarms {
@@ -127,6 +116,24 @@ func fargateService(scope constructs.Construct, p *Props, cluster awsecs.ICluste
 		}
 	}
 	return awsecs.NewFargateService(scope, jsii.String("Service"), props)
+}
+
+// serviceProps is what the web service and the worker share: a safe
+// rolling deploy, private subnets without public IPs, ECS Exec as asked,
+// tags propagated, and Spot when asked.
+func (p *Props) serviceProps(cluster awsecs.ICluster, def awsecs.FargateTaskDefinition) *awsecs.FargateServiceProps {
+	return &awsecs.FargateServiceProps{
+		Cluster:                    cluster,
+		TaskDefinition:             def,
+		MinHealthyPercent:          jsii.Number(p.minHealthy()),
+		MaxHealthyPercent:          jsii.Number(p.maxHealthy()),
+		CircuitBreaker:             p.circuitBreaker(),
+		AssignPublicIp:             jsii.Bool(false),
+		VpcSubnets:                 &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
+		EnableExecuteCommand:       jsii.Bool(boolOr(p.EnableExecuteCommand, false)),
+		PropagateTags:              awsecs.PropagatedTagSource_SERVICE,
+		CapacityProviderStrategies: p.capacityProviders(),
+	}
 }
 
 // capacityProviders puts OnDemandBaseCount tasks on Fargate and the rest

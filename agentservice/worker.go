@@ -225,18 +225,6 @@ func grantWorker(role awsiam.IRole, queue awssqs.IQueue, cluster awsecs.ICluster
 }
 
 func workerService(scope constructs.Construct, p *Props, cluster awsecs.ICluster, def awsecs.FargateTaskDefinition) awsecs.FargateService {
-	props := &awsecs.FargateServiceProps{
-		Cluster:        cluster,
-		TaskDefinition: def,
-		// No DesiredCount: see Worker's doc.
-		MinHealthyPercent:    jsii.Number(p.minHealthy()),
-		MaxHealthyPercent:    jsii.Number(p.maxHealthy()),
-		CircuitBreaker:       p.circuitBreaker(),
-		AssignPublicIp:       jsii.Bool(false),
-		VpcSubnets:           &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
-		EnableExecuteCommand: jsii.Bool(boolOr(p.EnableExecuteCommand, false)),
-		PropagateTags:        awsecs.PropagatedTagSource_SERVICE,
-	}
-	props.CapacityProviderStrategies = p.capacityProviders()
-	return awsecs.NewFargateService(scope, jsii.String("Service"), props)
+	// No DesiredCount: see Worker's doc.
+	return awsecs.NewFargateService(scope, jsii.String("Service"), p.serviceProps(cluster, def))
 }

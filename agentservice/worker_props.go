@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
@@ -370,11 +371,11 @@ func (p *WorkerProps) base() *Props {
 		ContainerInsights:            p.ContainerInsights,
 		Cpu:                          p.Cpu,
 		MemoryLimitMiB:               p.MemoryLimitMiB,
-		ContainerName:                strPtr(stringOr(p.ContainerName, DefaultWorkerContainerName)),
+		ContainerName:                jsii.String(stringOr(p.ContainerName, DefaultWorkerContainerName)),
 		Environment:                  p.Environment,
 		Secrets:                      p.Secrets,
 		LogRetention:                 p.LogRetention,
-		LogStreamPrefix:              strPtr(stringOr(p.LogStreamPrefix, DefaultWorkerLogStreamPrefix)),
+		LogStreamPrefix:              jsii.String(stringOr(p.LogStreamPrefix, DefaultWorkerLogStreamPrefix)),
 		StopTimeout:                  durationProp(p.StopTimeout, DefaultWorkerStopTimeout),
 		MinHealthyPercent:            p.MinHealthyPercent,
 		MaxHealthyPercent:            p.MaxHealthyPercent,
@@ -390,8 +391,6 @@ func (p *WorkerProps) base() *Props {
 		LogEncryptionKey:             p.LogEncryptionKey,
 	}
 }
-
-func strPtr(s string) *string { return &s }
 
 func (p *WorkerProps) validateStopTimeout() error {
 	d, ok := healthcheck.Seconds(p.StopTimeout)
