@@ -3,7 +3,6 @@ package agentservice
 import (
 	"fmt"
 	"maps"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
@@ -102,10 +101,7 @@ func withEnv(user *map[string]*string, contract map[string]*string) *map[string]
 // token becomes a CloudFormation expression that yields the same form.
 func envDuration(d awscdk.Duration) *string {
 	if v, ok := healthcheck.Seconds(d); ok {
-		if v%time.Second == 0 {
-			return jsii.String(fmt.Sprintf("%ds", int64(v/time.Second)))
-		}
-		return jsii.String(v.String())
+		return jsii.String(healthcheck.FormatDuration(v))
 	}
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{awscdk.Token_AsString(d.ToSeconds(nil), nil), jsii.String("s")})
 }
