@@ -26,23 +26,44 @@
 //
 // # The drain
 //
-// ECS deregisters a task from its target groups, waits out the deregistration
-// delay, sends SIGTERM, and sends SIGKILL stopTimeout later. Server.Serve
-// drains between the two, on a timeline from DrainDeadlines (for the default
-// 30s the four steps below come at 0s, 0s, 24s and 27s):
+// ECS stops a task by deregistering it from its target groups, waiting out
+// the deregistration delay, sending SIGTERM, and sending SIGKILL stopTimeout
+// later. This is the one description of what happens between the two; Serve,
+// Stream, Go and sqsworker.Consumer link here. Its deadlines come from
+// DrainDeadlines (for the default 30s stop timeout: cancelAt 24s, closeAt
+// 27s), measured from the start of the drain, which is the first SIGTERM or
+// SIGINT, or the end of the context passed to Serve:
 //
-//   - at once: /health answers 503 "draining", Server.Draining is closed,
-//     Server.Go refuses new jobs with ErrDraining, keep-alives stop;
-//   - after Server.CloseDelay (default 0): the listener closes, new
-//     connections are refused, requests in flight carry on;
-//   - at cancelAt (about two tenths of stopTimeout before it): the
-//     contexts of the requests and jobs still running are cancelled with the
-//     cause ErrDrainTimeout, so a stream can send its last event;
-//   - at closeAt (a safety margin of a tenth of stopTimeout, 1s to 5s,
-//     before SIGKILL): what is still open is closed and Serve returns.
+//   - At once: /health answers 503 "draining", Server.Draining is closed,
+//     Server.Go refuses new jobs with ErrDraining, and every response from
+//     then on carries "Connection: close".
+//   - After Server.CloseDelay (default 0, at once): the listener first takes
+//     the connections the kernel has already accepted (their clients saw the
+//     connect succeed), then closes; new connections are refused.
+//   - Requests in flight, and requests that arrive during the drain on a
+//     connection already open, are served to their end.
+//   - A connection that carries no request (one that has not sent a whole
+//     request yet, or an idle keep-alive one) is closed once it has been
+//     quiet for a second (or half the time to cancelAt, when shorter) since
+//     the drain began or since its last request, whichever is later: time
+//     for a request already on its way to arrive, without letting a silent
+//     connection hold the drain.
+//   - At cancelAt: the contexts of the requests and jobs still running are
+//     cancelled with the cause ErrDrainTimeout, and reads of request bodies
+//     still arriving fail, so that every handler can still answer cleanly (a
+//     stream sends its last event, a request gets a 503 saying to retry).
+//   - At closeAt, a safety margin before SIGKILL: the connections still open
+//     are closed and Serve returns an error wrapping ErrDrainTimeout. Jobs and
+//     handlers that ignore their context are abandoned.
 //
-// Serve returns as soon as the last request and job end. A second SIGTERM or
-// SIGINT ends the drain at once.
+// The drain ends, and Serve returns nil, as soon as no request, job or
+// connection is left, however early. A second SIGTERM or SIGINT ends it at
+// once.
+//
+// So an accepted connection is always answered, unless its request is still
+// unfinished at closeAt: with the load balancer's deregistration delay ahead
+// of SIGTERM, that is a request longer than the delay and the stop timeout
+// together.
 //
 // # Design decisions
 //
@@ -60,10 +81,18 @@
 //   - Request contexts are cancelled through http.Server.BaseContext, not a
 //     per-request context, so tracking a request costs two atomic adds and
 //     no allocation.
-//   - The drain watches its own connection and request counters every 10ms
-//     instead of relying on http.Server.Shutdown alone, whose polling grows
-//     to 500ms: as long as the whole gap between cancelAt and closeAt at the
-//     2s minimum stop timeout.
+//   - The drain never calls http.Server.Shutdown: a request whose bytes
+//     arrive after Shutdown began is dropped without an answer, and
+//     Shutdown's polling grows to 500ms, as long as the whole gap between
+//     cancelAt and closeAt at the 2s minimum stop timeout. The drain closes
+//     the listener and the connections itself, watching them every 10ms.
+//   - User code never takes the process down: a panic in a handler, a job
+//     or a health check is recovered and logged with its stack (a handler's
+//     connection is closed, a job counts as failed, a check fails), because
+//     every task runs the same code and one bug would crash-loop the fleet.
+//   - A zero http.Server.ReadTimeout becomes DefaultReadTimeout: without
+//     it, a client trickling its body holds a handler, and the drain, for as
+//     long as it likes.
 //   - /health is answered by Server itself, before the caller's handler, so
 //     the path the CDK side checks always exists. Its body never carries a
 //     check's error: behind a public ALB, /health is public. Errors are
@@ -80,9 +109,10 @@
 //   - Background jobs get a context of their own, not the request's: the job
 //     outlives the request. Their errors are logged, not collected: one failed
 //     agent run must not stop the server.
-//   - The probe (RunProbe) asks 127.0.0.1, follows no redirect, ignores proxy
-//     variables, and gives up after ProbeTimeout (3s), inside the ECS health
-//     check's default 5s timeout. Exit codes: 0 healthy, 1 anything else.
+//   - The probe (RunProbe) asks 127.0.0.1, then ::1 if nothing listens on
+//     the first, follows no redirect, ignores proxy variables, and gives up
+//     after ProbeTimeout (3s), inside the ECS health check's default 5s
+//     timeout. Exit codes: 0 healthy, 1 anything else.
 //   - Server.CloseDelay defaults to 0 because ECS deregisters before SIGTERM;
 //     it exists for platforms that route traffic after SIGTERM.
 //   - Stream heartbeats are SSE comments sent only after a silence of
@@ -90,16 +120,7 @@
 //
 // # Performance
 //
-// Measured with
-//
-//	go test -run='^$' -bench=. -benchmem ./agentkit
-//
-// on 2 cores shared with other work (AMD EPYC, linux/amd64, Go 1.26), in
-// memory, over several runs: a bare handler 3-6 ns/op, the same handler behind
-// Server.Handler 6-9 ns/op, so tracking adds about 3 ns and 0 allocations per
-// request; Health with no checks 32-67 ns/op and 0 allocations (15 to 30
-// million requests per second per core), with two cached checks 55-127 ns/op.
-// Over loopback, with net/http's client and server in one process, /health
-// serves 20,000-29,000 requests per second on the two cores; that figure is
-// net/http's, not the handler's.
+// Tracking a request costs a few nanoseconds and no allocation; the
+// benchmarks are in bench_test.go, and the README gives the figures measured
+// on this project's machines with the command that produced them.
 package agentkit

@@ -3,6 +3,7 @@ package agentkit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -33,7 +34,8 @@ type Check struct {
 	// Run reports whether the check passes: a nil error passes. It gets a
 	// context that ends after Timeout. A Run that ignores its context is
 	// reported as timed out, keeps running in the background, and is not
-	// started again until it returns. Required.
+	// started again until it returns. A Run that panics fails the check
+	// (its stack is logged); the process goes on. Required.
 	Run func(ctx context.Context) error
 
 	// Timeout bounds one Run. Keep it well under ProbeTimeout and the load
@@ -277,7 +279,7 @@ func (h *Health) runCheck(i int) error {
 	ran := make(chan error, 1) // buffered: a late Run must not block
 	go func() {
 		defer h.busy[i].Store(false)
-		ran <- c.Run(ctx)
+		ran <- callUser(ctx, c.Run)
 	}()
 	select {
 	case err := <-ran:
@@ -302,7 +304,12 @@ func (h *Health) logChange(i int, err error) {
 	case err == nil:
 		h.logger().Info("agentkit: health check recovered", "check", c.Name)
 	default:
-		h.logger().Warn("agentkit: health check failing", "check", c.Name, "critical", !c.NonCritical, "err", msg)
+		var pe *panicError
+		if errors.As(err, &pe) {
+			h.logger().Error("agentkit: health check panicked", "check", c.Name, "critical", !c.NonCritical, "err", pe)
+		} else {
+			h.logger().Warn("agentkit: health check failing", "check", c.Name, "critical", !c.NonCritical, "err", msg)
+		}
 	}
 	h.lastErr[i] = msg
 }

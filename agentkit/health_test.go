@@ -3,8 +3,10 @@ package agentkit_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,5 +201,41 @@ func TestHealthRequestLeavingWhileChecksRun(t *testing.T) {
 	}
 	if code := serveHealth(h, "GET").Code; code != http.StatusOK {
 		t.Fatalf("got %d", code)
+	}
+}
+
+func TestHealthCheckThatPanicsFailsWithoutCrashing(t *testing.T) {
+	cases := []struct {
+		name        string
+		nonCritical bool
+		code        int
+		body        string
+	}{
+		{"non-critical", true, 200, `{"status":"degraded","checks":{"buggy":{"status":"fail","critical":false}}}`},
+		{"critical", false, 503, `{"status":"unhealthy","checks":{"buggy":{"status":"fail","critical":true}}}`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// GIVEN a check with a bug: it panics
+			var logs lockedBuffer
+			h := &agentkit.Health{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Checks: []agentkit.Check{{
+				Name: "buggy", NonCritical: c.nonCritical,
+				Run: func(context.Context) error { var m map[string]int; m["x"]++; return nil },
+			}}}
+
+			// WHEN health is asked
+			rec := serveHealth(h, "GET")
+
+			// THEN the process is still here, the check failed as any
+			// failing check does, and the panic is logged with its stack
+			if rec.Code != c.code || rec.Body.String() != c.body+"\n" {
+				t.Fatalf("got %d %q", rec.Code, rec.Body)
+			}
+			l := logs.String()
+			if !strings.Contains(l, `"msg":"agentkit: health check panicked"`) || !strings.Contains(l, "assignment to entry in nil map") ||
+				!strings.Contains(l, "health_test.go") {
+				t.Fatalf("log lacks the panic and its stack:\n%s", l)
+			}
+		})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -112,6 +113,24 @@ func helperServe() int {
 		}
 		say("done", id)
 	})
+	// POST /echo reads the whole body and answers how long it was: 408
+	// when the read timed out, 503 when the drain's cancel point cut it.
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		say("echo reading")
+		n, err := io.Copy(io.Discard, r.Body)
+		code := http.StatusOK
+		switch {
+		case errors.Is(context.Cause(r.Context()), agentkit.ErrDrainTimeout):
+			code = http.StatusServiceUnavailable
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			code = http.StatusRequestTimeout
+		case err != nil:
+			code = http.StatusBadRequest
+		}
+		w.WriteHeader(code)
+		fmt.Fprintf(w, "read %d bytes", n)
+		say("echo answered", code)
+	})
 	mux.HandleFunc("GET /hang", func(w http.ResponseWriter, r *http.Request) {
 		say("hang")
 		time.Sleep(time.Hour)
@@ -173,11 +192,20 @@ func helperServe() int {
 			}
 		}
 	})
+	readTimeout, _ := time.ParseDuration(os.Getenv("HELPER_READ_TIMEOUT"))
+	var holdAccept atomic.Bool
+	holdAccept.Store(os.Getenv("HELPER_HOLD_ACCEPT") != "")
 	srv.HTTP = &http.Server{
-		Handler: mux,
+		Handler:     mux,
+		ReadTimeout: readTimeout,
 		ConnState: func(c net.Conn, s http.ConnState) {
 			if s == http.StateNew {
 				say("conn", c.RemoteAddr())
+				if holdAccept.CompareAndSwap(true, false) {
+					// The accept loop waits here: later connections
+					// stay in the kernel's backlog until the drain.
+					<-srv.Draining()
+				}
 			}
 		},
 	}

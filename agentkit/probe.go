@@ -2,8 +2,10 @@ package agentkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -50,10 +52,12 @@ func snippet(b []byte) string {
 }
 
 // RunProbe is the container health check mode (`agent healthcheck`, see
-// ProbeArg): it probes http://127.0.0.1:$PORT/health within ProbeTimeout and
-// returns the process exit code, 0 when the answer is 200 and 1 otherwise
-// (a non-200 status, a refused connection, a timeout, a malformed PORT),
-// after printing the reason to stderr. Use it as
+// ProbeArg): it probes http://127.0.0.1:$PORT/health, and
+// http://[::1]:$PORT/health when nothing answers on the IPv4 loopback (an
+// agent listening on ::1 only), within ProbeTimeout. It returns the process
+// exit code, 0 when the answer is 200 and 1 otherwise (a non-200 status, a
+// refused connection, a timeout, a malformed PORT), after printing the reason
+// to stderr. Use it as
 //
 //	if len(os.Args) == 2 && os.Args[1] == agentkit.ProbeArg {
 //		os.Exit(agentkit.RunProbe())
@@ -66,9 +70,23 @@ func RunProbe() int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), ProbeTimeout)
 	defer cancel()
-	if err := Probe(ctx, fmt.Sprintf("http://127.0.0.1:%d%s", port, HealthPath)); err != nil {
+	if err := probeLoopback(ctx, port); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// probeLoopback probes the health path on the IPv4 loopback, then on the
+// IPv6 one if the first could not connect.
+func probeLoopback(ctx context.Context, port int) error {
+	err := Probe(ctx, fmt.Sprintf("http://127.0.0.1:%d%s", port, HealthPath))
+	var op *net.OpError
+	if err == nil || !errors.As(err, &op) || op.Op != "dial" {
+		return err
+	}
+	if err6 := Probe(ctx, fmt.Sprintf("http://[::1]:%d%s", port, HealthPath)); err6 != nil {
+		return fmt.Errorf("%w; and on IPv6: %w", err, err6)
+	}
+	return nil
 }

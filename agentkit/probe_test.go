@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +111,26 @@ func TestRunProbeExitCode(t *testing.T) {
 
 func port(url string) string {
 	return url[strings.LastIndex(url, ":")+1:]
+}
+
+func TestRunProbeFindsAnAgentListeningOnIPv6LoopbackOnly(t *testing.T) {
+	// GIVEN a healthy server that listens on ::1 only
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("this machine has no IPv6 loopback: %v; CI=true, so this test must not skip", err)
+		}
+		t.Skipf("this machine has no IPv6 loopback: %v", err)
+	}
+	srv := &http.Server{Handler: &agentkit.Health{}}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+
+	// WHEN the probe mode runs with its port
+	p := startHelper(t, "probe", "PORT="+port(l.Addr().String()))
+
+	// THEN it finds the agent on the IPv6 loopback and exits 0
+	if code := p.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, p.stderr.String())
+	}
 }

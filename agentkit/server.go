@@ -7,13 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
-	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit/internal/stopsignal"
 )
 
 // ErrDraining is returned by Server.Go once the drain has begun: the process
@@ -29,6 +29,15 @@ var ErrDrainTimeout = errors.New("agentkit: stop timeout near; work cancelled")
 // when the caller left it zero: a client gets that long to send its request
 // headers, which stops slow-header attacks without limiting long requests.
 const DefaultReadHeaderTimeout = 10 * time.Second
+
+// DefaultReadTimeout is the http.Server.ReadTimeout Serve sets when the
+// caller left it zero: a client gets that long to send its whole request,
+// headers and body. It is ample for a prompt of several megabytes over a slow
+// link, and it stops a client that trickles its body from holding a handler
+// (and the drain) for ever. A handler that accepts larger uploads extends its
+// own deadline with http.ResponseController.SetReadDeadline. It bounds only
+// the reading: a handler may take as long as it needs to answer.
+const DefaultReadTimeout = 60 * time.Second
 
 // A Server runs an HTTP server until the process is told to stop, then drains
 // it within the container's stop timeout. It also answers HealthPath, tracks
@@ -67,12 +76,16 @@ type Server struct {
 	// before it sends SIGTERM, so no new request is on its way.
 	CloseDelay time.Duration
 
-	// Logger receives the drain's progress and the errors of jobs.
+	// Logger receives the drain's progress, the errors of jobs and the
+	// panics of handlers, jobs and checks.
 	// Default: slog.Default().
 	Logger *slog.Logger
 
 	inflight atomic.Int64 // requests being served, health probes excluded
-	conns    atomic.Int64 // connections open and not hijacked
+	stopping atomic.Bool  // the drain has begun: responses close their connection
+
+	connMu sync.Mutex
+	conns  map[net.Conn]connState // open, not hijacked
 
 	mu        sync.Mutex
 	ready     bool // the fields below the mutex are initialised
@@ -120,50 +133,40 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 }
 
 // Serve serves HTTP on l until SIGTERM or SIGINT arrives or ctx is done, then
-// drains and returns. It always closes l. It handles SIGTERM and SIGINT
-// (signal.Notify) only while it runs.
+// drains as the package documentation's "The drain" says, and returns. It
+// always closes l. It handles SIGTERM and SIGINT (signal.Notify) only while
+// it runs.
 //
-// The drain, timed from its start by DrainDeadlines(StopTimeout):
+// Serve returns nil as soon as every request, job and connection has ended,
+// however early; an error wrapping ErrDrainTimeout when it had to close
+// requests or abandon jobs at the drain deadline; and an error at once when
+// a second signal arrives during the drain (it then restores the default
+// signal handling, so a third signal kills the process).
 //
-//  1. At once: HealthPath answers 503, Draining is closed, Go refuses new
-//     jobs, keep-alives are disabled.
-//  2. After CloseDelay (default at once): the listener closes, so new
-//     connections are refused; idle connections close; requests in flight
-//     carry on.
-//  3. At cancelAt: the contexts of the requests and jobs still running are
-//     cancelled, with ErrDrainTimeout as their cause.
-//  4. At closeAt, a safety margin before SIGKILL: the connections still open
-//     are closed and Serve returns an error wrapping ErrDrainTimeout. Jobs and
-//     handlers that ignore their context are abandoned.
-//
-// Serve returns nil as soon as every request and job has ended, however
-// early. A second signal during the drain closes everything and returns at
-// once, and restores the default signal handling so that a third signal
-// kills the process.
-//
-// Serve changes HTTP before serving: it wraps Handler with s.Handler (health
-// and request tracking), BaseContext so the drain can cancel request
-// contexts, and ConnState so the drain sees when the last connection closes
-// (the wrappers call the caller's functions), and it sets ReadHeaderTimeout to DefaultReadHeaderTimeout and
+// Serve changes HTTP before serving: it wraps Handler with s.Handler (health,
+// request tracking, panics logged), BaseContext so the drain can cancel
+// request contexts, and ConnState so the drain sees every connection (the
+// wrappers call the caller's functions), and it sets ReadHeaderTimeout to
+// DefaultReadHeaderTimeout, ReadTimeout to DefaultReadTimeout and
 // IdleTimeout to IdleTimeout + IdleTimeoutMargin when they are zero. It
 // leaves WriteTimeout alone: zero, its default, is right for agents, since a
 // write timeout would cut long and streaming responses. A non-zero
 // HTTP.IdleTimeout not longer than IdleTimeout is an error (the load balancer
-// would answer 502).
+// would answer 502). The drain never calls HTTP.Shutdown, which drops a
+// request read after it began; it closes the listener and the connections
+// itself.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs, t, err := s.prepare()
 	if err != nil {
 		l.Close()
 		return err
 	}
-	// Buffered for two: the signal that starts the drain and the one that
-	// ends it at once.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
-	defer signal.Stop(sigs)
+	stop := stopsignal.Watch(ctx)
+	defer stop.Release()
 
+	dl := &drainListener{Listener: l}
 	served := make(chan error, 1)
-	go func() { served <- hs.Serve(l) }()
+	go func() { served <- hs.Serve(dl) }()
 	log := s.logger()
 	// Durations as strings: a JSON handler would print nanoseconds.
 	log.Info("agentkit: serving", "addr", l.Addr().String(), "stop_timeout", t.stop.String(),
@@ -172,107 +175,31 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	var reason string
 	var serveErr error
 	select {
-	case sig := <-sigs:
-		reason = "signal " + sig.String()
-	case <-ctx.Done():
-		reason = "context done: " + context.Cause(ctx).Error()
+	case <-stop.Context().Done():
+		reason = stop.Reason()
 	case err := <-served:
 		serveErr = fmt.Errorf("agentkit: serve: %w", err)
 		reason = serveErr.Error()
+		served = nil
 	}
-	err = s.drain(hs, t, reason, sigs)
-	if serveErr == nil {
-		<-served // the drain closed the server: this is quick
-	}
+	err = s.drain(&drainRun{hs: hs, l: dl, served: served, t: t, stop: stop}, reason)
 	return errors.Join(serveErr, err)
-}
-
-// drain runs the drain timeline documented on Serve.
-func (s *Server) drain(hs *http.Server, t timing, reason string, sigs <-chan os.Signal) error {
-	start := time.Now()
-	jobsIdle, jobs := s.beginDrain()
-	log := s.logger()
-	log.Info("agentkit: drain started", "reason", reason, "requests", s.inflight.Load(), "jobs", jobs)
-
-	cancelTimer := time.NewTimer(t.cancelAt)
-	defer cancelTimer.Stop()
-	closeTimer := time.NewTimer(t.closeAt)
-	defer closeTimer.Stop()
-
-	shutdownCtx, stopShutdown := context.WithCancel(context.Background())
-	defer stopShutdown()
-	shutdown := func() {
-		go hs.Shutdown(shutdownCtx) // ends at the latest when drain returns
-	}
-	hs.SetKeepAlivesEnabled(false)
-	var delayed <-chan time.Time
-	if s.CloseDelay > 0 {
-		dt := time.NewTimer(s.CloseDelay)
-		defer dt.Stop()
-		delayed = dt.C
-	} else {
-		shutdown()
-	}
-
-	// Shutdown polls its connections up to 500ms apart, too coarse for a
-	// 2s stop timeout; the connection and request counters are watched every
-	// 10ms instead. The request counter also sees hijacked connections, which
-	// Shutdown does not.
-	poll := time.NewTicker(10 * time.Millisecond)
-	defer poll.Stop()
-	listenerClosed, jobsDone := s.CloseDelay <= 0, false
-	for {
-		if listenerClosed && jobsDone && s.conns.Load() == 0 && s.inflight.Load() == 0 {
-			hs.Close() // nothing is open but, perhaps, the listener Shutdown is closing
-			s.cancelWork(context.Canceled)
-			log.Info("agentkit: drain complete", "elapsed", time.Since(start).Round(time.Millisecond).String())
-			return nil
-		}
-		select {
-		case <-delayed:
-			delayed, listenerClosed = nil, true
-			shutdown()
-			log.Info("agentkit: listener closed", "after", time.Since(start).Round(time.Millisecond).String())
-		case <-jobsIdle:
-			jobsIdle, jobsDone = nil, true
-		case <-poll.C:
-		case <-cancelTimer.C:
-			log.Warn("agentkit: stop timeout near; cancelling work",
-				"requests", s.inflight.Load(), "jobs", s.jobCount())
-			s.cancelWork(ErrDrainTimeout)
-		case <-closeTimer.C:
-			requests, jobs := s.inflight.Load(), s.jobCount()
-			hs.Close()
-			s.cancelWork(ErrDrainTimeout)
-			err := fmt.Errorf("agentkit: drain did not finish within %s (stop timeout %s); closed %d request(s), abandoned %d job(s): %w",
-				t.closeAt, t.stop, requests, jobs, ErrDrainTimeout)
-			log.Error("agentkit: drain deadline", "err", err)
-			return err
-		case sig := <-sigs:
-			requests, jobs := s.inflight.Load(), s.jobCount()
-			hs.Close()
-			s.cancelWork(ErrDrainTimeout)
-			err := fmt.Errorf("agentkit: second signal %s during the drain; stopped at once with %d request(s) and %d job(s) running", sig, requests, jobs)
-			log.Error("agentkit: drain interrupted", "err", err)
-			return err
-		}
-	}
 }
 
 // Handler returns h wrapped the way Serve wraps HTTP.Handler: requests for
 // HealthPath go to the Server's Health; the others are counted as in flight
-// while h serves them, so the drain waits for them. A nil h means
+// while h serves them, so the drain waits for them. Once the drain has
+// begun, every response carries "Connection: close". A panic in h is logged
+// with its stack to Logger and the connection is closed
+// (http.ErrAbortHandler); the process goes on. A nil h means
 // http.DefaultServeMux. Use it to drive a Server's handling in memory, with
 // httptest.
 func (s *Server) Handler(h http.Handler) http.Handler {
-	if h == nil {
-		h = http.DefaultServeMux
-	}
 	s.mu.Lock()
 	s.initLocked()
 	health := s.health
 	s.mu.Unlock()
-	return &tracked{s: s, health: health, next: h}
+	return &tracked{s: s, health: health, next: orDefault(h)}
 }
 
 type tracked struct {
@@ -281,14 +208,35 @@ type tracked struct {
 	next   http.Handler
 }
 
+var connectionClose = []string{"close"}
+
 func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if t.s.stopping.Load() {
+		w.Header()["Connection"] = connectionClose
+	}
 	if r.URL.Path == HealthPath {
 		t.health.ServeHTTP(w, r)
 		return
 	}
 	t.s.inflight.Add(1)
 	defer t.s.inflight.Add(-1)
+	defer t.s.recoverHandler(r)
 	t.next.ServeHTTP(w, r)
+}
+
+// recoverHandler logs a handler's panic with its stack and aborts the
+// response: whether the status was already sent is unknown here, and a 500
+// after a partial body would pass a truncated answer off as whole.
+func (s *Server) recoverHandler(r *http.Request) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p != http.ErrAbortHandler {
+		s.logger().Error("agentkit: handler panicked; connection closed", "method", r.Method, "path", r.URL.Path,
+			"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	}
+	panic(http.ErrAbortHandler)
 }
 
 // Go runs f in a new goroutine as a tracked background job: the drain waits
@@ -297,8 +245,8 @@ func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // no request values and outlives the request that started the job.
 //
 // Go returns ErrDraining, and does not run f, once the drain has begun. A
-// non-nil error from f is logged. A panic in f crashes the process, as in any
-// goroutine.
+// non-nil error from f is logged; so is a panic in f, with its stack, and
+// the process goes on.
 func (s *Server) Go(f func(ctx context.Context) error) error {
 	s.mu.Lock()
 	s.initLocked()
@@ -312,11 +260,40 @@ func (s *Server) Go(f func(ctx context.Context) error) error {
 
 	go func() {
 		defer s.jobDone()
-		if err := f(ctx); err != nil {
+		err := callUser(ctx, f)
+		var pe *panicError
+		switch {
+		case errors.As(err, &pe):
+			s.logger().Error("agentkit: job panicked", "err", pe)
+		case err != nil:
 			s.logger().Error("agentkit: job failed", "err", err)
 		}
 	}()
 	return nil
+}
+
+// callUser calls user code (a job, a health check), turning a panic into an
+// error that carries the stack, so one bug does not take the process down.
+func callUser(ctx context.Context, f func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return f(ctx)
+}
+
+// panicError is a recovered panic of user code: a job or a health check.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// LogValue adds the stack to the log record.
+func (e *panicError) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("panic", fmt.Sprint(e.value)), slog.String("stack", string(e.stack)))
 }
 
 // Draining returns a channel that is closed when the drain begins. Handlers
@@ -403,6 +380,7 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 		return nil, t, errors.New("agentkit: Server.Serve called twice; a Server serves once")
 	}
 	s.served = true
+	s.conns = make(map[net.Conn]connState)
 
 	hs := s.HTTP
 	if hs == nil {
@@ -411,17 +389,15 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 	if hs.ReadHeaderTimeout == 0 {
 		hs.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
+	if hs.ReadTimeout == 0 {
+		hs.ReadTimeout = DefaultReadTimeout
+	}
 	if hs.IdleTimeout == 0 {
 		hs.IdleTimeout = t.idle + IdleTimeoutMargin
 	}
 	conn := hs.ConnState
 	hs.ConnState = func(c net.Conn, state http.ConnState) {
-		switch state {
-		case http.StateNew:
-			s.conns.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			s.conns.Add(-1)
-		}
+		s.trackConn(c, state)
 		if conn != nil {
 			conn(c, state)
 		}
@@ -449,6 +425,7 @@ func orDefault(h http.Handler) http.Handler {
 // beginDrain flips the Server to draining and returns a channel closed once
 // no job runs, with the number of jobs running now.
 func (s *Server) beginDrain() (<-chan struct{}, int) {
+	s.stopping.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.draining = true

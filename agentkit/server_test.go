@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -99,7 +101,7 @@ func TestServeFillsOnlyTheTimeoutsLeftZero(t *testing.T) {
 		wantHeader, wantIdle   time.Duration
 		wantWrite, wantReadAll time.Duration
 	}{
-		{"zero", &http.Server{}, 10 * time.Second, 65 * time.Second, 0, 0},
+		{"zero", &http.Server{}, 10 * time.Second, 65 * time.Second, 0, time.Minute},
 		{"caller's values", &http.Server{ReadHeaderTimeout: 2 * time.Second, IdleTimeout: 2 * time.Minute, WriteTimeout: time.Minute, ReadTimeout: time.Minute},
 			2 * time.Second, 2 * time.Minute, time.Minute, time.Minute},
 	}
@@ -247,5 +249,42 @@ func TestHandlerTracksRequestsInMemory(t *testing.T) {
 	// THEN each goes where it belongs
 	if health.Code != 200 || health.Body.String() != `{"status":"ok"}`+"\n" || other.Body.String() != "agent" {
 		t.Fatalf("health %d %q, other %q", health.Code, health.Body, other.Body)
+	}
+}
+
+func TestPanicsInJobsAndHandlersAreLoggedAndTheServerGoesOn(t *testing.T) {
+	// GIVEN a serving Server whose /bug handler panics
+	var logs lockedBuffer
+	mux := http.NewServeMux()
+	mux.HandleFunc("/bug", func(http.ResponseWriter, *http.Request) { panic("handler bug") })
+	mux.HandleFunc("/ok", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })
+	srv := &agentkit.Server{HTTP: &http.Server{Handler: mux, ErrorLog: log.New(io.Discard, "", 0)},
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))}
+	addr, stop := serveInProcess(t, srv)
+	client := newClient(t)
+
+	// WHEN a job panics and a handler panics
+	jobEnded := make(chan struct{})
+	if err := srv.Go(func(context.Context) error { defer close(jobEnded); panic("job bug") }); err != nil {
+		t.Fatal(err)
+	}
+	<-jobEnded
+	_, bugErr := client.Get("http://" + addr + "/bug")
+	code, body := get(t, client, "http://"+addr+"/ok")
+
+	// THEN the process goes on serving, the panicking request's connection
+	// was closed, both panics are logged with their stacks, and the drain
+	// does not wait for the dead job
+	if bugErr == nil || code != 200 || body != "ok" {
+		t.Fatalf("/bug: %v; /ok: %d %q", bugErr, code, body)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("Serve() = %v", err)
+	}
+	l := logs.String()
+	for _, want := range []string{`"msg":"agentkit: job panicked"`, `job bug`, `"msg":"agentkit: handler panicked; connection closed"`, `handler bug`, `"path":"/bug"`, `server_test.go`} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %q:\n%s", want, l)
+		}
 	}
 }

@@ -523,3 +523,47 @@ func TestHealthcheckProbe(t *testing.T) {
 		})
 	}
 }
+
+func TestAgentAnswersARequestWhoseBodyIsStillArrivingAtTheCancelPoint(t *testing.T) {
+	// GIVEN a 2s stop timeout (cancel point 500ms) and a client trickling
+	// its request body, one byte every 100ms
+	p := ready(t, "AGENTKIT_STOP_TIMEOUT=2s")
+	c, err := net.Dial("tcp", strings.TrimPrefix(p.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := `{"input":"` + strings.Repeat("slow ", 100) + `"}`
+	fmt.Fprintf(c, "POST /run HTTP/1.1\r\nHost: agent\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	go func() {
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for i := range len(body) {
+			<-tick.C
+			if _, err := c.Write([]byte{body[i]}); err != nil {
+				return
+			}
+		}
+	}()
+
+	// WHEN the agent receives SIGTERM (before or after it has read the
+	// headers: a request arriving during the drain is served too)
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+
+	// THEN at the cancel point the client gets a clean 503 telling it to
+	// retry, and the agent exits 0
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	if want := `{"error":"agent is stopping; retry"}` + "\n"; resp.StatusCode != 503 || string(got) != want {
+		t.Fatalf("got %d %q, want 503 %q", resp.StatusCode, got, want)
+	}
+	if code := p.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+}

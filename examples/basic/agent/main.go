@@ -26,8 +26,10 @@
 // A stream sends one "token" event per word, {"token": "..."}, then "done"
 // with {"output": "..."}. When the process starts draining it sends
 // "draining" and carries on; if the stop timeout comes too close it sends
-// "error" with {"error": "agent is stopping; retry"} and ends. Bad requests
-// get 400 (413 when over 1 MiB) with {"error": "..."}.
+// "error" with {"error": "agent is stopping; retry"} and ends; a run cut
+// that way, or whose request body is still arriving then, gets 503 with the
+// same error. Bad requests get 400 (413 when over 1 MiB, 408 when the body
+// does not arrive within the read timeout) with {"error": "..."}.
 package main
 
 import (
@@ -220,20 +222,22 @@ func sleep(ctx context.Context, d time.Duration, draining <-chan struct{}, onDra
 }
 
 // decodeRun reads a {"input": "..."} body. It returns the HTTP status for an
-// error: 413 for a body over maxBody, 400 for anything else wrong.
+// error: 503 when the drain's cancel point cut the read, 408 when the body
+// did not arrive within the server's read timeout, 413 for a body over
+// maxBody, 400 for anything else wrong.
 func decodeRun(w http.ResponseWriter, r *http.Request) (runRequest, int, error) {
 	var req runRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		code, err := bodyError(err)
+		code, err := bodyError(r, err)
 		return req, code, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		if err == nil {
 			return req, http.StatusBadRequest, errors.New("request body has data after the JSON object")
 		}
-		code, err := bodyError(err)
+		code, err := bodyError(r, err)
 		return req, code, err
 	}
 	if req.Input == "" {
@@ -242,9 +246,13 @@ func decodeRun(w http.ResponseWriter, r *http.Request) (runRequest, int, error) 
 	return req, 0, nil
 }
 
-func bodyError(err error) (int, error) {
+func bodyError(r *http.Request, err error) (int, error) {
 	var tooBig *http.MaxBytesError
 	switch {
+	case errors.Is(context.Cause(r.Context()), agentkit.ErrDrainTimeout):
+		return http.StatusServiceUnavailable, errors.New(errStopping)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return http.StatusRequestTimeout, errors.New("request body did not arrive within the read timeout")
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, fmt.Errorf("request body is larger than %d bytes", tooBig.Limit)
 	case errors.Is(err, io.EOF):

@@ -1,0 +1,263 @@
+package agentkit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit/internal/stopsignal"
+)
+
+// Drain tunables, explained in the package documentation's "The drain".
+const (
+	// drainPoll is how often the drain looks at its counters and
+	// connections: http.Server.Shutdown's polling grows to 500ms, as long
+	// as the whole gap between the cancel point and the close point at the
+	// smallest stop timeout.
+	drainPoll = 10 * time.Millisecond
+
+	// maxQuietGrace is how long, at most, a connection with no request
+	// under way may stay open during the drain, from the drain's start or
+	// from its last request, whichever is later, before it is closed: time
+	// for a request already on its way to arrive and be answered.
+	maxQuietGrace = time.Second
+
+	// backlogSweep is how long the listener waits for one more queued
+	// connection once the drain closes it: the connections the kernel has
+	// already completed come at once (their clients saw the connect
+	// succeed, and a closed listener would reset them).
+	backlogSweep = 5 * time.Millisecond
+)
+
+// quietGrace is maxQuietGrace, or half the time to the cancel point when
+// that is shorter, so that quiet connections never hold a short drain.
+func quietGrace(t timing) time.Duration {
+	return min(maxQuietGrace, t.cancelAt/2)
+}
+
+// connState is what the drain knows of an open connection.
+type connState struct {
+	state http.ConnState
+	since time.Time // of the last state change
+}
+
+// trackConn is the ConnState hook: it keeps the set of open connections.
+func (s *Server) trackConn(c net.Conn, state http.ConnState) {
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	switch state {
+	case http.StateClosed, http.StateHijacked:
+		delete(s.conns, c)
+	default:
+		s.conns[c] = connState{state: state, since: time.Now()}
+	}
+}
+
+// closeQuiet closes the connections that carry no request (new ones that
+// have not sent a whole request, idle keep-alive ones) and have been quiet
+// for grace since quietFrom or since their last change, whichever is later.
+// It returns how many connections are still open.
+func (s *Server) closeQuiet(quietFrom time.Time, grace time.Duration) int {
+	now := time.Now()
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c, st := range s.conns {
+		if st.state == http.StateActive || now.Sub(later(st.since, quietFrom)) < grace {
+			continue
+		}
+		c.Close()
+		delete(s.conns, c) // net/http reports StateClosed later; deleting twice is harmless
+	}
+	return len(s.conns)
+}
+
+// interruptReads makes every read on an open connection fail now, so that a
+// handler blocked reading a request body (a client trickling it) learns of
+// the cancel point and can still answer.
+func (s *Server) interruptReads() {
+	now := time.Now()
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	for c := range s.conns {
+		c.SetReadDeadline(now)
+	}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// drainRun is what one drain works with.
+type drainRun struct {
+	hs     *http.Server
+	l      *drainListener
+	served <-chan error // hs.Serve's result; nil once received
+	t      timing
+	stop   *stopsignal.Stop
+}
+
+// drain runs the drain that the package documentation's "The drain"
+// describes.
+func (s *Server) drain(d *drainRun, reason string) error {
+	start := time.Now()
+	jobsIdle, jobs := s.beginDrain()
+	log := s.logger()
+	log.Info("agentkit: drain started", "reason", reason, "requests", s.inflight.Load(), "jobs", jobs)
+
+	cancelTimer := time.NewTimer(d.t.cancelAt)
+	defer cancelTimer.Stop()
+	closeTimer := time.NewTimer(d.t.closeAt)
+	defer closeTimer.Stop()
+	var delayed <-chan time.Time
+	if s.CloseDelay > 0 {
+		dt := time.NewTimer(s.CloseDelay)
+		defer dt.Stop()
+		delayed = dt.C
+	}
+	grace := quietGrace(d.t)
+	if delayed == nil {
+		d.l.stopAccepting(grace)
+	}
+	poll := time.NewTicker(drainPoll)
+	defer poll.Stop()
+
+	for {
+		// The request counter also sees hijacked connections, which the
+		// connection set no longer holds.
+		if d.served == nil && jobsIdle == nil && s.inflight.Load() == 0 && s.closeQuiet(start, grace) == 0 {
+			d.close()
+			s.cancelWork(context.Canceled)
+			log.Info("agentkit: drain complete", "elapsed", time.Since(start).Round(time.Millisecond).String())
+			return nil
+		}
+		select {
+		case <-delayed:
+			delayed = nil
+			d.l.stopAccepting(grace)
+		case err := <-d.served:
+			d.served = nil
+			if !errors.Is(err, errListenerClosed) {
+				log.Error("agentkit: serve ended during the drain", "err", err)
+			}
+			log.Info("agentkit: listener closed", "after", time.Since(start).Round(time.Millisecond).String())
+		case <-jobsIdle:
+			jobsIdle = nil
+		case <-poll.C:
+		case <-cancelTimer.C:
+			log.Warn("agentkit: stop timeout near; cancelling work",
+				"requests", s.inflight.Load(), "jobs", s.jobCount())
+			s.cancelWork(ErrDrainTimeout)
+			s.interruptReads()
+		case <-closeTimer.C:
+			requests, jobs := s.inflight.Load(), s.jobCount()
+			d.close()
+			s.cancelWork(ErrDrainTimeout)
+			if requests == 0 && jobs == 0 {
+				// Only connections were left, their answers sent (net/http
+				// lingers before closing one whose body went unread).
+				log.Info("agentkit: drain complete at the deadline; closed the last connections",
+					"elapsed", time.Since(start).Round(time.Millisecond).String())
+				return nil
+			}
+			err := fmt.Errorf("agentkit: drain did not finish within %s (stop timeout %s); closed %d request(s), abandoned %d job(s): %w",
+				d.t.closeAt, d.t.stop, requests, jobs, ErrDrainTimeout)
+			log.Error("agentkit: drain deadline", "err", err)
+			return err
+		case sig := <-d.stop.Second():
+			requests, jobs := s.inflight.Load(), s.jobCount()
+			d.close()
+			s.cancelWork(ErrDrainTimeout)
+			err := fmt.Errorf("agentkit: second signal %s during the drain; stopped at once with %d request(s) and %d job(s) running", sig, requests, jobs)
+			log.Error("agentkit: drain interrupted", "err", err)
+			return err
+		}
+	}
+}
+
+// close closes the listener and every connection, and waits for hs.Serve.
+func (d *drainRun) close() {
+	d.hs.Close()
+	if d.served != nil {
+		<-d.served
+		d.served = nil
+	}
+}
+
+// errListenerClosed is what Accept returns once the drain closed the
+// listener; http.Server.Serve returns it.
+var errListenerClosed = errors.New("agentkit: listener closed by the drain")
+
+// drainListener is the listener Serve serves on. Its stopAccepting takes the
+// connections the kernel has already completed before it closes, because
+// closing a listener resets them although their clients saw the connect
+// succeed.
+type drainListener struct {
+	net.Listener
+	closing  atomic.Bool
+	sweepCap time.Duration // written before closing is set, read after
+	// The sweep's state; only Accept's goroutine uses it.
+	sweeping bool
+	sweepEnd time.Time
+}
+
+type deadliner interface{ SetDeadline(time.Time) error }
+
+// Accept returns the next connection. Once stopAccepting was called it
+// returns what is already queued, until none comes within backlogSweep or
+// the sweep's cap has passed (a flood of new connections would never let it
+// end), then closes the listener and returns errListenerClosed. A
+// connection whose handshake completes in the instant between the last
+// Accept and the close is still reset: no socket API closes that gap.
+func (l *drainListener) Accept() (net.Conn, error) {
+	for {
+		// The deadline is set before each Accept, not after the last:
+		// Accept fails at once, without looking at the queue, when its
+		// deadline has passed while the caller handled a connection.
+		if l.sweeping && !l.setSweepDeadline() {
+			break
+		}
+		c, err := l.Listener.Accept()
+		if !l.closing.Load() || err == nil {
+			return c, err
+		}
+		var ne net.Error
+		if l.sweeping || !errors.As(err, &ne) || !ne.Timeout() {
+			break
+		}
+		// stopAccepting's deadline woke Accept without letting it look
+		// at the queue: sweep it.
+		l.sweeping = true
+		l.sweepEnd = time.Now().Add(l.sweepCap)
+	}
+	l.Listener.Close()
+	return nil, errListenerClosed
+}
+
+// setSweepDeadline lets the next Accept wait backlogSweep, within the cap.
+func (l *drainListener) setSweepDeadline() bool {
+	end := time.Now().Add(backlogSweep)
+	if end.After(l.sweepEnd) {
+		end = l.sweepEnd
+	}
+	d, ok := l.Listener.(deadliner)
+	return ok && d.SetDeadline(end) == nil
+}
+
+// stopAccepting makes Accept sweep the backlog, for sweepCap at most, and
+// close the listener. A listener that cannot take a deadline is closed at
+// once.
+func (l *drainListener) stopAccepting(sweepCap time.Duration) {
+	l.sweepCap = sweepCap
+	l.closing.Store(true)
+	if d, ok := l.Listener.(deadliner); ok && d.SetDeadline(time.Now()) == nil {
+		return
+	}
+	l.Listener.Close()
+}
