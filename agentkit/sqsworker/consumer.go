@@ -12,11 +12,12 @@ import (
 )
 
 // Client is the part of the SQS API a Consumer calls. *sqs.Client satisfies
-// it; tests may pass a fake.
+// it; tests may pass a fake. Messages are settled and kept hidden with the
+// batch calls only, ten at a time.
 type Client interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, optFns ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
-	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
-	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, optFns ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, optFns ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
 }
 
 var _ Client = (*sqs.Client)(nil)
@@ -25,11 +26,12 @@ var _ Client = (*sqs.Client)(nil)
 // (or panicking) makes it visible again after a backoff, so the job is retried
 // until the queue's redrive policy moves it to the dead-letter queue.
 //
-// ctx is cancelled at the drain deadline when the worker stops, and not
-// before: a job that sees ctx.Done should stop and return; its message is then
-// released to another worker, whatever the handler returns. A handler must be
-// safe to run again for the same message: SQS delivers at least once, and a
-// job cut off by a stop runs again from the start.
+// ctx is cancelled at the drain's cancel point when the worker stops, with
+// agentkit.ErrDrainTimeout as its cause, and not before: a job that sees
+// ctx.Done should stop and return; its message is then released to another
+// worker, whatever the handler returns. A handler must be safe to run again
+// for the same message: SQS delivers at least once, and a job cut off by a
+// stop runs again from the start.
 type Handler func(ctx context.Context, m Message) error
 
 // Message is one SQS message handed to a Handler.
@@ -51,9 +53,10 @@ type Message struct {
 // Defaults and limits of the Consumer's fields.
 const (
 	// DefaultConcurrency is the number of jobs a worker runs at once when
-	// Concurrency is zero. Agent jobs mostly wait on model APIs, so a task
-	// runs a few at once; it stays small because scale-in protection is per
-	// task, and a task that is never idle can never be scaled in.
+	// Concurrency is zero and AGENTKIT_WORKER_CONCURRENCY is unset. Agent
+	// jobs mostly wait on model APIs, so a task runs a few at once; it
+	// stays small because scale-in protection is per task, and a task that
+	// is never idle can never be scaled in.
 	DefaultConcurrency = 4
 
 	// DefaultVisibilityTimeout is the visibility timeout the consumer asks
@@ -78,33 +81,35 @@ const (
 	// MaxRetryBackoff caps the doubling retry backoff.
 	MaxRetryBackoff = 15 * time.Minute
 
-	// DrainMargin is the part of the stop timeout kept for the work after
-	// the drain deadline: cancelling the jobs, releasing their messages,
-	// turning task protection off, and exiting before ECS sends SIGKILL.
-	// A stop timeout shorter than twice the margin is split in half.
-	DrainMargin = 5 * time.Second
+	// SettleDelay bounds how long a finished job's delete (or a failed
+	// job's retry delay) waits to share one SQS batch call with others.
+	// During the drain nothing waits.
+	SettleDelay = 100 * time.Millisecond
 )
 
-// maxBatch is SQS's limit on messages per receive.
+// maxBatch is SQS's limit on messages per receive and entries per batch call.
 const maxBatch = 10
 
 // A Consumer runs jobs from one SQS queue. Set its fields, then call Run.
-// The zero value of every optional field is a sensible default. A Consumer
-// must not be copied once used, and Run must not be called on it twice at the
-// same time.
+// The zero value of every optional field is a sensible default, and the
+// fields the worker construct sets through the environment read it when
+// zero. A Consumer must not be copied once used, and Run must not be called
+// on it twice at the same time.
 type Consumer struct {
 	// Client sends the SQS requests: an *sqs.Client. Required.
 	Client Client
 
-	// QueueURL is the URL of the queue to consume (see QueueURLFromEnv).
-	// Required.
+	// QueueURL is the URL of the queue to consume.
+	// Default: AGENTKIT_QUEUE_URL (EnvQueueURL); Run fails when both are
+	// empty.
 	QueueURL string
 
 	// Handler runs each job. Required.
 	Handler Handler
 
 	// Concurrency is the most jobs run at once, from 1 to MaxConcurrency.
-	// Default: DefaultConcurrency (4).
+	// Default: AGENTKIT_WORKER_CONCURRENCY (EnvConcurrency), the figure the
+	// construct sizes its scaling on, or DefaultConcurrency (4) when unset.
 	Concurrency int
 
 	// VisibilityTimeout is how long a received message stays hidden from
@@ -113,11 +118,12 @@ type Consumer struct {
 	// Default: DefaultVisibilityTimeout (60s).
 	VisibilityTimeout time.Duration
 
-	// HeartbeatInterval is how often a running job's visibility is extended
-	// back to VisibilityTimeout; shorter than VisibilityTimeout. A failed
-	// heartbeat is retried sooner, with backoff.
+	// HeartbeatInterval is how often the running jobs' messages have their
+	// visibility extended back to VisibilityTimeout, in one batch call per
+	// ten jobs; shorter than VisibilityTimeout. A failed heartbeat is
+	// retried sooner, with backoff.
 	// Default: a third of VisibilityTimeout (20s), so two heartbeats in a
-	// row may fail before another worker could see the message.
+	// row may fail before another worker could see a message.
 	HeartbeatInterval time.Duration
 
 	// WaitTime is the long-poll wait of each receive, whole seconds up to
@@ -130,13 +136,11 @@ type Consumer struct {
 	// Default: DefaultRetryBackoff (10s, then 20s, 40s ...).
 	RetryBackoff time.Duration
 
-	// DrainTimeout is how long running jobs may go on after Run's context
-	// is cancelled. Jobs still running then have their contexts cancelled
-	// and their messages released at once; Run returns at most DrainMargin/2
-	// later. Default: the stop timeout in AGENTKIT_STOP_TIMEOUT (agentkit's
-	// default 30s when unset) minus DrainMargin (5s), or half of it when it
-	// is shorter than 10s: 25s for 30s, 115s for 120s, 1s for 2s.
-	DrainTimeout time.Duration
+	// StopTimeout is the container's stop timeout, from which the drain's
+	// deadlines come (agentkit.DrainDeadlines), as for agentkit.Server.
+	// Default: AGENTKIT_STOP_TIMEOUT, or agentkit.DefaultStopTimeout (30s)
+	// when unset.
+	StopTimeout time.Duration
 
 	// Protection holds ECS task scale-in protection while jobs run.
 	// Default: through the ECS agent in $ECS_AGENT_URI, or none outside ECS.
@@ -150,8 +154,18 @@ type Consumer struct {
 	inFlight atomic.Int64
 }
 
-// InFlight returns the number of jobs running now, including those whose
-// messages are being deleted or released.
+// ConfigError is the error Run returns, before it starts, when a field or an
+// environment variable of the contract is invalid.
+type ConfigError struct {
+	Err error
+}
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the error that says what is invalid.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// InFlight returns the number of jobs running now.
 func (c *Consumer) InFlight() int {
 	return int(c.inFlight.Load())
 }

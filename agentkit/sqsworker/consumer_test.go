@@ -51,30 +51,36 @@ func TestRunRejectsBadInput(t *testing.T) {
 	tests := []struct {
 		name   string
 		change func(c *sqsworker.Consumer)
-		env    string
+		env    map[string]string
 		want   string
 	}{
-		{"no client", func(c *sqsworker.Consumer) { c.Client = nil }, "", "sqsworker: Client is nil; use an *sqs.Client"},
-		{"no queue", func(c *sqsworker.Consumer) { c.QueueURL = "" }, "", "sqsworker: QueueURL is empty; set it to the URL of the queue to consume"},
-		{"no handler", func(c *sqsworker.Consumer) { c.Handler = nil }, "", "sqsworker: Handler is nil; set it to the function that runs a job"},
-		{"negative concurrency", func(c *sqsworker.Consumer) { c.Concurrency = -1 }, "", "sqsworker: Concurrency -1 is out of range; use 1 to 1000"},
-		{"huge concurrency", func(c *sqsworker.Consumer) { c.Concurrency = 5000 }, "", "sqsworker: Concurrency 5000 is out of range; use 1 to 1000"},
-		{"sub-second visibility", func(c *sqsworker.Consumer) { c.VisibilityTimeout = 500 * time.Millisecond }, "", "sqsworker: VisibilityTimeout 500ms is not whole seconds from 1s to 12h0m0s"},
-		{"fractional visibility", func(c *sqsworker.Consumer) { c.VisibilityTimeout = 1500 * time.Millisecond }, "", "sqsworker: VisibilityTimeout 1.5s is not whole seconds from 1s to 12h0m0s"},
-		{"visibility over 12h", func(c *sqsworker.Consumer) { c.VisibilityTimeout = 13 * time.Hour }, "", "sqsworker: VisibilityTimeout 13h0m0s is not whole seconds from 1s to 12h0m0s"},
-		{"heartbeat not shorter", func(c *sqsworker.Consumer) { c.HeartbeatInterval = time.Minute }, "", "sqsworker: HeartbeatInterval 1m0s is out of range; use more than 0 and less than VisibilityTimeout 1m0s"},
-		{"negative heartbeat", func(c *sqsworker.Consumer) { c.HeartbeatInterval = -time.Second }, "", "sqsworker: HeartbeatInterval -1s is out of range; use more than 0 and less than VisibilityTimeout 1m0s"},
-		{"wait over 20s", func(c *sqsworker.Consumer) { c.WaitTime = 21 * time.Second }, "", "sqsworker: WaitTime 21s is not whole seconds from 1s to 20s"},
-		{"negative backoff", func(c *sqsworker.Consumer) { c.RetryBackoff = -time.Second }, "", "sqsworker: RetryBackoff -1s is out of range; use 0 (the default, 10s) to 15m0s"},
-		{"negative drain", func(c *sqsworker.Consumer) { c.DrainTimeout = -time.Second }, "", "sqsworker: DrainTimeout -1s is negative; use 0 to derive it from AGENTKIT_STOP_TIMEOUT"},
-		{"bad stop timeout", func(*sqsworker.Consumer) {}, "forever", `sqsworker: derive the drain timeout: agentkit: AGENTKIT_STOP_TIMEOUT "forever" is not a Go duration`},
-		{"stop timeout over Fargate's", func(*sqsworker.Consumer) {}, "5m", "sqsworker: derive the drain timeout: agentkit: AGENTKIT_STOP_TIMEOUT 5m0s is out of range; use 2s to 2m0s"},
-		{"short protection", func(c *sqsworker.Consumer) { c.Protection.Expiry = time.Second }, "", "sqsworker: Protection.Expiry 1s is out of range; use 1m0s to 48h0m0s"},
+		{"no client", func(c *sqsworker.Consumer) { c.Client = nil }, nil, "sqsworker: Client is nil; use an *sqs.Client"},
+		{"no queue", func(c *sqsworker.Consumer) { c.QueueURL = "" }, nil, "sqsworker: QueueURL is empty and AGENTKIT_QUEUE_URL is not set; set either to the URL of the queue to consume"},
+		{"no handler", func(c *sqsworker.Consumer) { c.Handler = nil }, nil, "sqsworker: Handler is nil; set it to the function that runs a job"},
+		{"negative concurrency", func(c *sqsworker.Consumer) { c.Concurrency = -1 }, nil, "sqsworker: Concurrency -1 is out of range; use 1 to 1000"},
+		{"huge concurrency", func(c *sqsworker.Consumer) { c.Concurrency = 5000 }, nil, "sqsworker: Concurrency 5000 is out of range; use 1 to 1000"},
+		{"bad concurrency in the environment", func(*sqsworker.Consumer) {}, map[string]string{"AGENTKIT_WORKER_CONCURRENCY": "lots"},
+			`sqsworker: AGENTKIT_WORKER_CONCURRENCY "lots" is not a job count; use a number from 1 to 1000`},
+		{"sub-second visibility", func(c *sqsworker.Consumer) { c.VisibilityTimeout = 500 * time.Millisecond }, nil, "sqsworker: VisibilityTimeout 500ms is not whole seconds from 1s to 12h0m0s"},
+		{"fractional visibility", func(c *sqsworker.Consumer) { c.VisibilityTimeout = 1500 * time.Millisecond }, nil, "sqsworker: VisibilityTimeout 1.5s is not whole seconds from 1s to 12h0m0s"},
+		{"visibility over 12h", func(c *sqsworker.Consumer) { c.VisibilityTimeout = 13 * time.Hour }, nil, "sqsworker: VisibilityTimeout 13h0m0s is not whole seconds from 1s to 12h0m0s"},
+		{"heartbeat not shorter", func(c *sqsworker.Consumer) { c.HeartbeatInterval = time.Minute }, nil, "sqsworker: HeartbeatInterval 1m0s is out of range; use more than 0 and less than VisibilityTimeout 1m0s"},
+		{"negative heartbeat", func(c *sqsworker.Consumer) { c.HeartbeatInterval = -time.Second }, nil, "sqsworker: HeartbeatInterval -1s is out of range; use more than 0 and less than VisibilityTimeout 1m0s"},
+		{"wait over 20s", func(c *sqsworker.Consumer) { c.WaitTime = 21 * time.Second }, nil, "sqsworker: WaitTime 21s is not whole seconds from 1s to 20s"},
+		{"negative backoff", func(c *sqsworker.Consumer) { c.RetryBackoff = -time.Second }, nil, "sqsworker: RetryBackoff -1s is out of range; use 0 (the default, 10s) to 15m0s"},
+		{"stop timeout under agentkit's minimum", func(c *sqsworker.Consumer) { c.StopTimeout = time.Second }, nil, "sqsworker: StopTimeout 1s is out of range; use 2s to 2m0s"},
+		{"bad stop timeout in the environment", func(*sqsworker.Consumer) {}, map[string]string{"AGENTKIT_STOP_TIMEOUT": "forever"},
+			`agentkit: AGENTKIT_STOP_TIMEOUT "forever" is not a Go duration`},
+		{"stop timeout over Fargate's", func(*sqsworker.Consumer) {}, map[string]string{"AGENTKIT_STOP_TIMEOUT": "5m"},
+			"agentkit: AGENTKIT_STOP_TIMEOUT 5m0s is out of range; use 2s to 2m0s"},
+		{"short protection", func(c *sqsworker.Consumer) { c.Protection.Expiry = time.Second }, nil, "sqsworker: Protection.Expiry 1s is out of range; use 1m0s to 48h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// GIVEN a consumer with one bad field (or a bad environment)
-			t.Setenv(agentkit.EnvStopTimeout, tt.env)
+			for _, name := range []string{sqsworker.EnvQueueURL, sqsworker.EnvConcurrency, agentkit.EnvStopTimeout} {
+				t.Setenv(name, tt.env[name])
+			}
 			c := valid()
 			tt.change(c)
 
@@ -88,6 +94,42 @@ func TestRunRejectsBadInput(t *testing.T) {
 				t.Errorf("Run() = %v, want an error starting %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestZeroFieldsReadTheContractTheConstructSets(t *testing.T) {
+	// GIVEN the environment the worker construct sets: a queue URL and a
+	// concurrency of 6, and a consumer that sets neither field
+	q := &fakeQueue{}
+	for range 12 {
+		q.send("job")
+	}
+	t.Setenv(sqsworker.EnvQueueURL, "https://sqs.us-east-1.amazonaws.com/123456789012/jobs")
+	t.Setenv(sqsworker.EnvConcurrency, "6")
+	var running, most atomic.Int32
+	release := make(chan struct{})
+	c := &sqsworker.Consumer{Client: q, WaitTime: time.Second, Logger: quietLogger(&logBuffer{}),
+		Handler: func(context.Context, sqsworker.Message) error {
+			n := running.Add(1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			<-release
+			running.Add(-1)
+			return nil
+		}}
+
+	// WHEN it runs the queue
+	stop := start(t, c)
+	full := eventually(10*time.Second, func() bool { return c.InFlight() == 6 })
+	close(release)
+	emptied := eventually(10*time.Second, func() bool { d, _, _ := q.state(); return len(d) == 12 })
+	if err := stop(); err != nil {
+		t.Fatalf("Run() = %v", err)
+	}
+
+	// THEN it consumed that queue, six jobs at once and never more
+	if !full || !emptied || most.Load() != 6 {
+		t.Fatalf("reached 6 in flight: %t, emptied the queue: %t, most at once: %d", full, emptied, most.Load())
 	}
 }
 
@@ -248,35 +290,40 @@ func TestRunDrainsOnStop(t *testing.T) {
 		wantLog     string
 	}{
 		{
-			name:        "a job that ends within the drain timeout finishes",
+			name:        "a job that ends before the cancel point finishes",
 			job:         func(context.Context) error { time.Sleep(200 * time.Millisecond); return nil },
 			wantDeleted: true,
-			// (it may end while the stop still lets the last receive
-			// answer, before the drain proper begins)
-			wantLog: "sqsworker: job done",
+			wantLog:     "sqsworker: stopped",
 		},
 		{
-			name:    "a job past the drain deadline is cancelled and released",
-			job:     func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() },
-			wantLog: "sqsworker: stopped; unfinished jobs released",
+			name: "a job past the cancel point is cancelled and released",
+			job: func(ctx context.Context) error {
+				<-ctx.Done()
+				if !errors.Is(context.Cause(ctx), agentkit.ErrDrainTimeout) {
+					return errors.New("cancelled without agentkit.ErrDrainTimeout as the cause")
+				}
+				return ctx.Err()
+			},
+			wantLog: "the job did not finish by the drain's cancel point",
 		},
 		{
 			name:    "a job that ignores cancellation is released by Run",
 			job:     func(context.Context) error { time.Sleep(4 * time.Second); return nil },
-			wantErr: "sqsworker: 1 jobs ignored the cancellation of their context at the drain deadline; their messages were released",
-			wantLog: "the handler ignored the drain deadline",
+			wantErr: "sqsworker: 1 job(s) ignored the cancellation of their context at the cancel point; their messages were released",
+			wantLog: "the handler ignored the cancellation of its context",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			// GIVEN a consumer running one job, with a 500ms drain timeout
+			// GIVEN a consumer running one job, with a 2s stop timeout
+			// (cancel point 500ms, close point 1s)
 			q := &fakeQueue{}
 			id := q.send("job")
 			var logs logBuffer
 			running := make(chan struct{})
 			c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second,
-				DrainTimeout: 500 * time.Millisecond, Logger: quietLogger(&logs),
+				StopTimeout: 2 * time.Second, Logger: quietLogger(&logs),
 				Handler: func(ctx context.Context, _ sqsworker.Message) error {
 					close(running)
 					return tt.job(ctx)
@@ -285,10 +332,13 @@ func TestRunDrainsOnStop(t *testing.T) {
 			<-running
 
 			// WHEN the consumer is stopped
+			began := time.Now()
 			err := stop()
+			took := time.Since(began)
 
 			// THEN the job either finished and was deleted, or its message
-			// was made visible again at once
+			// was made visible again at once; either way before the close
+			// point
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr) {
 				t.Errorf("Run() = %v, want %q", err, tt.wantErr)
 			}
@@ -301,6 +351,9 @@ func TestRunDrainsOnStop(t *testing.T) {
 			}
 			if !strings.Contains(logs.String(), tt.wantLog) {
 				t.Errorf("logs lack %q:\n%s", tt.wantLog, logs.String())
+			}
+			if took > 2*time.Second {
+				t.Errorf("Run returned %s after the stop, past the 2s stop timeout", took)
 			}
 		})
 	}

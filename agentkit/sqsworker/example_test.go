@@ -6,9 +6,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,33 +17,21 @@ import (
 	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
 )
 
-// A worker's main: the queue URL and concurrency come from the environment
-// the worker construct sets, SIGTERM starts the drain.
+// A worker's main: the queue URL, the concurrency and the stop timeout come
+// from the environment the worker construct sets; Run drains on SIGTERM.
 func ExampleConsumer() {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	queueURL, err := sqsworker.QueueURLFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	concurrency, err := sqsworker.ConcurrencyFromEnv()
-	if err != nil {
-		log.Fatal(err)
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Fatal(err)
 	}
 	c := &sqsworker.Consumer{
-		Client:      sqs.NewFromConfig(cfg),
-		QueueURL:    queueURL,
-		Concurrency: concurrency,
+		Client: sqs.NewFromConfig(cfg),
 		Handler: func(ctx context.Context, m sqsworker.Message) error {
 			// Run the agent on m.Body; return an error to retry later.
 			return nil
 		},
 	}
-	if err := c.Run(ctx); err != nil {
+	if err := c.Run(context.Background()); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -56,15 +42,15 @@ func ExampleConsumer_Run() {
 	q := &memQueue{bodies: []string{"summarise report.pdf", "translate notes.txt"}}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &sqsworker.Consumer{
-		Client:       q,
-		QueueURL:     "https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
-		Concurrency:  1,
-		DrainTimeout: time.Second,
-		Logger:       slog.New(slog.DiscardHandler),
+		Client:      q,
+		QueueURL:    "https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+		Concurrency: 1,
+		StopTimeout: 2 * time.Second,
+		Logger:      slog.New(slog.DiscardHandler),
 		Handler: func(_ context.Context, m sqsworker.Message) error {
 			fmt.Printf("job %s (delivery %d): %s\n", m.ID, m.ReceiveCount, m.Body)
-			if q.deletedCount() == 1 {
-				cancel() // the second job is the last: stop as SIGTERM would
+			if m.ID == "m2" {
+				cancel() // the last job: stop as SIGTERM would; Run still deletes it
 			}
 			return nil
 		},
@@ -103,15 +89,23 @@ func (q *memQueue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInp
 	return nil, ctx.Err()
 }
 
-func (q *memQueue) DeleteMessage(context.Context, *sqs.DeleteMessageInput, ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+func (q *memQueue) DeleteMessageBatch(_ context.Context, in *sqs.DeleteMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.deleted++
-	return &sqs.DeleteMessageOutput{}, nil
+	out := &sqs.DeleteMessageBatchOutput{}
+	for _, e := range in.Entries {
+		q.deleted++
+		out.Successful = append(out.Successful, types.DeleteMessageBatchResultEntry{Id: e.Id})
+	}
+	return out, nil
 }
 
-func (q *memQueue) ChangeMessageVisibility(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
+func (q *memQueue) ChangeMessageVisibilityBatch(_ context.Context, in *sqs.ChangeMessageVisibilityBatchInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
+	out := &sqs.ChangeMessageVisibilityBatchOutput{}
+	for _, e := range in.Entries {
+		out.Successful = append(out.Successful, types.ChangeMessageVisibilityBatchResultEntry{Id: e.Id})
+	}
+	return out, nil
 }
 
 func (q *memQueue) deletedCount() int {

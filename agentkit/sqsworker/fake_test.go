@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -23,7 +24,8 @@ type fakeQueue struct {
 	seq         int
 	receiveErrs int      // fail this many receives first
 	deleted     []string // message IDs
-	visibility  []string // "ID=seconds" per ChangeMessageVisibility
+	visibility  []string // "ID=seconds" per visibility change
+	calls       map[string]int
 }
 
 type fakeMsg struct {
@@ -42,6 +44,9 @@ func (q *fakeQueue) send(body string) string {
 }
 
 func (q *fakeQueue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	q.mu.Lock()
+	q.count("ReceiveMessage")
+	q.mu.Unlock()
 	until := time.Now().Add(time.Duration(in.WaitTimeSeconds) * time.Second)
 	for {
 		out, err := q.receiveNow(in)
@@ -97,29 +102,60 @@ func (q *fakeQueue) find(receipt string) (int, error) {
 	return 0, &types.ReceiptHandleIsInvalid{Message: aws.String("stale receipt handle " + receipt)}
 }
 
-func (q *fakeQueue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+func (q *fakeQueue) DeleteMessageBatch(_ context.Context, in *sqs.DeleteMessageBatchInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	i, err := q.find(aws.ToString(in.ReceiptHandle))
-	if err != nil {
-		return nil, err
+	q.count("DeleteMessageBatch")
+	out := &sqs.DeleteMessageBatchOutput{}
+	for _, e := range in.Entries {
+		i, err := q.find(aws.ToString(e.ReceiptHandle))
+		if err != nil {
+			out.Failed = append(out.Failed, invalidEntry(e.Id, err))
+			continue
+		}
+		q.deleted = append(q.deleted, q.msgs[i].id)
+		q.msgs = append(q.msgs[:i], q.msgs[i+1:]...)
+		out.Successful = append(out.Successful, types.DeleteMessageBatchResultEntry{Id: e.Id})
 	}
-	q.deleted = append(q.deleted, q.msgs[i].id)
-	q.msgs = append(q.msgs[:i], q.msgs[i+1:]...)
-	return &sqs.DeleteMessageOutput{}, nil
+	return out, nil
 }
 
-func (q *fakeQueue) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+func (q *fakeQueue) ChangeMessageVisibilityBatch(_ context.Context, in *sqs.ChangeMessageVisibilityBatchInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	i, err := q.find(aws.ToString(in.ReceiptHandle))
-	if err != nil {
-		return nil, err
+	q.count("ChangeMessageVisibilityBatch")
+	out := &sqs.ChangeMessageVisibilityBatchOutput{}
+	for _, e := range in.Entries {
+		i, err := q.find(aws.ToString(e.ReceiptHandle))
+		if err != nil {
+			out.Failed = append(out.Failed, invalidEntry(e.Id, err))
+			continue
+		}
+		m := q.msgs[i]
+		m.visibleAt = time.Now().Add(time.Duration(e.VisibilityTimeout) * time.Second)
+		q.visibility = append(q.visibility, fmt.Sprintf("%s=%d", m.id, e.VisibilityTimeout))
+		out.Successful = append(out.Successful, types.ChangeMessageVisibilityBatchResultEntry{Id: e.Id})
 	}
-	m := q.msgs[i]
-	m.visibleAt = time.Now().Add(time.Duration(in.VisibilityTimeout) * time.Second)
-	q.visibility = append(q.visibility, fmt.Sprintf("%s=%d", m.id, in.VisibilityTimeout))
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
+	return out, nil
+}
+
+// invalidEntry is SQS's answer for a stale receipt handle in a batch.
+func invalidEntry(id *string, err error) types.BatchResultErrorEntry {
+	return types.BatchResultErrorEntry{Id: id, Code: aws.String("ReceiptHandleIsInvalid"), Message: aws.String(err.Error()), SenderFault: true}
+}
+
+func (q *fakeQueue) count(call string) {
+	if q.calls == nil {
+		q.calls = map[string]int{}
+	}
+	q.calls[call]++
+}
+
+// callCount returns how many calls of each API the queue answered.
+func (q *fakeQueue) callCount() map[string]int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return maps.Clone(q.calls)
 }
 
 // state returns copies of what the queue recorded.

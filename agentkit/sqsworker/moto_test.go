@@ -119,32 +119,55 @@ func (d *deliveries) distinct() int {
 	return len(d.log)
 }
 
-// serialReceives makes moto's ReceiveMessage atomic across the consumers of
-// one test. moto 5.2 checks that a message is visible and then marks it
-// received without a lock, so two receives at the same instant can both take
-// it: with 20 raw SDK receivers and a 60s visibility timeout, 2 of 1,200
-// messages were delivered twice, each the second time with receive count 2
-// while the first delivery was still running. That is moto's race, not the
-// consumer's; real SQS standard queues also deliver at least once, which is
-// why Handler must be idempotent. Only the receive calls are serialised: jobs,
-// heartbeats, deletes and releases of all consumers still run concurrently.
-type serialReceives struct {
+// serialMoto works around two races in moto 5.2.1's SQS, whose queue state
+// has no lock: it lets one ReceiveMessage or DeleteMessageBatch at a time
+// reach moto across the consumers of one test.
+//   - Its receive checks that a message is visible and then marks it
+//     received, so two receives at the same instant can both take it: with
+//     20 raw SDK receivers and a 60s visibility timeout, 2 of 1,200 messages
+//     were delivered twice, each the second time with receive count 2 while
+//     the first delivery was still running.
+//   - Its delete rebuilds the queue's message list from a snapshot, so
+//     concurrent deletes (or a receive moving a message to the dead-letter
+//     queue) undo each other: 30 goroutines deleting 300 messages left 5 or
+//     6 in the queue, with no error.
+//
+// Real SQS has neither race (a standard queue may still deliver twice, which
+// is why Handler must be idempotent). Heartbeats and releases are not
+// serialised, so a test's timing stays its own; a consumer makes its own
+// settling calls one at a time anyway.
+type serialMoto struct {
 	*sqs.Client
-	turn chan struct{} // one token: the right to receive
+	turn chan struct{} // one token: the right to call
 }
 
-func newSerialReceives(c *sqs.Client) serialReceives {
-	return serialReceives{Client: c, turn: make(chan struct{}, 1)}
+func newSerialMoto(c *sqs.Client) serialMoto {
+	return serialMoto{Client: c, turn: make(chan struct{}, 1)}
 }
 
-func (s serialReceives) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+func (s serialMoto) take(ctx context.Context) error {
 	select {
 	case s.turn <- struct{}{}:
+		return nil
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
+	}
+}
+
+func (s serialMoto) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	if err := s.take(ctx); err != nil {
+		return nil, err
 	}
 	defer func() { <-s.turn }()
 	return s.Client.ReceiveMessage(ctx, in, opts...)
+}
+
+func (s serialMoto) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error) {
+	if err := s.take(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-s.turn }()
+	return s.Client.DeleteMessageBatch(ctx, in, opts...)
 }
 
 // TestMoto runs the consumer against a real SQS-protocol server. The
@@ -164,7 +187,7 @@ func TestMoto(t *testing.T) {
 		ids := q.send(t, bodies...)
 		var runs deliveries
 		var logs logBuffer
-		shared := newSerialReceives(client)
+		shared := newSerialMoto(client)
 
 		// WHEN four consumers of five jobs each run them
 		var stops []func() error
@@ -251,7 +274,7 @@ func TestMoto(t *testing.T) {
 		id := q.send(t, "long")[0]
 		var runs deliveries
 		var logs logBuffer
-		shared := newSerialReceives(client)
+		shared := newSerialMoto(client)
 		var stops []func() error
 		for _, name := range []string{"c1", "c2"} {
 			stops = append(stops, start(t, &sqsworker.Consumer{
@@ -317,7 +340,8 @@ func TestMoto(t *testing.T) {
 
 	t.Run("a stop releases unfinished jobs at once for another consumer", func(t *testing.T) {
 		t.Parallel()
-		// GIVEN consumer A running two jobs that outlast its 300ms drain,
+		// GIVEN consumer A running two jobs that outlast its drain (a 2s
+		// stop timeout: cancel point 500ms),
 		// on a queue whose messages would otherwise hide for 60s
 		q := newQueuePair(t, client, "released", 5)
 		ids := q.send(t, "a", "b")
@@ -326,7 +350,7 @@ func TestMoto(t *testing.T) {
 		started := make(chan struct{}, 2)
 		stopA := start(t, &sqsworker.Consumer{
 			Client: client, QueueURL: q.url, Concurrency: 2, WaitTime: time.Second,
-			DrainTimeout: 300 * time.Millisecond, Logger: quietLogger(&logs),
+			StopTimeout: 2 * time.Second, Logger: quietLogger(&logs),
 			Handler: func(ctx context.Context, m sqsworker.Message) error {
 				started <- struct{}{}
 				<-ctx.Done()

@@ -80,8 +80,9 @@ func (p *protector) poke() {
 }
 
 // run keeps protection on while busy() and off otherwise, until ctx is done;
-// then it turns protection off, within offTimeout, if it was on.
-func (p *protector) run(ctx context.Context, busy func() bool, offTimeout time.Duration) {
+// then it turns protection off, if it may be on, within the context final
+// gives it (the drain's close point bounds it).
+func (p *protector) run(ctx context.Context, busy func() bool, final func() (context.Context, context.CancelFunc)) {
 	var (
 		on        bool      // what the agent last confirmed
 		maybeOn   bool      // an "on" was sent since the last confirmed "off"
@@ -133,7 +134,7 @@ func (p *protector) run(ctx context.Context, busy func() bool, offTimeout time.D
 		select {
 		case <-ctx.Done():
 			if maybeOn { // an "on" cut short by the stop may have been applied
-				offCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), offTimeout)
+				offCtx, cancel := final()
 				if err := p.put(offCtx, false); err != nil {
 					p.log.Warn("sqsworker: could not release task scale-in protection at stop; it expires on its own",
 						"error", err, "expires_within", p.expiry.String())

@@ -192,8 +192,8 @@ func TestProtectionIsReleasedWhenTheWorkerStops(t *testing.T) {
 	q.send("job")
 	started := make(chan struct{}, 1)
 	c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, Logger: quietLogger(&logBuffer{}),
-		DrainTimeout: 200 * time.Millisecond,
-		Protection:   sqsworker.TaskProtection{AgentURI: agent.uri()},
+		StopTimeout: 2 * time.Second,
+		Protection:  sqsworker.TaskProtection{AgentURI: agent.uri()},
 		Handler: func(ctx context.Context, _ sqsworker.Message) error {
 			started <- struct{}{}
 			<-ctx.Done()

@@ -2,7 +2,9 @@ package sqsworker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,97 +12,119 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/agentkit/internal/stopsignal"
 )
 
-// Backoff of failed receives: from receiveRetryBase doubling to
-// receiveRetryMax, so an outage costs a call every half minute, not a loop.
+// Timing of the receive loop.
 const (
+	// Backoff of failed receives: from receiveRetryBase doubling to
+	// receiveRetryMax, so an outage costs a call every half minute, not a
+	// loop.
 	receiveRetryBase = 200 * time.Millisecond
 	receiveRetryMax  = 30 * time.Second
+
+	// receiveSlack is how long past its long-poll wait a receive may take
+	// before it is abandoned: an answer that late was lost on the way (a
+	// stalled connection, an answer dropped), and waiting on it would
+	// stop the worker for good while ECS sees a healthy task.
+	receiveSlack = 5 * time.Second
+
+	// receiveGrace is how long a receive under way when the stop comes may
+	// still run (at most half the time to the cancel point): long enough
+	// for an answer already on its way, whose messages are then released
+	// at once. Cancelling the receive at once would lose that answer, and
+	// SQS would keep its messages hidden for the visibility timeout.
+	receiveGrace = time.Second
+
+	// receiveGather is how long, at most, the receive loop waits for more
+	// job slots once one is free and others are busy, so that one receive
+	// fetches several messages instead of one each time a job ends.
+	receiveGather = 50 * time.Millisecond
 )
 
-// receiveGrace is how long a receive under way when the stop comes may
-// still run (at most half the drain timeout): long enough for an answer
-// already on its way, whose messages start() then releases at once, and
-// short enough not to hold up the drain, which it counts against. Cancelling the receive at once would lose that
-// answer, and SQS would keep its messages hidden for the visibility timeout.
-const receiveGrace = time.Second
-
-// Run receives and runs jobs until ctx is cancelled, then drains: it stops
-// receiving, waits up to DrainTimeout for running jobs, cancels the contexts
-// of those still running, releases their messages (visibility 0) and returns.
+// Run receives and runs jobs until SIGTERM or SIGINT arrives or ctx is done,
+// then drains on the timeline of the package documentation's "Stopping" and
+// returns. It handles SIGTERM and SIGINT (signal.Notify) only while it runs,
+// as agentkit.Server.Serve does; both may run in one process.
 //
-// Run returns an error at once when the Consumer's fields are invalid. After
-// a stop it returns nil, or an error when some handlers ignored the
-// cancellation of their context: Run released their messages anyway, and a
-// late result of those handlers is dropped. SQS errors never end Run; they
-// are logged and retried.
-//
-// A receive under way when the stop comes gets up to a second to return,
-// and the messages it brings are released at once. Only a message that SQS
-// hands out in the last instant of that second, to a receive then cut short,
-// waits out VisibilityTimeout before another worker gets it; it is not lost.
+// Run returns a *ConfigError at once when a field, or a variable of the
+// contract read for a zero field, is invalid. After
+// a stop it returns nil when every job either finished or returned once its
+// context was cancelled; an error when some handlers ignored that
+// cancellation (Run released their messages anyway, and a late result of
+// those handlers is dropped), or when a second signal ended the drain. SQS
+// errors never end Run; they are logged and retried. By the time Run
+// returns, every SQS call it made has ended and been logged.
 func (c *Consumer) Run(ctx context.Context) error {
 	s, err := c.settings()
 	if err != nil {
-		return err
+		return &ConfigError{Err: err}
 	}
+	stop := stopsignal.Watch(ctx)
+	defer stop.Release()
 	base := context.WithoutCancel(ctx)
+	jobCtx, cancelJobs := context.WithCancelCause(base)
+	defer cancelJobs(context.Canceled)
 	r := &run{
-		c:     c,
-		s:     s,
-		slots: make(chan struct{}, s.concurrency),
-		jobs:  make(map[*job]struct{}),
+		c:          c,
+		s:          s,
+		base:       base,
+		jobCtx:     jobCtx,
+		cancelJobs: cancelJobs,
+		slots:      make(chan struct{}, s.concurrency),
+		settle:     newSettler(base, s),
 	}
-	var hardCancel, finalCancel context.CancelFunc
-	r.hardCtx, hardCancel = context.WithCancel(base)
-	r.finalCtx, finalCancel = context.WithCancel(base)
-	defer hardCancel()
-	defer finalCancel()
+	go r.settle.loop()
 
 	protDone := make(chan struct{})
 	protCtx, protCancel := context.WithCancel(base)
+	defer protCancel()
 	if p := s.protection; p != nil {
 		go func() {
 			defer close(protDone)
-			p.run(protCtx, func() bool { return c.inFlight.Load() > 0 }, s.release)
+			p.run(protCtx, func() bool { return c.inFlight.Load() > 0 }, r.settle.finalContext)
 		}()
 	} else {
 		close(protDone)
 	}
 
+	stopCtx := stop.Context()
 	var stoppedAt atomic.Int64
-	defer context.AfterFunc(ctx, func() { stoppedAt.Store(time.Now().UnixNano()) })()
-	r.receive(ctx)
+	defer context.AfterFunc(stopCtx, func() { stoppedAt.Store(time.Now().UnixNano()) })()
+	r.receive(stopCtx)
 	since := time.Now()
 	if t := stoppedAt.Load(); t != 0 {
 		since = time.Unix(0, t)
 	}
-	err = r.drain(hardCancel, since)
-	protCancel()
-	<-protDone
+	s.log.Info("sqsworker: stopping", "reason", stop.Reason(), "in_flight", c.InFlight(),
+		"cancel_at", s.cancelAt.String(), "close_at", s.closeAt.String())
+	err = r.drain(since, stop.Second(), func() {
+		protCancel()
+		<-protDone
+	})
 	return err
 }
 
 // run is the state of one call to Run.
 type run struct {
-	c *Consumer
-	s *settings
-	// hardCtx is cancelled at the drain deadline: the jobs' contexts.
-	hardCtx context.Context
-	// finalCtx bounds the SQS calls that settle messages; it ends with Run.
-	finalCtx context.Context
+	c    *Consumer
+	s    *settings
+	base context.Context // lives as long as Run
+	// jobCtx is the jobs' context, cancelled at the drain's cancel point.
+	jobCtx     context.Context
+	cancelJobs context.CancelCauseFunc
 	// slots holds a token per running job (and per message being received).
-	slots chan struct{}
-	wg    sync.WaitGroup
-
-	mu   sync.Mutex
-	jobs map[*job]struct{}
+	slots  chan struct{}
+	wg     sync.WaitGroup // the jobs' goroutines
+	settle *settler
 }
 
 // receive long-polls the queue and starts jobs while ctx lasts.
 func (r *run) receive(ctx context.Context) {
 	failures := 0
+	timeout := time.Duration(r.s.wait)*time.Second + receiveSlack
 	for {
 		n, ok := r.acquire(ctx)
 		if !ok {
@@ -110,8 +134,8 @@ func (r *run) receive(ctx context.Context) {
 			r.free(n)
 			return
 		}
-		callCtx, cancelCall := context.WithCancel(r.hardCtx)
-		afterStop := context.AfterFunc(ctx, func() { time.AfterFunc(min(receiveGrace, r.s.drain/2), cancelCall) })
+		callCtx, cancelCall := context.WithTimeout(r.base, timeout)
+		afterStop := context.AfterFunc(ctx, func() { time.AfterFunc(min(receiveGrace, r.s.cancelAt/2), cancelCall) })
 		out, err := r.s.client.ReceiveMessage(callCtx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(r.s.queueURL),
 			MaxNumberOfMessages:         int32(n),
@@ -129,42 +153,65 @@ func (r *run) receive(ctx context.Context) {
 			}
 			d := backoff(failures, receiveRetryBase, receiveRetryMax)
 			failures++
-			r.s.log.Warn("sqsworker: receive failed; retrying", "error", err, "attempt", failures, "retry_in", d.String())
+			msg := "sqsworker: receive failed; retrying"
+			if errors.Is(err, context.DeadlineExceeded) {
+				msg = "sqsworker: receive got no answer in time (a stalled connection?); abandoned it, retrying"
+			}
+			r.s.log.Warn(msg, "error", err, "timeout", timeout.String(), "attempt", failures, "retry_in", d.String())
 			if !sleep(ctx, d) {
 				return
 			}
 			continue
 		}
-		failures = 0
+		if failures > 0 {
+			r.s.log.Info("sqsworker: receive works again", "after_failures", failures)
+			failures = 0
+		}
+		received := time.Now()
 		msgs := out.Messages
 		if len(msgs) > n { // not SQS, but a server that ignores the limit
 			for _, m := range msgs[n:] {
-				r.release(r.finalCtx, &job{msg: toMessage(m), receipt: aws.ToString(m.ReceiptHandle)}, "more messages than asked for")
+				r.settle.releaseUnstarted(newJob(m, received, r.s), "more messages than asked for")
 			}
 			msgs = msgs[:n]
 		}
 		r.free(n - len(msgs))
 		for _, m := range msgs {
-			r.start(ctx, m)
+			r.start(ctx, newJob(m, received, r.s))
 		}
 	}
 }
 
 // acquire blocks until a job slot is free, then takes up to a receive's
-// worth of free slots. It reports false when ctx ends first.
+// worth of free slots, waiting up to receiveGather for busy ones to free
+// up. It reports false when ctx ends first.
 func (r *run) acquire(ctx context.Context) (int, bool) {
 	select {
 	case r.slots <- struct{}{}:
 	case <-ctx.Done():
 		return 0, false
 	}
-	n := 1
-	for n < maxBatch {
+	n, most := 1, min(r.s.concurrency, maxBatch)
+	var gather <-chan time.Time
+	for n < most {
 		select {
 		case r.slots <- struct{}{}:
 			n++
+			continue
 		default:
+		}
+		if gather == nil {
+			t := time.NewTimer(receiveGather)
+			defer t.Stop()
+			gather = t.C
+		}
+		select {
+		case r.slots <- struct{}{}:
+			n++
+		case <-gather:
 			return n, true
+		case <-ctx.Done():
+			return n, true // the caller sees the stop
 		}
 	}
 	return n, true
@@ -176,37 +223,14 @@ func (r *run) free(n int) {
 	}
 }
 
-// job is one received message and who settles it.
-type job struct {
-	msg     Message
-	receipt string
-	mu      sync.Mutex
-	settled bool
-}
-
-// claim reports whether the caller is the one to settle the message: the
-// job's own goroutine, or Run when the handler outlives the drain.
-func (j *job) claim() bool {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.settled {
-		return false
-	}
-	j.settled = true
-	return true
-}
-
-// start runs a job for m, or releases m at once when the stop has begun.
-func (r *run) start(ctx context.Context, m types.Message) {
-	j := &job{msg: toMessage(m), receipt: aws.ToString(m.ReceiptHandle)}
+// start runs j, or releases its message at once when the stop has begun.
+func (r *run) start(ctx context.Context, j *job) {
 	if ctx.Err() != nil {
-		r.release(r.finalCtx, j, "the worker is stopping")
+		r.settle.releaseUnstarted(j, "the worker is stopping")
 		r.free(1)
 		return
 	}
-	r.mu.Lock()
-	r.jobs[j] = struct{}{}
-	r.mu.Unlock()
+	r.settle.start(j)
 	r.c.inFlight.Add(1)
 	r.poke()
 	r.wg.Add(1)
@@ -219,73 +243,78 @@ func (r *run) poke() {
 	}
 }
 
-// drain waits for the running jobs after the receive loop ended, and
-// releases those that outlive the drain deadline, DrainTimeout after the
-// stop began at since.
-func (r *run) drain(hardCancel context.CancelFunc, since time.Time) error {
+// drain follows the drain's timeline from its start at since: it waits for
+// the running jobs until the cancel point, cancels them, gives them half of
+// what is left to return, releases the messages of those that did not, and
+// waits for the last SQS calls, which end by the close point. A signal on
+// second jumps to the release at once. stopProtection turns task protection
+// off; it runs beside the last SQS calls.
+func (r *run) drain(since time.Time, second <-chan os.Signal, stopProtection func()) error {
+	cancelAt, closeAt := since.Add(r.s.cancelAt), since.Add(r.s.closeAt)
+	r.settle.hurry(closeAt)
 	done := make(chan struct{})
 	go func() {
 		r.wg.Wait()
 		close(done)
 	}()
-	n := r.c.InFlight()
-	if n == 0 {
-		r.s.log.Info("sqsworker: stopped; no job was running")
-		return nil
+
+	outcome, interrupted := waitUntil(done, cancelAt, second)
+	if outcome == deadlinePassed {
+		r.s.log.Warn("sqsworker: cancel point reached; cancelling the running jobs", "in_flight", r.c.InFlight())
+		r.cancelJobs(agentkit.ErrDrainTimeout)
+		outcome, interrupted = waitUntil(done, cancelAt.Add(closeAt.Sub(cancelAt)/2), second)
 	}
-	r.s.log.Info("sqsworker: stopping; waiting for running jobs", "in_flight", n, "drain_timeout", r.s.drain.String())
-	if waitFor(done, max(0, r.s.drain-time.Since(since))) {
-		r.s.log.Info("sqsworker: stopped; every running job finished")
-		return nil
+	stuck := 0
+	switch outcome {
+	case signalled:
+		r.cancelJobs(agentkit.ErrDrainTimeout)
+		stuck = r.settle.releaseRunning(fmt.Sprintf("a second signal (%s) stopped the worker at once", interrupted))
+	case deadlinePassed:
+		stuck = r.settle.releaseRunning("the handler ignored the cancellation of its context")
 	}
-	r.s.log.Warn("sqsworker: drain deadline reached; cancelling running jobs and releasing their messages",
-		"in_flight", r.c.InFlight())
-	hardCancel()
-	if waitFor(done, r.s.release/2) {
-		r.s.log.Info("sqsworker: stopped; unfinished jobs released")
-		return nil
+
+	protectionOff := make(chan struct{})
+	go func() {
+		defer close(protectionOff)
+		stopProtection()
+	}()
+	r.settle.finish()
+	<-protectionOff
+
+	switch {
+	case interrupted != nil:
+		return fmt.Errorf("sqsworker: second signal %s during the drain; stopped at once, releasing the messages of %d running job(s)", interrupted, stuck)
+	case stuck > 0:
+		return fmt.Errorf("sqsworker: %d job(s) ignored the cancellation of their context at the cancel point; their messages were released", stuck)
 	}
-	stuck := r.releaseStuck()
-	if stuck == 0 {
-		return nil
-	}
-	return fmt.Errorf("sqsworker: %d jobs ignored the cancellation of their context at the drain deadline; their messages were released", stuck)
+	r.s.log.Info("sqsworker: stopped", "took", time.Since(since).Round(time.Millisecond).String())
+	return nil
 }
 
-// releaseStuck settles, on behalf of handlers that have not returned, the
-// messages nobody settled yet, and returns how many it released.
-func (r *run) releaseStuck() int {
-	r.mu.Lock()
-	var stuck []*job
-	for j := range r.jobs {
-		if j.claim() {
-			stuck = append(stuck, j)
-		}
-	}
-	r.mu.Unlock()
-	ctx, cancel := context.WithTimeout(r.finalCtx, r.s.release/2)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, j := range stuck {
-		wg.Go(func() { r.release(ctx, j, "the handler ignored the drain deadline") })
-	}
-	wg.Wait()
-	return len(stuck)
-}
+type waitOutcome int
 
-// waitFor reports whether done closed within d (or already had).
-func waitFor(done <-chan struct{}, d time.Duration) bool {
+const (
+	allDone waitOutcome = iota
+	deadlinePassed
+	signalled
+)
+
+// waitUntil waits for done, the deadline or a signal, and returns which came
+// first (and the signal).
+func waitUntil(done <-chan struct{}, deadline time.Time, second <-chan os.Signal) (waitOutcome, os.Signal) {
 	select {
 	case <-done:
-		return true
+		return allDone, nil
 	default:
 	}
-	t := time.NewTimer(d)
+	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
 	case <-done:
-		return true
+		return allDone, nil
 	case <-t.C:
-		return false
+		return deadlinePassed, nil
+	case sig := <-second:
+		return signalled, sig
 	}
 }

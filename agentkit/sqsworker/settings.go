@@ -22,12 +22,12 @@ type settings struct {
 	heartbeat   time.Duration
 	wait        int32 // seconds
 	retryBase   time.Duration
-	drain       time.Duration
-	// release bounds the work after the drain deadline: Run returns at most
-	// this long after it.
-	release    time.Duration
-	protection *protector // nil when off
-	log        *slog.Logger
+	stop        time.Duration
+	// cancelAt and closeAt are the drain's deadlines, from its start: the
+	// jobs' contexts are cancelled at the first, Run returns by the second.
+	cancelAt, closeAt time.Duration
+	protection        *protector // nil when off
+	log               *slog.Logger
 }
 
 func (c *Consumer) settings() (*settings, error) {
@@ -36,7 +36,11 @@ func (c *Consumer) settings() (*settings, error) {
 		return nil, errors.New("sqsworker: Client is nil; use an *sqs.Client")
 	}
 	if s.queueURL == "" {
-		return nil, errors.New("sqsworker: QueueURL is empty; set it to the URL of the queue to consume")
+		url, err := QueueURLFromEnv()
+		if err != nil {
+			return nil, fmt.Errorf("sqsworker: QueueURL is empty and %s is not set; set either to the URL of the queue to consume", EnvQueueURL)
+		}
+		s.queueURL = url
 	}
 	if s.handler == nil {
 		return nil, errors.New("sqsworker: Handler is nil; set it to the function that runs a job")
@@ -45,9 +49,17 @@ func (c *Consumer) settings() (*settings, error) {
 		s.log = slog.Default()
 	}
 
-	s.concurrency = orDefault(c.Concurrency, DefaultConcurrency)
-	if s.concurrency < 1 || s.concurrency > MaxConcurrency {
+	switch {
+	case c.Concurrency == 0:
+		n, err := ConcurrencyFromEnv()
+		if err != nil {
+			return nil, err
+		}
+		s.concurrency = n
+	case c.Concurrency < 1 || c.Concurrency > MaxConcurrency:
 		return nil, fmt.Errorf("sqsworker: Concurrency %d is out of range; use 1 to %d", c.Concurrency, MaxConcurrency)
+	default:
+		s.concurrency = c.Concurrency
 	}
 
 	vis := orDefault(c.VisibilityTimeout, DefaultVisibilityTimeout)
@@ -73,18 +85,18 @@ func (c *Consumer) settings() (*settings, error) {
 	}
 
 	switch {
-	case c.DrainTimeout < 0:
-		return nil, fmt.Errorf("sqsworker: DrainTimeout %s is negative; use 0 to derive it from %s", c.DrainTimeout, agentkit.EnvStopTimeout)
-	case c.DrainTimeout > 0:
-		s.drain, s.release = c.DrainTimeout, DrainMargin/2
-	default:
+	case c.StopTimeout == 0:
 		stop, err := agentkit.StopTimeoutFromEnv()
 		if err != nil {
-			return nil, fmt.Errorf("sqsworker: derive the drain timeout: %w", err)
+			return nil, err
 		}
-		margin := min(DrainMargin, stop/2)
-		s.drain, s.release = stop-margin, margin/2
+		s.stop = stop
+	case c.StopTimeout < agentkit.MinStopTimeout || c.StopTimeout > agentkit.MaxStopTimeout:
+		return nil, fmt.Errorf("sqsworker: StopTimeout %s is out of range; use %s to %s", c.StopTimeout, agentkit.MinStopTimeout, agentkit.MaxStopTimeout)
+	default:
+		s.stop = c.StopTimeout
 	}
+	s.cancelAt, s.closeAt = agentkit.DrainDeadlines(s.stop)
 
 	p, err := c.Protection.protector(s.log)
 	if err != nil {

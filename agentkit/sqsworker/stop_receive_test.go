@@ -41,7 +41,7 @@ func TestStopReleasesWhatAReceiveUnderWayBrings(t *testing.T) {
 	id := q.send("job")
 	var logs logBuffer
 	ran := make(chan struct{}, 1)
-	c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, DrainTimeout: 2 * time.Second,
+	c := &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, StopTimeout: 4 * time.Second,
 		Logger: quietLogger(&logs),
 		Handler: func(context.Context, sqsworker.Message) error {
 			ran <- struct{}{}

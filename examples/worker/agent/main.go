@@ -8,7 +8,7 @@
 //
 // so its work can be checked from outside (CloudWatch Logs Insights, or the
 // tests). SIGTERM or SIGINT stops it: it stops taking jobs, lets running ones
-// finish within the drain timeout, releases the rest to other workers and
+// finish until the drain's cancel point, releases the rest to other workers and
 // exits 0.
 //
 // Environment:
@@ -19,23 +19,21 @@
 //	AGENT_SIMULATED_LATENCY       how long one job takes, a Go duration (default 5s)
 //	AWS_ENDPOINT_URL              optional; points the SDK at another endpoint (tests use moto)
 //
-// Exit status: 0 after a stop, 1 when a job ignored the drain deadline or AWS
-// configuration failed, 2 for bad environment values.
+// Exit status: 0 after a stop, 1 when a job ignored the drain's cancel point
+// or AWS configuration failed, 2 for bad environment values.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
 )
 
@@ -51,28 +49,30 @@ func main() {
 
 func run() int {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
-	queueURL, concurrency, latency, err := settingsFromEnv()
+	latency, err := latencyFromEnv()
 	if err != nil {
 		log.Error("agent: bad configuration", "error", err)
 		return 2
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
 		log.Error("agent: load AWS configuration", "error", err)
 		return 1
 	}
+	// The queue URL, the concurrency and the stop timeout come from the
+	// environment the worker construct sets; Run drains on SIGTERM.
 	c := &sqsworker.Consumer{
-		Client:      sqs.NewFromConfig(awsCfg),
-		QueueURL:    queueURL,
-		Concurrency: concurrency,
-		Handler:     job(latency, log),
-		Logger:      log,
+		Client:  sqs.NewFromConfig(awsCfg),
+		Handler: job(latency, log),
+		Logger:  log,
 	}
-	log.Info("agent: worker started", "queue_url", queueURL, "concurrency", concurrency, "latency", latency.String())
-	if err := c.Run(ctx); err != nil {
+	log.Info("agent: worker started", "latency", latency.String())
+	if err := c.Run(context.Background()); err != nil {
+		var bad *sqsworker.ConfigError
+		if errors.As(err, &bad) {
+			log.Error("agent: bad configuration", "error", err)
+			return 2
+		}
 		log.Error("agent: worker stopped", "error", err)
 		return 1
 	}
@@ -80,24 +80,16 @@ func run() int {
 	return 0
 }
 
-func settingsFromEnv() (queueURL string, concurrency int, latency time.Duration, err error) {
-	if queueURL, err = sqsworker.QueueURLFromEnv(); err != nil {
-		return "", 0, 0, err
+func latencyFromEnv() (time.Duration, error) {
+	v := os.Getenv(EnvSimulatedLatency)
+	if v == "" {
+		return defaultLatency, nil
 	}
-	if concurrency, err = sqsworker.ConcurrencyFromEnv(); err != nil {
-		return "", 0, 0, err
+	latency, err := time.ParseDuration(v)
+	if err != nil || latency < 0 {
+		return 0, fmt.Errorf("agent: %s %q is not a duration of 0 or more (for example \"30s\")", EnvSimulatedLatency, v)
 	}
-	if _, err = agentkit.StopTimeoutFromEnv(); err != nil { // the consumer's drain derives from it
-		return "", 0, 0, err
-	}
-	latency = defaultLatency
-	if v := os.Getenv(EnvSimulatedLatency); v != "" {
-		latency, err = time.ParseDuration(v)
-		if err != nil || latency < 0 {
-			return "", 0, 0, fmt.Errorf("agent: %s %q is not a duration of 0 or more (for example \"30s\")", EnvSimulatedLatency, v)
-		}
-	}
-	return queueURL, concurrency, latency, nil
+	return latency, nil
 }
 
 // job returns the handler that runs one job: here, waiting for the simulated

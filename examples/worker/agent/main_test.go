@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -143,7 +144,7 @@ func TestWorkerRejectsBadEnvironment(t *testing.T) {
 		env  []string
 		want string
 	}{
-		{"no queue", []string{"AGENTKIT_QUEUE_URL="}, "sqsworker: AGENTKIT_QUEUE_URL is not set; set it to the URL of the queue to consume"},
+		{"no queue", []string{"AGENTKIT_QUEUE_URL="}, "sqsworker: QueueURL is empty and AGENTKIT_QUEUE_URL is not set; set either to the URL of the queue to consume"},
 		{"bad latency", []string{"AGENTKIT_QUEUE_URL=q", "AGENT_SIMULATED_LATENCY=soon"}, `agent: AGENT_SIMULATED_LATENCY \"soon\" is not a duration of 0 or more (for example \"30s\")`},
 		{"negative latency", []string{"AGENTKIT_QUEUE_URL=q", "AGENT_SIMULATED_LATENCY=-1s"}, `agent: AGENT_SIMULATED_LATENCY \"-1s\" is not a duration`},
 		{"bad concurrency", []string{"AGENTKIT_QUEUE_URL=q", "AGENTKIT_WORKER_CONCURRENCY=0"}, `sqsworker: AGENTKIT_WORKER_CONCURRENCY \"0\" is not a job count; use a number from 1 to 1000`},
@@ -220,15 +221,20 @@ func TestSIGTERMLosesNoJob(t *testing.T) {
 				t.Errorf("worker A exit = %v, want status 0:\n%s", a.err, a.output())
 			}
 			t.Logf("worker A exited %s after SIGTERM", time.Since(signalled).Round(time.Millisecond))
+			// A receive under way at the stop may bring messages that never
+			// start: they are released too, and are not jobs cut off.
 			started, finished := a.ids("job started"), a.ids("job finished")
 			released := a.ids("sqsworker: message released for another worker")
-			if tt.wantReleased && (len(released) == 0 || len(finished)+len(released) != len(started)) {
-				t.Errorf("worker A started %d, finished %d, released %d jobs; want every unfinished job released",
-					len(started), len(finished), len(released))
+			cut := intersect(started, released)
+			if !slices.Equal(sorted(append(finished, cut...)), sorted(started)) {
+				t.Errorf("worker A started %v, finished %v, released %v; want every started job finished or released",
+					started, finished, released)
 			}
-			if !tt.wantReleased && (len(released) != 0 || len(finished) != len(started)) {
-				t.Errorf("worker A started %d, finished %d, released %d jobs; want every started job finished",
-					len(started), len(finished), len(released))
+			if tt.wantReleased && len(cut) == 0 {
+				t.Errorf("worker A released no started job (started %d, finished %d); the test proves nothing", len(started), len(finished))
+			}
+			if !tt.wantReleased && len(cut) != 0 {
+				t.Errorf("worker A released started jobs %v; want every job running at SIGTERM finished within the drain", cut)
 			}
 
 			// WHEN worker B starts after A is gone
@@ -259,6 +265,22 @@ func TestSIGTERMLosesNoJob(t *testing.T) {
 			}
 		})
 	}
+}
+
+func intersect(a, b []string) []string {
+	var both []string
+	for _, x := range a {
+		if slices.Contains(b, x) {
+			both = append(both, x)
+		}
+	}
+	return both
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }
 
 func newQueue(t *testing.T, client *sqs.Client, name string) (queue, dlq string) {
