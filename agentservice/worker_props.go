@@ -31,8 +31,8 @@ const (
 	DefaultWorkerLogStreamPrefix = "worker"
 	// DefaultWorkerStopTimeout is the worker container's stop timeout:
 	// Fargate's maximum, because a worker's jobs are long and every second
-	// of it is drain time (the consumer lets running jobs go on until
-	// DefaultWorkerStopTimeout - sqsworker.DrainMargin, 115 s). It also
+	// of it is drain time (the consumer lets running jobs go on until the
+	// drain's cancel point, agentkit.DrainDeadlines: 110 s). It also
 	// matches the two-minute warning of a Fargate Spot interruption.
 	DefaultWorkerStopTimeout = agentkit.MaxStopTimeout
 
@@ -172,8 +172,9 @@ type WorkerProps struct {
 
 	// StopTimeout is how long ECS waits after SIGTERM before SIGKILL; the
 	// container gets it as AGENTKIT_STOP_TIMEOUT, and the consumer lets
-	// running jobs finish until sqsworker.DrainMargin before it, then
-	// releases the unfinished ones to other workers. 2 s to 120 s.
+	// running jobs finish until the drain's cancel point
+	// (agentkit.DrainDeadlines: 110 s for 120 s), then releases the
+	// unfinished ones to other workers. 2 s to 120 s.
 	//
 	// Default: 120 s, Fargate's maximum (jobs are long; see
 	// DefaultWorkerStopTimeout).

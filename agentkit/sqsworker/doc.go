@@ -61,8 +61,8 @@
 // 50ms for more, so that jobs ending together share one receive. A receive
 // that has no answer 5s past its long-poll wait is abandoned and retried: a
 // stalled connection cannot stop a worker for good. Deletes and visibility
-// changes wait up to SettleDelay to go out ten per batch call, one call at a
-// time, and each heartbeat round extends every running job's message in one
+// changes wait up to SettleDelay (5ms during the drain) to go out ten per
+// batch call, one call at a time, and each heartbeat round extends every running job's message in one
 // call per ten jobs. Every call has a deadline; failed calls are logged and
 // retried with exponential backoff and jitter for as long as the message
 // stays hidden from other workers, and Run never returns because of them, so

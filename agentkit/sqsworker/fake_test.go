@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ type fakeQueue struct {
 	deleted     []string // message IDs
 	visibility  []string // "ID=seconds" per visibility change
 	calls       map[string]int
+	batches     map[string][]int // entries per batch call
 }
 
 type fakeMsg struct {
@@ -106,6 +108,7 @@ func (q *fakeQueue) DeleteMessageBatch(_ context.Context, in *sqs.DeleteMessageB
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.count("DeleteMessageBatch")
+	q.batch("DeleteMessageBatch", len(in.Entries))
 	out := &sqs.DeleteMessageBatchOutput{}
 	for _, e := range in.Entries {
 		i, err := q.find(aws.ToString(e.ReceiptHandle))
@@ -124,6 +127,7 @@ func (q *fakeQueue) ChangeMessageVisibilityBatch(_ context.Context, in *sqs.Chan
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.count("ChangeMessageVisibilityBatch")
+	q.batch("ChangeMessageVisibilityBatch", len(in.Entries))
 	out := &sqs.ChangeMessageVisibilityBatchOutput{}
 	for _, e := range in.Entries {
 		i, err := q.find(aws.ToString(e.ReceiptHandle))
@@ -149,6 +153,20 @@ func (q *fakeQueue) count(call string) {
 		q.calls = map[string]int{}
 	}
 	q.calls[call]++
+}
+
+func (q *fakeQueue) batch(call string, entries int) {
+	if q.batches == nil {
+		q.batches = map[string][]int{}
+	}
+	q.batches[call] = append(q.batches[call], entries)
+}
+
+// batchSizes returns the entries of each batch call of an API, in order.
+func (q *fakeQueue) batchSizes(call string) []int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return slices.Clone(q.batches[call])
 }
 
 // callCount returns how many calls of each API the queue answered.

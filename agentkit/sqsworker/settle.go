@@ -28,6 +28,10 @@ const (
 
 	// heartbeatRetry is the first backoff after a failed heartbeat.
 	heartbeatRetry = 500 * time.Millisecond
+
+	// drainCoalesce replaces SettleDelay during the drain: the jobs
+	// cancelled at the cancel point return together, and share one call.
+	drainCoalesce = 5 * time.Millisecond
 )
 
 type opKind int
@@ -48,7 +52,7 @@ type op struct {
 
 // settler makes every SQS call that settles a message or keeps it hidden,
 // one call at a time, ten messages per call: deletes and visibility changes
-// wait up to SettleDelay to share a call (none during the drain), and one
+// wait up to SettleDelay to share a call (5ms during the drain), and one
 // heartbeat round extends every running job. Calls for one message go out
 // in the order they were asked for, so no heartbeat can hide a message
 // again after its release. (One goroutine also keeps a process's deletes
@@ -230,8 +234,12 @@ func (st *settler) next(now time.Time) (batch []*op, wait time.Duration, exit bo
 		if len(*q) == 0 {
 			continue
 		}
-		due := (*q)[0].queued.Add(SettleDelay)
-		if st.urgent || len(*q) >= maxBatch || !now.Before(due) {
+		delay := SettleDelay
+		if st.urgent {
+			delay = drainCoalesce
+		}
+		due := (*q)[0].queued.Add(delay)
+		if len(*q) >= maxBatch || !now.Before(due) {
 			n := min(len(*q), maxBatch)
 			batch = (*q)[:n:n]
 			*q = (*q)[n:]
