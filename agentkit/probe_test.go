@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/faultproxy"
 )
 
 func TestProbe(t *testing.T) {
@@ -132,5 +133,43 @@ func TestRunProbeFindsAnAgentListeningOnIPv6LoopbackOnly(t *testing.T) {
 	// THEN it finds the agent on the IPv6 loopback and exits 0
 	if code := p.wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, p.stderr.String())
+	}
+}
+
+func TestProbeUnderNetworkFaults(t *testing.T) {
+	healthy := httptest.NewServer(&agentkit.Health{})
+	defer healthy.Close()
+	proxy := faultproxy.Start(t, strings.TrimPrefix(healthy.URL, "http://"))
+	cases := []struct {
+		fault faultproxy.Fault
+		want  string // "" for success, else part of the error
+	}{
+		{faultproxy.Fault{}, ""},
+		{faultproxy.Fault{Kind: faultproxy.Delay, Delay: 50 * time.Millisecond}, ""},
+		{faultproxy.Fault{Kind: faultproxy.Refuse}, "connection refused"},
+		{faultproxy.Fault{Kind: faultproxy.Reset}, "connection reset by peer"},
+		{faultproxy.Fault{Kind: faultproxy.Stall}, "context deadline exceeded"},
+		{faultproxy.Fault{Kind: faultproxy.DropAnswers}, "context deadline exceeded"},
+	}
+	for _, c := range cases {
+		t.Run(c.fault.Kind.String(), func(t *testing.T) {
+			// GIVEN a healthy server behind a network with this fault, and
+			// a 1s probe budget
+			proxy.Set(c.fault)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+
+			// WHEN it is probed
+			err := agentkit.Probe(ctx, proxy.URL()+agentkit.HealthPath)
+
+			// THEN a working network passes, however slow, and every
+			// fault fails the probe within its budget, saying why
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("got %v, want success", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("got %v, want an error with %q", err, c.want)
+			}
+		})
 	}
 }
