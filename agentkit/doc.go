@@ -86,10 +86,12 @@
 //     Shutdown's polling grows to 500ms, as long as the whole gap between
 //     cancelAt and closeAt at the 2s minimum stop timeout. The drain closes
 //     the listener and the connections itself, watching them every 10ms.
-//   - User code never takes the process down: a panic in a handler, a job
-//     or a health check is recovered and logged with its stack (a handler's
-//     connection is closed, a job counts as failed, a check fails), because
-//     every task runs the same code and one bug would crash-loop the fleet.
+//   - User code never takes the process down: a panic in a job or a health
+//     check is recovered and logged with its stack (the job counts as
+//     failed, the check fails), because every task runs the same code and
+//     one bug would crash-loop the fleet. net/http already does the same for
+//     a handler (it closes that connection); Serve sends its report to
+//     Logger, and adds no recover of its own to the path of every request.
 //   - A zero http.Server.ReadTimeout becomes DefaultReadTimeout: without
 //     it, a client trickling its body holds a handler, and the drain, for as
 //     long as it likes.

@@ -76,8 +76,8 @@ type Server struct {
 	// before it sends SIGTERM, so no new request is on its way.
 	CloseDelay time.Duration
 
-	// Logger receives the drain's progress, the errors of jobs and the
-	// panics of handlers, jobs and checks.
+	// Logger receives the drain's progress, the errors of jobs, the panics
+	// of handlers, jobs and checks, and net/http's own error log.
 	// Default: slog.Default().
 	Logger *slog.Logger
 
@@ -143,12 +143,15 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // a second signal arrives during the drain (it then restores the default
 // signal handling, so a third signal kills the process).
 //
-// Serve changes HTTP before serving: it wraps Handler with s.Handler (health,
-// request tracking, panics logged), BaseContext so the drain can cancel
-// request contexts, and ConnState so the drain sees every connection (the
-// wrappers call the caller's functions), and it sets ReadHeaderTimeout to
+// Serve changes HTTP before serving: it wraps Handler with s.Handler (health
+// and request tracking), BaseContext so the drain can cancel request
+// contexts, and ConnState so the drain sees every connection (the wrappers
+// call the caller's functions); it sets ReadHeaderTimeout to
 // DefaultReadHeaderTimeout, ReadTimeout to DefaultReadTimeout and
-// IdleTimeout to IdleTimeout + IdleTimeoutMargin when they are zero. It
+// IdleTimeout to IdleTimeout + IdleTimeoutMargin when they are zero, and a
+// nil ErrorLog to one that writes to Logger at level Error, so that
+// net/http's own reports (a handler's panic, which net/http recovers with
+// its stack, closing that connection only) reach the same log. It
 // leaves WriteTimeout alone: zero, its default, is right for agents, since a
 // write timeout would cut long and streaming responses. A non-zero
 // HTTP.IdleTimeout not longer than IdleTimeout is an error (the load balancer
@@ -189,9 +192,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 // Handler returns h wrapped the way Serve wraps HTTP.Handler: requests for
 // HealthPath go to the Server's Health; the others are counted as in flight
 // while h serves them, so the drain waits for them. Once the drain has
-// begun, every response carries "Connection: close". A panic in h is logged
-// with its stack to Logger and the connection is closed
-// (http.ErrAbortHandler); the process goes on. A nil h means
+// begun, every response carries "Connection: close". A nil h means
 // http.DefaultServeMux. Use it to drive a Server's handling in memory, with
 // httptest.
 func (s *Server) Handler(h http.Handler) http.Handler {
@@ -220,23 +221,7 @@ func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t.s.inflight.Add(1)
 	defer t.s.inflight.Add(-1)
-	defer t.s.recoverHandler(r)
 	t.next.ServeHTTP(w, r)
-}
-
-// recoverHandler logs a handler's panic with its stack and aborts the
-// response: whether the status was already sent is unknown here, and a 500
-// after a partial body would pass a truncated answer off as whole.
-func (s *Server) recoverHandler(r *http.Request) {
-	p := recover()
-	if p == nil {
-		return
-	}
-	if p != http.ErrAbortHandler {
-		s.logger().Error("agentkit: handler panicked; connection closed", "method", r.Method, "path", r.URL.Path,
-			"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-	}
-	panic(http.ErrAbortHandler)
 }
 
 // Go runs f in a new goroutine as a tracked background job: the drain waits
@@ -394,6 +379,9 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 	}
 	if hs.IdleTimeout == 0 {
 		hs.IdleTimeout = t.idle + IdleTimeoutMargin
+	}
+	if hs.ErrorLog == nil {
+		hs.ErrorLog = slog.NewLogLogger(s.logger().Handler(), slog.LevelError)
 	}
 	conn := hs.ConnState
 	hs.ConnState = func(c net.Conn, state http.ConnState) {
