@@ -62,23 +62,7 @@ func BenchmarkHealthOverLoopback(b *testing.B) {
 	var srv agentkit.Server
 	ts := httptest.NewServer(srv.Handler(noop))
 	defer ts.Close()
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			resp, err := client.Get(ts.URL + agentkit.HealthPath)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-	})
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	benchLoopback(b, ts.URL+agentkit.HealthPath)
 }
 
 // BenchmarkServeOverLoopback is BenchmarkPlainServerOverLoopback's requests

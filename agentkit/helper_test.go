@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/leakcheck"
 )
 
 // The process tests run this test binary a second time as a real server (or
@@ -40,46 +40,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
 	}
-	before := len(liveGoroutines())
-	code := m.Run()
-	if code == 0 {
-		if err := goroutinesSettle(before, 5*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// goroutinesSettle waits for the goroutines other than TestMain's and the
-// os/signal loop (started by the first signal.Notify, it never ends) to fall
-// back to n, and reports the stacks of the leaked ones if they do not.
-func goroutinesSettle(n int, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		live := liveGoroutines()
-		if len(live) <= n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("goroutine leak: %d running after the tests, %d before:\n%s",
-				len(live), n, strings.Join(live, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func liveGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var live []string
-	for i, g := range strings.Split(string(buf), "\n\n") {
-		if i == 0 || strings.Contains(g, "os/signal.loop") {
-			continue // the first is the caller's
-		}
-		live = append(live, g)
-	}
-	return live
+	os.Exit(leakcheck.Run(m))
 }
 
 // helperServe is the server process of the drain tests. It prints one line

@@ -6,13 +6,13 @@ import (
 	"io"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/agentcdk/agentcdk/internal/faultproxy"
+	"github.com/agentcdk/agentcdk/internal/leakcheck"
 )
 
 // silence is how long a read must stay empty to prove that a fault holds
@@ -24,38 +24,7 @@ const silence = 200 * time.Millisecond
 const patience = 10 * time.Second
 
 func TestMain(m *testing.M) {
-	before := len(liveGoroutines())
-	code := m.Run()
-	if code == 0 {
-		if err := goroutinesSettle(before, 5*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-// goroutinesSettle waits for the goroutines other than TestMain's to fall
-// back to n, and reports the stacks of the leaked ones if they do not.
-func goroutinesSettle(n int, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		live := liveGoroutines()
-		if len(live) <= n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("goroutine leak: %d running after the tests, %d before:\n%s",
-				len(live), n, strings.Join(live, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond) // polling the runtime, which has no event to wait on
-	}
-}
-
-func liveGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	return strings.Split(string(buf), "\n\n")[1:] // the first is the caller's
+	os.Exit(leakcheck.Run(m))
 }
 
 // backend is a TCP server whose connections the test holds itself, so it

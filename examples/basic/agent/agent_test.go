@@ -12,13 +12,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agentcdk/agentcdk/internal/leakcheck"
 )
 
 // These tests build the agent with `go build` and run it as a real process on
@@ -42,46 +43,9 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
-	before := len(liveGoroutines())
-	code := m.Run()
-	if code == 0 {
-		if err := goroutinesSettle(before, 5*time.Second); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			code = 1
-		}
-	}
+	code := leakcheck.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// goroutinesSettle waits for the goroutines other than TestMain's to fall
-// back to n, and reports the stacks of the leaked ones if they do not.
-func goroutinesSettle(n int, within time.Duration) error {
-	deadline := time.Now().Add(within)
-	for {
-		live := liveGoroutines()
-		if len(live) <= n {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("goroutine leak: %d running after the tests, %d before:\n%s",
-				len(live), n, strings.Join(live, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func liveGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var live []string
-	for i, g := range strings.Split(string(buf), "\n\n") {
-		if i == 0 || strings.Contains(g, "os/signal.loop") {
-			continue // the first is the caller's
-		}
-		live = append(live, g)
-	}
-	return live
 }
 
 // agentProc is a running agent and its log.
