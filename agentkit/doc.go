@@ -63,7 +63,12 @@
 // So an accepted connection is always answered, unless its request is still
 // unfinished at closeAt: with the load balancer's deregistration delay ahead
 // of SIGTERM, that is a request longer than the delay and the stop timeout
-// together.
+// together. One gap remains that no socket API closes: a connection whose
+// handshake the kernel completes in the instant between the listener's last
+// accept and its close is reset. Under ECS nothing connects then (the task
+// was deregistered first); the listener keeps taking new connections while
+// they come, for up to the same grace as quiet connections, to make the
+// instant rare where something does.
 //
 // # Design decisions
 //
@@ -74,13 +79,17 @@
 //     rather than copying its knobs.
 //   - Serve changes the *http.Server it runs, and says so: Handler,
 //     BaseContext and ConnState are wrapped (the caller's functions still
-//     run), and ReadHeaderTimeout and IdleTimeout are filled only when zero.
-//     WriteTimeout is never set: it would cut long and streaming responses.
+//     run), and ReadHeaderTimeout, ReadTimeout, IdleTimeout and ErrorLog
+//     are filled only when zero. WriteTimeout is never set: it would cut
+//     long and streaming responses.
 //     A caller's IdleTimeout that is not longer than the load balancer's is
 //     an error rather than a silent 502 source.
 //   - Request contexts are cancelled through http.Server.BaseContext, not a
-//     per-request context, so tracking a request costs two atomic adds and
-//     no allocation.
+//     per-request context, so tracking a request costs two atomic adds, an
+//     atomic load and no allocation. The drain's view of the connections
+//     comes from the ConnState hook (a map under a mutex, two updates a
+//     request), not from wrapping each connection, so net/http keeps its
+//     own fast paths (sendfile, CloseWrite before a close).
 //   - The drain never calls http.Server.Shutdown: a request whose bytes
 //     arrive after Shutdown began is dropped without an answer, and
 //     Shutdown's polling grows to 500ms, as long as the whole gap between

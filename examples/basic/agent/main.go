@@ -5,7 +5,7 @@
 // Usage:
 //
 //	agent              serve
-//	agent healthcheck  probe http://127.0.0.1:$PORT/health; exit 0 on 200
+//	agent healthcheck  probe http://127.0.0.1:$PORT/health (or [::1]); exit 0 on 200
 //
 // Environment:
 //
