@@ -35,19 +35,21 @@
 // SIGINT, or the end of the context passed to Serve:
 //
 //   - At once: /health answers 503 "draining", Server.Draining is closed,
-//     Server.Go refuses new jobs with ErrDraining, and every response from
-//     then on carries "Connection: close".
+//     Server.Go refuses new jobs with ErrDraining, every response whose
+//     header is written from then on carries "Connection: close" (the
+//     answers to the requests in flight included), and idle keep-alive
+//     connections are closed, as HTTP/1.1 lets a server do with any idle
+//     connection.
 //   - After Server.CloseDelay (default 0, at once): the listener first takes
 //     the connections the kernel has already accepted (their clients saw the
 //     connect succeed), then closes; new connections are refused.
 //   - Requests in flight, and requests that arrive during the drain on a
-//     connection already open, are served to their end.
-//   - A connection that carries no request (one that has not sent a whole
-//     request yet, or an idle keep-alive one) is closed once it has been
-//     quiet for a second (or half the time to cancelAt, when shorter) since
-//     the drain began or since its last request, whichever is later: time
-//     for a request already on its way to arrive, without letting a silent
-//     connection hold the drain.
+//     connection accepted before it, are served to their end.
+//   - A connection that has not sent a whole request yet is closed once it
+//     has been quiet for a second (or half the time to cancelAt, when
+//     shorter) since the drain began or since it was accepted, whichever is
+//     later: time for a request already on its way to arrive, without
+//     letting a silent connection hold the drain.
 //   - At cancelAt: the contexts of the requests and jobs still running are
 //     cancelled with the cause ErrDrainTimeout, and reads of request bodies
 //     still arriving fail, so that every handler can still answer cleanly (a

@@ -58,9 +58,10 @@ func (s *Server) trackConn(c net.Conn, state http.ConnState) {
 }
 
 // closeQuiet closes the connections that carry no request (new ones that
-// have not sent a whole request, idle keep-alive ones) and have been quiet
-// for grace since quietFrom or since their last change, whichever is later.
-// It returns how many connections are still open.
+// have not sent a whole request yet; during the drain no connection is kept
+// alive after its answer) and have been quiet for grace since quietFrom or
+// since their last change, whichever is later. It returns how many
+// connections are still open.
 func (s *Server) closeQuiet(quietFrom time.Time, grace time.Duration) int {
 	now := time.Now()
 	s.connMu.Lock()
@@ -110,6 +111,12 @@ func (s *Server) drain(d *drainRun, reason string) error {
 	jobsIdle, jobs := s.beginDrain()
 	log := s.logger()
 	log.Info("agentkit: drain started", "reason", reason, "requests", s.inflight.Load(), "jobs", jobs)
+
+	// Every response whose header is written from now on says
+	// "Connection: close", those of the requests in flight included; net/http
+	// also closes the idle keep-alive connections now, as HTTP/1.1 lets a
+	// server do with any idle connection.
+	d.hs.SetKeepAlivesEnabled(false)
 
 	cancelTimer := time.NewTimer(d.t.cancelAt)
 	defer cancelTimer.Stop()

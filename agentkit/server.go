@@ -82,7 +82,6 @@ type Server struct {
 	Logger *slog.Logger
 
 	inflight atomic.Int64 // requests being served, health probes excluded
-	stopping atomic.Bool  // the drain has begun: responses close their connection
 
 	connMu sync.Mutex
 	conns  map[net.Conn]connState // open, not hijacked
@@ -191,8 +190,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 
 // Handler returns h wrapped the way Serve wraps HTTP.Handler: requests for
 // HealthPath go to the Server's Health; the others are counted as in flight
-// while h serves them, so the drain waits for them. Once the drain has
-// begun, every response carries "Connection: close". A nil h means
+// while h serves them, so the drain waits for them. A nil h means
 // http.DefaultServeMux. Use it to drive a Server's handling in memory, with
 // httptest.
 func (s *Server) Handler(h http.Handler) http.Handler {
@@ -209,12 +207,7 @@ type tracked struct {
 	next   http.Handler
 }
 
-var connectionClose = []string{"close"}
-
 func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if t.s.stopping.Load() {
-		w.Header()["Connection"] = connectionClose
-	}
 	if r.URL.Path == HealthPath {
 		t.health.ServeHTTP(w, r)
 		return
@@ -413,7 +406,6 @@ func orDefault(h http.Handler) http.Handler {
 // beginDrain flips the Server to draining and returns a channel closed once
 // no job runs, with the number of jobs running now.
 func (s *Server) beginDrain() (<-chan struct{}, int) {
-	s.stopping.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.draining = true
