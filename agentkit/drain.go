@@ -108,15 +108,15 @@ type drainRun struct {
 // describes.
 func (s *Server) drain(d *drainRun, reason string) error {
 	start := time.Now()
-	jobsIdle, jobs := s.beginDrain()
-	log := s.logger()
-	log.Info("agentkit: drain started", "reason", reason, "requests", s.inflight.Load(), "jobs", jobs)
-
 	// Every response whose header is written from now on says
 	// "Connection: close", those of the requests in flight included; net/http
 	// also closes the idle keep-alive connections now, as HTTP/1.1 lets a
-	// server do with any idle connection.
+	// server do with any idle connection. Before the drain is announced, so
+	// that a handler woken by Draining answers with it too.
 	d.hs.SetKeepAlivesEnabled(false)
+	jobsIdle, jobs := s.beginDrain()
+	log := s.logger()
+	log.Info("agentkit: drain started", "reason", reason, "requests", s.inflight.Load(), "jobs", jobs)
 
 	cancelTimer := time.NewTimer(d.t.cancelAt)
 	defer cancelTimer.Stop()

@@ -9,6 +9,7 @@ import (
 )
 
 func TestJobsEndingTogetherShareReceivesAndDeletes(t *testing.T) {
+	t.Parallel()
 	// GIVEN 100 quick jobs and a worker that runs ten at once
 	q := &fakeQueue{}
 	for range 100 {
@@ -42,6 +43,7 @@ func TestJobsEndingTogetherShareReceivesAndDeletes(t *testing.T) {
 }
 
 func TestHeartbeatExtendsTheRunningJobsTenToACall(t *testing.T) {
+	t.Parallel()
 	// GIVEN twelve long jobs running at once, with a 3s visibility timeout
 	// renewed every 500ms
 	q := &fakeQueue{}

@@ -134,6 +134,7 @@ func TestZeroFieldsReadTheContractTheConstructSets(t *testing.T) {
 }
 
 func TestRunDeletesDoneJobsAndDelaysFailedOnes(t *testing.T) {
+	t.Parallel()
 	// GIVEN a queue with a job that succeeds and one that always fails
 	q := &fakeQueue{}
 	good, bad := q.send("good"), q.send("bad")
@@ -180,6 +181,7 @@ func TestRunDeletesDoneJobsAndDelaysFailedOnes(t *testing.T) {
 }
 
 func TestRunPassesTheMessageToTheHandler(t *testing.T) {
+	t.Parallel()
 	// GIVEN a queue with one job
 	q := &fakeQueue{}
 	id := q.send(`{"prompt":"hi"}`)
@@ -203,6 +205,7 @@ func TestRunPassesTheMessageToTheHandler(t *testing.T) {
 }
 
 func TestRunRetriesReceiveErrors(t *testing.T) {
+	t.Parallel()
 	// GIVEN a queue whose first three receives fail
 	q := &fakeQueue{receiveErrs: 3}
 	q.send("job")
@@ -225,6 +228,7 @@ func TestRunRetriesReceiveErrors(t *testing.T) {
 }
 
 func TestRunTurnsAHandlerPanicIntoARetry(t *testing.T) {
+	t.Parallel()
 	// GIVEN a job whose handler panics on its first delivery only
 	q := &fakeQueue{}
 	q.send("job")
@@ -254,6 +258,7 @@ func TestRunTurnsAHandlerPanicIntoARetry(t *testing.T) {
 }
 
 func TestRunCountsJobsInFlight(t *testing.T) {
+	t.Parallel()
 	// GIVEN three jobs that block until released, and concurrency 2
 	q := &fakeQueue{}
 	for range 3 {

@@ -49,6 +49,7 @@ func cutJob(started chan<- struct{}) sqsworker.Handler {
 }
 
 func TestRunReturnsOnlyOnceTheReleasesAreMade(t *testing.T) {
+	t.Parallel()
 	// GIVEN a 2s stop timeout (cancel point 500ms, close point 1s), two
 	// jobs that run until cancelled, and releases that take 200ms
 	q := &slowReleases{fakeQueue: &fakeQueue{}, delay: 200 * time.Millisecond}
@@ -76,6 +77,7 @@ func TestRunReturnsOnlyOnceTheReleasesAreMade(t *testing.T) {
 }
 
 func TestAReleaseThatCannotBeMadeIsLoggedBeforeRunReturns(t *testing.T) {
+	t.Parallel()
 	// GIVEN a 2s stop timeout, a job that runs until cancelled, and an SQS
 	// that never answers a release
 	q := &slowReleases{fakeQueue: &fakeQueue{}, delay: -1}
@@ -130,6 +132,7 @@ func hangingAgent(t *testing.T) *httptest.Server {
 }
 
 func TestProtectionOffCannotPushRunPastTheStopTimeout(t *testing.T) {
+	t.Parallel()
 	// GIVEN a protected worker with a 2s stop timeout, whose job runs until
 	// cancelled, and an ECS agent that never answers "protection off"
 	agent := hangingAgent(t)

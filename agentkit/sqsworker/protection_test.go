@@ -105,6 +105,7 @@ func blockingJob(started chan<- struct{}, release <-chan struct{}) sqsworker.Han
 }
 
 func TestProtectionIsOnWhileBusyAndOffWhenIdle(t *testing.T) {
+	t.Parallel()
 	// GIVEN a worker in an ECS task (a stand-in agent) with one job queued
 	agent := newFakeAgent(t)
 	q := &fakeQueue{}
@@ -137,6 +138,7 @@ func TestProtectionIsOnWhileBusyAndOffWhenIdle(t *testing.T) {
 }
 
 func TestProtectionRetriesRefusalsAndErrors(t *testing.T) {
+	t.Parallel()
 	// GIVEN an agent that answers an error, then an ECS refusal, then works
 	agent := newFakeAgent(t, "error", "failure")
 	q := &fakeQueue{}
@@ -186,6 +188,7 @@ func TestProtectionUsesECSAgentURI(t *testing.T) {
 }
 
 func TestProtectionIsReleasedWhenTheWorkerStops(t *testing.T) {
+	t.Parallel()
 	// GIVEN a protected worker whose job is running
 	agent := newFakeAgent(t)
 	q := &fakeQueue{}

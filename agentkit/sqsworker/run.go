@@ -267,8 +267,10 @@ func (r *run) drain(since time.Time, second <-chan os.Signal, stopProtection fun
 	stuck := 0
 	switch outcome {
 	case signalled:
-		r.cancelJobs(agentkit.ErrDrainTimeout)
+		// Released before they are cancelled, so that the count is of the
+		// jobs running at the signal, not of those slow to return.
 		stuck = r.settle.releaseRunning(fmt.Sprintf("a second signal (%s) stopped the worker at once", interrupted))
+		r.cancelJobs(agentkit.ErrDrainTimeout)
 	case deadlinePassed:
 		stuck = r.settle.releaseRunning("the handler ignored the cancellation of its context")
 	}

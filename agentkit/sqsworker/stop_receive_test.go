@@ -36,6 +36,7 @@ func (l *lateAnswers) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessage
 }
 
 func TestStopReleasesWhatAReceiveUnderWayBrings(t *testing.T) {
+	t.Parallel()
 	// GIVEN a queue whose answer is on its way when the consumer stops
 	q := &lateAnswers{fakeQueue: &fakeQueue{}, delay: 200 * time.Millisecond, answered: make(chan struct{})}
 	id := q.send("job")
