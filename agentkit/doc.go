@@ -67,10 +67,10 @@
 // of SIGTERM, that is a request longer than the delay and the stop timeout
 // together. One gap remains that no socket API closes: a connection whose
 // handshake the kernel completes in the instant between the listener's last
-// accept and its close is reset. Under ECS nothing connects then (the task
-// was deregistered first); the listener keeps taking new connections while
-// they come, for up to the same grace as quiet connections, to make the
-// instant rare where something does.
+// look at its queue and its close is reset. Under ECS nothing connects then
+// (the task was deregistered first); where something does, the listener
+// keeps taking the connections that wait (on Linux it asks the kernel how
+// many), for up to half the time to cancelAt, so that the instant is rare.
 //
 // # Design decisions
 //

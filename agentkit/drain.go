@@ -27,9 +27,10 @@ const (
 	maxQuietGrace = time.Second
 
 	// backlogSweep is how long the listener waits for one more queued
-	// connection once the drain closes it: the connections the kernel has
-	// already completed come at once (their clients saw the connect
-	// succeed, and a closed listener would reset them).
+	// connection once the drain closes it, where the kernel does not say
+	// how many are queued: the connections it has already completed come
+	// at once (their clients saw the connect succeed, and a closed listener
+	// would reset them).
 	backlogSweep = 5 * time.Millisecond
 )
 
@@ -129,8 +130,12 @@ func (s *Server) drain(d *drainRun, reason string) error {
 		delayed = dt.C
 	}
 	grace := quietGrace(d.t)
+	// The sweep of the backlog may last half the time from the listener's
+	// close to the cancel point: a request it takes still has time to be
+	// served.
+	sweepCap := (d.t.cancelAt - s.CloseDelay) / 2
 	if delayed == nil {
-		d.l.stopAccepting(grace)
+		d.l.stopAccepting(sweepCap)
 	}
 	poll := time.NewTicker(drainPoll)
 	defer poll.Stop()
@@ -147,7 +152,7 @@ func (s *Server) drain(d *drainRun, reason string) error {
 		select {
 		case <-delayed:
 			delayed = nil
-			d.l.stopAccepting(grace)
+			d.l.stopAccepting(sweepCap)
 		case err := <-d.served:
 			d.served = nil
 			if !errors.Is(err, errListenerClosed) {
@@ -217,16 +222,15 @@ type drainListener struct {
 type deadliner interface{ SetDeadline(time.Time) error }
 
 // Accept returns the next connection. Once stopAccepting was called it
-// returns what is already queued, until none comes within backlogSweep or
-// the sweep's cap has passed (a flood of new connections would never let it
-// end), then closes the listener and returns errListenerClosed. A
-// connection whose handshake completes in the instant between the last
-// Accept and the close is still reset: no socket API closes that gap.
+// returns what is already queued, then closes the listener and returns
+// errListenerClosed. Where the kernel tells how many connections wait
+// (queued), it takes exactly those; elsewhere it takes connections until
+// none comes within backlogSweep. Either way it stops at the sweep's cap, as
+// a flood of new connections would never let it end. A connection whose
+// handshake completes in the instant between the last look at the queue and
+// the close is still reset: no socket API closes that gap.
 func (l *drainListener) Accept() (net.Conn, error) {
 	for {
-		// The deadline is set before each Accept, not after the last:
-		// Accept fails at once, without looking at the queue, when its
-		// deadline has passed while the caller handled a connection.
 		if l.sweeping && !l.setSweepDeadline() {
 			break
 		}
@@ -247,14 +251,28 @@ func (l *drainListener) Accept() (net.Conn, error) {
 	return nil, errListenerClosed
 }
 
-// setSweepDeadline lets the next Accept wait backlogSweep, within the cap.
+// setSweepDeadline readies the next Accept of the sweep, and reports false
+// when the sweep is over. The deadline is set before each Accept, not after
+// the last: Accept fails at once, without looking at the queue, when its
+// deadline passed while the caller handled a connection.
 func (l *drainListener) setSweepDeadline() bool {
-	end := time.Now().Add(backlogSweep)
-	if end.After(l.sweepEnd) {
-		end = l.sweepEnd
-	}
 	d, ok := l.Listener.(deadliner)
-	return ok && d.SetDeadline(end) == nil
+	if !ok {
+		return false
+	}
+	now := time.Now()
+	if !now.Before(l.sweepEnd) {
+		return false
+	}
+	end := l.sweepEnd
+	if n, known := queued(l.Listener); known {
+		if n == 0 {
+			return false
+		}
+	} else if next := now.Add(backlogSweep); next.Before(end) {
+		end = next
+	}
+	return d.SetDeadline(end) == nil
 }
 
 // stopAccepting makes Accept sweep the backlog, for sweepCap at most, and

@@ -699,35 +699,47 @@ func askOnce(c net.Conn, path string) string {
 }
 
 func TestConnectionsInTheBacklogWhenTheListenerClosesAreAnswered(t *testing.T) {
-	// GIVEN a server whose accept loop is held up (its ConnState hook
-	// blocks on the first connection until the drain begins), so that
-	// five more connections wait in the kernel's backlog, their connects
-	// having succeeded and their requests sent
-	p := startHelper(t, "serve", "HELPER_HOLD_ACCEPT=1")
-	first := dialRaw(t, p.addr)
-	p.waitLine("conn ")
-	first.send(getRequest("/work?id=first&chunks=1&gap=0s"))
-	queued := make([]*rawConn, 5)
-	for i := range queued {
-		queued[i] = dialRaw(t, p.addr)
-		queued[i].send(getRequest(fmt.Sprintf("/work?id=q%d&chunks=1&gap=0s", i)))
-	}
+	for _, listener := range []struct {
+		name string
+		env  []string
+	}{
+		{"a TCP listener, whose queue the kernel counts", nil},
+		{"a listener that hides its socket, swept by deadline", []string{"HELPER_OPAQUE_LISTENER=1"}},
+	} {
+		t.Run(listener.name, func(t *testing.T) {
+			// GIVEN a server whose accept loop is held up (its ConnState
+			// hook blocks on the first connection until the drain begins),
+			// so that five more connections wait in the kernel's backlog,
+			// their connects having succeeded and their requests sent
+			p := startHelper(t, "serve", append([]string{"HELPER_HOLD_ACCEPT=1"}, listener.env...)...)
+			first := dialRaw(t, p.addr)
+			p.waitLine("conn ")
+			first.send(getRequest("/work?id=first&chunks=1&gap=0s"))
+			queued := make([]*rawConn, 5)
+			for i := range queued {
+				queued[i] = dialRaw(t, p.addr)
+				queued[i].send(getRequest(fmt.Sprintf("/work?id=q%d&chunks=1&gap=0s", i)))
+			}
 
-	// WHEN the server receives SIGTERM, and its drain closes the listener
-	p.signal(syscall.SIGTERM)
+			// WHEN the server receives SIGTERM, and its drain closes the
+			// listener
+			p.signal(syscall.SIGTERM)
 
-	// THEN the queued connections are accepted and answered, not reset
-	for i, c := range append([]*rawConn{first}, queued...) {
-		resp, body := c.response()
-		id := "first"
-		if i > 0 {
-			id = fmt.Sprintf("q%d", i-1)
-		}
-		if resp.StatusCode != 200 || body != string(wholeBody(id, 1)) {
-			t.Errorf("connection %s: got %d, %d bytes", id, resp.StatusCode, len(body))
-		}
-	}
-	if code := p.wait(10 * time.Second); code != 0 {
-		t.Fatalf("exit code %d, want 0", code)
+			// THEN the queued connections are accepted and answered, not
+			// reset
+			for i, c := range append([]*rawConn{first}, queued...) {
+				resp, body := c.response()
+				id := "first"
+				if i > 0 {
+					id = fmt.Sprintf("q%d", i-1)
+				}
+				if resp.StatusCode != 200 || body != string(wholeBody(id, 1)) {
+					t.Errorf("connection %s: got %d, %d bytes", id, resp.StatusCode, len(body))
+				}
+			}
+			if code := p.wait(10 * time.Second); code != 0 {
+				t.Fatalf("exit code %d, want 0", code)
+			}
+		})
 	}
 }

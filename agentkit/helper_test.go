@@ -174,10 +174,14 @@ func helperServe() int {
 		<-srv.Draining()
 		say("draining")
 	}()
+	var l net.Listener
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		say("listen:", err)
 		return 2
+	}
+	if os.Getenv("HELPER_OPAQUE_LISTENER") != "" {
+		l = opaqueListener{l, l.(*net.TCPListener)}
 	}
 	say("listening", l.Addr())
 	err = srv.Serve(context.Background(), l)
@@ -187,6 +191,16 @@ func helperServe() int {
 	}
 	return 0
 }
+
+// opaqueListener hides its socket, as a listener that is not a plain TCP
+// one does: the drain cannot ask the kernel how many connections wait, and
+// sweeps the backlog by deadline instead.
+type opaqueListener struct {
+	net.Listener
+	tcp *net.TCPListener
+}
+
+func (l opaqueListener) SetDeadline(t time.Time) error { return l.tcp.SetDeadline(t) }
 
 // chunk is the i-th 4 KiB piece of the body /work answers for id.
 func chunk(id string, i int) []byte {
