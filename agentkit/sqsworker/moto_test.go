@@ -27,27 +27,11 @@ type queuePair struct {
 
 func newQueuePair(t testing.TB, client *sqs.Client, name string, maxReceiveCount int) queuePair {
 	t.Helper()
-	ctx := context.Background()
-	dlq, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
+	url, dlq, err := mototest.CreateQueues(context.Background(), client, name, maxReceiveCount, 0)
 	if err != nil {
-		t.Fatalf("create dead-letter queue: %v", err)
+		t.Fatal(err)
 	}
-	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: dlq.QueueUrl, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		t.Fatalf("dead-letter queue ARN: %v", err)
-	}
-	redrive := fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"%d"}`,
-		attrs.Attributes[string(types.QueueAttributeNameQueueArn)], maxReceiveCount)
-	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName:  aws.String(name),
-		Attributes: map[string]string{string(types.QueueAttributeNameRedrivePolicy): redrive},
-	})
-	if err != nil {
-		t.Fatalf("create queue: %v", err)
-	}
-	return queuePair{client: client, url: aws.ToString(q.QueueUrl), dlq: aws.ToString(dlq.QueueUrl)}
+	return queuePair{client: client, url: url, dlq: dlq}
 }
 
 // send enqueues bodies in batches of ten and returns their message IDs.

@@ -62,6 +62,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/agentcdk/agentcdk/internal/mototest"
 )
 
 func main() {
@@ -161,8 +163,8 @@ func webPart(ctx context.Context, tmp string, rounds int) []string {
 // workerPart builds the worker, measures it and prints its section.
 func workerPart(ctx context.Context, tmp string, rounds int) []string {
 	fmt.Print("\n## Queue worker under SIGTERM, an SQS outage and a stalled connection\n\n")
-	motoBin, err := findMoto()
-	if err != nil {
+	if _, err := exec.LookPath(mototest.Binary); err != nil {
+		err = fmt.Errorf("%s is not on PATH; install it with pip install 'moto[server]', or run -part web: %w", mototest.Binary, err)
 		fmt.Printf("Not measured: %v\n", err)
 		progress("worker: %v", err)
 		return []string{"worker: not measured: " + err.Error()}
@@ -172,7 +174,7 @@ func workerPart(ctx context.Context, tmp string, rounds int) []string {
 		fmt.Printf("Not measured: %v\n", err)
 		return []string{"worker: not measured: " + err.Error()}
 	}
-	results, err := runWorker(ctx, bin, motoBin, rounds)
+	results, err := runWorker(ctx, bin, rounds)
 	if len(results) > 0 {
 		fmt.Print(workerTable(results))
 	}

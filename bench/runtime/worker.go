@@ -123,21 +123,21 @@ func (r workerResult) missed() []string {
 	return m
 }
 
-// runWorker starts moto (motoBin) and measures every scenario in every round. The
+// runWorker starts moto and measures every scenario in every round. The
 // scenarios of a round run at once, each on its own queues and proxies, so
 // that the part fits in a few minutes; moto's races are within a queue (see
 // the package doc), so they do not meet.
-func runWorker(ctx context.Context, bin, motoBin string, rounds int) ([]workerResult, error) {
-	m, err := startMoto(ctx, motoBin)
+func runWorker(ctx context.Context, bin string, rounds int) ([]workerResult, error) {
+	m, err := mototest.Launch()
 	if err != nil {
 		return nil, err
 	}
-	defer m.stop()
-	progress("worker: moto_server at %s", m.endpoint)
+	defer m.Stop()
+	progress("worker: moto_server at %s", m.Endpoint)
 	// The benchmark's own client, with a transport it can close.
 	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16}
 	defer tr.CloseIdleConnections()
-	cfg := mototest.Config(m.endpoint)
+	cfg := mototest.Config(m.Endpoint)
 	cfg.HTTPClient = &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	client := sqs.NewFromConfig(cfg)
 	var out []workerResult
@@ -156,7 +156,7 @@ func runWorker(ctx context.Context, bin, motoBin string, rounds int) ([]workerRe
 						results[i] = workerResult{sc: sc, round: round, err: fmt.Errorf("panic: %v", p)}
 					}
 				}()
-				results[i] = runScenario(ctx, bin, m.endpoint, client, sc, round)
+				results[i] = runScenario(ctx, bin, m.Endpoint, client, sc, round)
 			}()
 		}
 		wg.Wait()

@@ -6,6 +6,9 @@
 // client or a child process (a worker binary, the CDK CLI) at it with dummy
 // credentials.
 //
+// Launch does the same for a program (a benchmark), which stops the Server
+// itself.
+//
 // A fresh developer machine may lack moto_server: Start then skips the test
 // with a message naming the tool. Under CI=true a missing tool fails the test
 // instead, so CI never passes by skipping.

@@ -37,32 +37,57 @@ const startTimeout = 30 * time.Second
 // fails it when the environment variable CI is "true".
 func Start(t testing.TB) (endpoint string) {
 	t.Helper()
-	bin, err := exec.LookPath(Binary)
-	if err != nil {
+	if _, err := exec.LookPath(Binary); err != nil {
 		msg := fmt.Sprintf("mototest: %s is not on PATH (pip install 'moto[server]'): %v", Binary, err)
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg + "; CI=true, so this test must not skip")
 		}
 		t.Skip(msg)
 	}
-	// The free port is found by binding and releasing it; another process
-	// may take it in between, so a failed start is retried on a new port.
+	srv, err := Launch()
+	if err != nil {
+		t.Fatalf("mototest: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv.Endpoint
+}
+
+// A Server is a running moto_server, for a program that has no testing.TB
+// to tie it to (a benchmark).
+type Server struct {
+	// Endpoint is where it answers: "http://127.0.0.1:PORT".
+	Endpoint string
+	stop     func()
+}
+
+// Stop ends the server's process group (SIGTERM, then SIGKILL after 5s)
+// and waits for it.
+func (s *Server) Stop() { s.stop() }
+
+// Launch starts moto_server from PATH on 127.0.0.1 at a free port and waits
+// until it answers. The free port is found by binding and releasing it;
+// another process may take it in between, so a failed start is retried on
+// a new port.
+func Launch() (*Server, error) {
+	bin, err := exec.LookPath(Binary)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not on PATH (pip install 'moto[server]'): %w", Binary, err)
+	}
 	var lastErr error
 	for range 3 {
-		endpoint, err := start(t, bin)
+		srv, err := launch(bin)
 		if err == nil {
-			return endpoint
+			return srv, nil
 		}
 		lastErr = err
 	}
-	t.Fatalf("mototest: %v", lastErr)
-	return ""
+	return nil, lastErr
 }
 
-func start(t testing.TB, bin string) (string, error) {
+func launch(bin string) (*Server, error) {
 	port, err := freePort()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	logs := &headWriter{}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
@@ -71,7 +96,7 @@ func start(t testing.TB, bin string) (string, error) {
 	// Its own process group, so stopping it reaches any child it forks.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("start %s: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -87,10 +112,9 @@ func start(t testing.TB, bin string) (string, error) {
 	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
 	if err := waitReady(endpoint, exited); err != nil {
 		stop()
-		return "", fmt.Errorf("%s on port %d: %w; its output:\n%s", bin, port, err, logs.String())
+		return nil, fmt.Errorf("%s on port %d: %w; its output:\n%s", bin, port, err, logs.String())
 	}
-	t.Cleanup(stop)
-	return endpoint, nil
+	return &Server{Endpoint: endpoint, stop: stop}, nil
 }
 
 func freePort() (int, error) {
@@ -105,7 +129,8 @@ func freePort() (int, error) {
 // waitReady polls moto's own API until it answers, the process exits, or
 // startTimeout passes.
 func waitReady(endpoint string, exited <-chan error) error {
-	client := &http.Client{Timeout: time.Second}
+	// No keep-alive: no idle connection, and no goroutine, outlives the wait.
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	deadline := time.Now().Add(startTimeout)
 	for time.Now().Before(deadline) {
 		select {

@@ -285,29 +285,11 @@ func sorted(s []string) []string {
 
 func newQueue(t *testing.T, client *sqs.Client, name string) (queue, dlq string) {
 	t.Helper()
-	ctx := context.Background()
-	d, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name + "-dlq")})
+	queue, dlq, err := mototest.CreateQueues(context.Background(), client, name, 5, 60)
 	if err != nil {
-		t.Fatalf("create dead-letter queue: %v", err)
+		t.Fatal(err)
 	}
-	attrs, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: d.QueueUrl, AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		t.Fatalf("dead-letter queue ARN: %v", err)
-	}
-	q, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{
-		QueueName: aws.String(name),
-		Attributes: map[string]string{
-			string(types.QueueAttributeNameVisibilityTimeout): "60",
-			string(types.QueueAttributeNameRedrivePolicy): fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"5"}`,
-				attrs.Attributes[string(types.QueueAttributeNameQueueArn)]),
-		},
-	})
-	if err != nil {
-		t.Fatalf("create queue: %v", err)
-	}
-	return aws.ToString(q.QueueUrl), aws.ToString(d.QueueUrl)
+	return queue, dlq
 }
 
 func send(t *testing.T, client *sqs.Client, queue string, n int) []string {
