@@ -4,7 +4,7 @@
 //
 // Run it from the repository root with `go run ./examples/basic`: it writes
 // the cloud assembly to ./cdk.out (or to $CDK_OUTDIR, which the CDK CLI
-// sets) and prints what it made. From this folder, `npx aws-cdk@2 synth`
+// sets) and prints what it made on stderr. From this folder, `npx aws-cdk@2 synth`
 // and `npx aws-cdk@2 deploy` work too (see cdk.json).
 package main
 
@@ -58,7 +58,10 @@ func agentImage(repoRoot string) *agentservice.Image {
 // stack:end
 
 func main() {
-	err := run(os.Stdout)
+	// The report goes to stderr: the CDK CLI reads an app's stdout, and
+	// `cdk synth > template.yaml` or `cdk ls` must print only what the CLI
+	// prints.
+	err := run(os.Stderr)
 	jsii.Close()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "basic:", err)

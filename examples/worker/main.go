@@ -5,7 +5,7 @@
 //
 // Run it from the repository root with `go run ./examples/worker`: it
 // writes the cloud assembly to ./cdk.out (or to $CDK_OUTDIR, which the CDK
-// CLI sets) and prints what it made. From this folder, `npx aws-cdk@2
+// CLI sets) and prints what it made on stderr. From this folder, `npx aws-cdk@2
 // synth` and `npx aws-cdk@2 deploy` work too (see cdk.json).
 package main
 
@@ -70,7 +70,10 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 // stack:end
 
 func main() {
-	err := run(os.Stdout)
+	// The report goes to stderr: the CDK CLI reads an app's stdout, and
+	// `cdk synth > template.yaml` or `cdk ls` must print only what the CLI
+	// prints.
+	err := run(os.Stderr)
 	jsii.Close()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
