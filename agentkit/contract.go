@@ -31,6 +31,35 @@ const (
 	// ProbeArg is the argument that runs an agent binary as its own
 	// container health check: `agent healthcheck`.
 	ProbeArg = "healthcheck"
+
+	// EnvQueueURL names the environment variable that holds the URL of the
+	// queue a worker consumes (the worker construct sets it; the
+	// sqsworker consumer reads it).
+	EnvQueueURL = "AGENTKIT_QUEUE_URL"
+
+	// EnvWorkerConcurrency names the environment variable that holds the
+	// most jobs one worker task runs at once: the consumer runs that many,
+	// and the construct sizes its backlog-per-task scaling on it.
+	EnvWorkerConcurrency = "AGENTKIT_WORKER_CONCURRENCY"
+)
+
+// The worker's side of the contract.
+const (
+	// DefaultWorkerConcurrency is the number of jobs a worker task runs at
+	// once when nothing sets it. Agent jobs mostly wait on model APIs, so a
+	// task runs a few at once; it stays small because scale-in protection
+	// is per task, and a task that is never idle can never be scaled in.
+	DefaultWorkerConcurrency = 4
+
+	// MaxWorkerConcurrency is the largest worker concurrency accepted: a
+	// guard against a typo such as 10000, not a limit of SQS.
+	MaxWorkerConcurrency = 1000
+
+	// DefaultQueueVisibilityTimeout is the worker queue's visibility
+	// timeout, which the consumer asks for on each receive and renews with
+	// each heartbeat. It bounds how long a job waits for another worker
+	// when its worker dies without a drain (SIGKILL, a crash).
+	DefaultQueueVisibilityTimeout = 60 * time.Second
 )
 
 // Defaults used when the environment does not say otherwise.

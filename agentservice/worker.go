@@ -15,7 +15,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
-	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
 )
 
 // Worker is a queue worker on ECS Fargate: an SQS queue with its
@@ -135,9 +134,9 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 		w.DeadLetterAlarm = deadLetterAlarm(w, w.DeadLetterQueue)
 	}
 	env := withEnv(props.Environment, map[string]*string{
-		sqsworker.EnvQueueURL:    w.Queue.QueueUrl(),
-		sqsworker.EnvConcurrency: jsii.String(fmt.Sprint(props.concurrency())),
-		agentkit.EnvStopTimeout:  envDuration(base.stopTimeout()),
+		agentkit.EnvQueueURL:          w.Queue.QueueUrl(),
+		agentkit.EnvWorkerConcurrency: jsii.String(fmt.Sprint(props.concurrency())),
+		agentkit.EnvStopTimeout:       envDuration(base.stopTimeout()),
 	})
 	w.TaskDefinition, w.Container = task(w, base, w.LogGroup, env, nil)
 	protection := grantWorker(w.TaskDefinition.TaskRole(), w.Queue, w.Cluster, props.allowSend())
@@ -176,7 +175,7 @@ func queues(scope constructs.Construct, p *WorkerProps) (awssqs.Queue, awssqs.Qu
 		RetentionPeriod:     durationProp(p.QueueRetentionPeriod, DefaultQueueRetention),
 		// The consumer asks for the same on each receive and renews it
 		// while the job runs; the queue's own value covers other readers.
-		VisibilityTimeout: durationProp(nil, sqsworker.DefaultVisibilityTimeout),
+		VisibilityTimeout: durationProp(nil, agentkit.DefaultQueueVisibilityTimeout),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{
 			Queue:           dlq,
 			MaxReceiveCount: jsii.Number(numberOr(p.MaxReceiveCount, DefaultMaxReceiveCount)),

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
-	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
 	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/agentcdk/agentcdk/secrets"
@@ -220,11 +219,11 @@ type WorkerProps struct {
 	AllowSend *bool
 
 	// Concurrency is how many jobs one task runs at once: 1 to
-	// sqsworker.MaxConcurrency (1000). The container gets it as
+	// agentkit.MaxWorkerConcurrency (1000). The container gets it as
 	// AGENTKIT_WORKER_CONCURRENCY. It must be a number, not a token: the
 	// scaling target is computed from it.
 	//
-	// Default: 4 (sqsworker.DefaultConcurrency).
+	// Default: 4 (agentkit.DefaultWorkerConcurrency).
 	Concurrency *float64
 	// MinCapacity is the fewest tasks: 0 or more. At 0 the worker costs
 	// nothing while the queue is empty; a job that arrives then waits for
@@ -321,9 +320,9 @@ type WorkerProps struct {
 // workerReservedEnv are the variables the worker construct sets from other
 // props.
 var workerReservedEnv = map[string]string{
-	sqsworker.EnvQueueURL:    "Queue",
-	sqsworker.EnvConcurrency: "Concurrency",
-	agentkit.EnvStopTimeout:  "StopTimeout",
+	agentkit.EnvQueueURL:          "Queue",
+	agentkit.EnvWorkerConcurrency: "Concurrency",
+	agentkit.EnvStopTimeout:       "StopTimeout",
 }
 
 // Validate reports the first prop that AWS would refuse or that makes no
@@ -482,8 +481,8 @@ func (p *WorkerProps) validateJobs() error {
 		if token.IsNumber(v) {
 			return errors.New("agentservice: Concurrency is an unresolved token; give a number, since the scaling target is computed from it at synth time")
 		}
-		if *v < 1 || *v > sqsworker.MaxConcurrency || *v != math.Trunc(*v) {
-			return fmt.Errorf("agentservice: Concurrency %v is not a job count; use a whole number from 1 to %d", *v, sqsworker.MaxConcurrency)
+		if *v < 1 || *v > agentkit.MaxWorkerConcurrency || *v != math.Trunc(*v) {
+			return fmt.Errorf("agentservice: Concurrency %v is not a job count; use a whole number from 1 to %d", *v, agentkit.MaxWorkerConcurrency)
 		}
 	}
 	for _, prop := range []struct {
@@ -505,7 +504,7 @@ func (p *WorkerProps) validateJobs() error {
 }
 
 func (p *WorkerProps) concurrency() float64 {
-	return numberOr(p.Concurrency, sqsworker.DefaultConcurrency)
+	return numberOr(p.Concurrency, agentkit.DefaultWorkerConcurrency)
 }
 func (p *WorkerProps) minCapacity() float64 { return numberOr(p.MinCapacity, DefaultWorkerMinCapacity) }
 func (p *WorkerProps) maxCapacity() float64 { return numberOr(p.MaxCapacity, DefaultWorkerMaxCapacity) }

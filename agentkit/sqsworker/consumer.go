@@ -52,20 +52,6 @@ type Message struct {
 
 // Defaults and limits of the Consumer's fields.
 const (
-	// DefaultConcurrency is the number of jobs a worker runs at once when
-	// Concurrency is zero and AGENTKIT_WORKER_CONCURRENCY is unset. Agent
-	// jobs mostly wait on model APIs, so a task runs a few at once; it
-	// stays small because scale-in protection is per task, and a task that
-	// is never idle can never be scaled in.
-	DefaultConcurrency = 4
-
-	// DefaultVisibilityTimeout is the visibility timeout the consumer asks
-	// for on each receive and renews with each heartbeat. It bounds how long
-	// a job waits for another worker when its worker dies without a drain
-	// (SIGKILL, a crash). The worker construct sets the queue's own
-	// visibility timeout to the same value.
-	DefaultVisibilityTimeout = 60 * time.Second
-
 	// MaxVisibilityTimeout is SQS's limit on a message's visibility timeout.
 	// It is also SQS's limit on the time since a message was first received,
 	// so no heartbeat can hold one job longer than this.
@@ -100,22 +86,23 @@ type Consumer struct {
 	Client Client
 
 	// QueueURL is the URL of the queue to consume.
-	// Default: AGENTKIT_QUEUE_URL (EnvQueueURL); Run fails when both are
-	// empty.
+	// Default: AGENTKIT_QUEUE_URL; Run fails when both are empty.
 	QueueURL string
 
 	// Handler runs each job. Required.
 	Handler Handler
 
-	// Concurrency is the most jobs run at once, from 1 to MaxConcurrency.
-	// Default: AGENTKIT_WORKER_CONCURRENCY (EnvConcurrency), the figure the
-	// construct sizes its scaling on, or DefaultConcurrency (4) when unset.
+	// Concurrency is the most jobs run at once, from 1 to
+	// agentkit.MaxWorkerConcurrency.
+	// Default: AGENTKIT_WORKER_CONCURRENCY, the figure the construct sizes
+	// its scaling on, or agentkit.DefaultWorkerConcurrency (4) when unset.
 	Concurrency int
 
 	// VisibilityTimeout is how long a received message stays hidden from
 	// other workers, renewed by the heartbeat while its job runs; whole
 	// seconds from 1s to MaxVisibilityTimeout.
-	// Default: DefaultVisibilityTimeout (60s).
+	// Default: agentkit.DefaultQueueVisibilityTimeout (60s), the queue's
+	// own, as the worker construct makes it.
 	VisibilityTimeout time.Duration
 
 	// HeartbeatInterval is how often the running jobs' messages have their

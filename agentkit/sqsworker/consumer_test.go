@@ -78,7 +78,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// GIVEN a consumer with one bad field (or a bad environment)
-			for _, name := range []string{sqsworker.EnvQueueURL, sqsworker.EnvConcurrency, agentkit.EnvStopTimeout} {
+			for _, name := range []string{agentkit.EnvQueueURL, agentkit.EnvWorkerConcurrency, agentkit.EnvStopTimeout} {
 				t.Setenv(name, tt.env[name])
 			}
 			c := valid()
@@ -104,8 +104,8 @@ func TestZeroFieldsReadTheContractTheConstructSets(t *testing.T) {
 	for range 12 {
 		q.send("job")
 	}
-	t.Setenv(sqsworker.EnvQueueURL, "https://sqs.us-east-1.amazonaws.com/123456789012/jobs")
-	t.Setenv(sqsworker.EnvConcurrency, "6")
+	t.Setenv(agentkit.EnvQueueURL, "https://sqs.us-east-1.amazonaws.com/123456789012/jobs")
+	t.Setenv(agentkit.EnvWorkerConcurrency, "6")
 	var running, most atomic.Int32
 	release := make(chan struct{})
 	c := &sqsworker.Consumer{Client: q, WaitTime: time.Second, Logger: quietLogger(&logBuffer{}),

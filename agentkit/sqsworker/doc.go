@@ -26,12 +26,13 @@
 // # The contract with the CDK worker construct
 //
 // Every zero field that the construct sets through the environment reads
-// it, as agentkit.Server does: QueueURL reads AGENTKIT_QUEUE_URL
-// (EnvQueueURL), Concurrency reads AGENTKIT_WORKER_CONCURRENCY
-// (EnvConcurrency, the figure the construct's backlog-per-task scaling is
-// sized on), and StopTimeout reads AGENTKIT_STOP_TIMEOUT. The construct also
-// sets the queue's visibility timeout to DefaultVisibilityTimeout and lets
-// the task role call ecs:UpdateTaskProtection for its own task.
+// it, as agentkit.Server does: QueueURL reads AGENTKIT_QUEUE_URL,
+// Concurrency reads AGENTKIT_WORKER_CONCURRENCY (the figure the construct's
+// backlog-per-task scaling is sized on), and StopTimeout reads
+// AGENTKIT_STOP_TIMEOUT; the names and defaults are agentkit's contract
+// constants. The construct also sets the queue's visibility timeout to
+// agentkit.DefaultQueueVisibilityTimeout and lets the task role call
+// ecs:UpdateTaskProtection for its own task.
 //
 // # Stopping
 //

@@ -4,43 +4,26 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+
+	"github.com/agentcdk/agentcdk/agentkit"
 )
 
-// Environment variables the worker construct sets on the container.
-const (
-	// EnvQueueURL names the environment variable that holds the URL of the
-	// queue the worker consumes.
-	EnvQueueURL = "AGENTKIT_QUEUE_URL"
-
-	// EnvConcurrency names the environment variable that holds the most
-	// jobs one worker task runs at once (Consumer.Concurrency).
-	EnvConcurrency = "AGENTKIT_WORKER_CONCURRENCY"
-)
-
-// MaxConcurrency is the largest Concurrency accepted: a guard against a typo
-// such as 10000, not a limit of SQS.
-const MaxConcurrency = 1000
-
-// QueueURLFromEnv returns the queue URL in AGENTKIT_QUEUE_URL, or an error
-// when it is unset or empty.
-func QueueURLFromEnv() (string, error) {
-	v := os.Getenv(EnvQueueURL)
-	if v == "" {
-		return "", fmt.Errorf("sqsworker: %s is not set; set it to the URL of the queue to consume", EnvQueueURL)
-	}
-	return v, nil
+// queueURLFromEnv returns the queue URL in AGENTKIT_QUEUE_URL, or "" when it
+// is unset.
+func queueURLFromEnv() string {
+	return os.Getenv(agentkit.EnvQueueURL)
 }
 
-// ConcurrencyFromEnv returns the number in AGENTKIT_WORKER_CONCURRENCY, or
-// DefaultConcurrency when it is unset.
-func ConcurrencyFromEnv() (int, error) {
-	v, ok := os.LookupEnv(EnvConcurrency)
+// concurrencyFromEnv returns the number in AGENTKIT_WORKER_CONCURRENCY, or
+// agentkit.DefaultWorkerConcurrency when it is unset.
+func concurrencyFromEnv() (int, error) {
+	v, ok := os.LookupEnv(agentkit.EnvWorkerConcurrency)
 	if !ok || v == "" {
-		return DefaultConcurrency, nil
+		return agentkit.DefaultWorkerConcurrency, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > MaxConcurrency {
-		return 0, fmt.Errorf("sqsworker: %s %q is not a job count; use a number from 1 to %d", EnvConcurrency, v, MaxConcurrency)
+	if err != nil || n < 1 || n > agentkit.MaxWorkerConcurrency {
+		return 0, fmt.Errorf("sqsworker: %s %q is not a job count; use a number from 1 to %d", agentkit.EnvWorkerConcurrency, v, agentkit.MaxWorkerConcurrency)
 	}
 	return n, nil
 }

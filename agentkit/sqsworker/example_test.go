@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 
@@ -112,13 +111,4 @@ func (q *memQueue) deletedCount() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.deleted
-}
-
-// The environment the worker construct sets, read back by the worker.
-func ExampleConcurrencyFromEnv() {
-	os.Setenv(sqsworker.EnvConcurrency, "8")
-	defer os.Unsetenv(sqsworker.EnvConcurrency)
-	n, err := sqsworker.ConcurrencyFromEnv()
-	fmt.Println(n, err)
-	// Output: 8 <nil>
 }

@@ -36,11 +36,9 @@ func (c *Consumer) settings() (*settings, error) {
 		return nil, errors.New("sqsworker: Client is nil; use an *sqs.Client")
 	}
 	if s.queueURL == "" {
-		url, err := QueueURLFromEnv()
-		if err != nil {
-			return nil, fmt.Errorf("sqsworker: QueueURL is empty and %s is not set; set either to the URL of the queue to consume", EnvQueueURL)
+		if s.queueURL = queueURLFromEnv(); s.queueURL == "" {
+			return nil, fmt.Errorf("sqsworker: QueueURL is empty and %s is not set; set either to the URL of the queue to consume", agentkit.EnvQueueURL)
 		}
-		s.queueURL = url
 	}
 	if s.handler == nil {
 		return nil, errors.New("sqsworker: Handler is nil; set it to the function that runs a job")
@@ -51,18 +49,18 @@ func (c *Consumer) settings() (*settings, error) {
 
 	switch {
 	case c.Concurrency == 0:
-		n, err := ConcurrencyFromEnv()
+		n, err := concurrencyFromEnv()
 		if err != nil {
 			return nil, err
 		}
 		s.concurrency = n
-	case c.Concurrency < 1 || c.Concurrency > MaxConcurrency:
-		return nil, fmt.Errorf("sqsworker: Concurrency %d is out of range; use 1 to %d", c.Concurrency, MaxConcurrency)
+	case c.Concurrency < 1 || c.Concurrency > agentkit.MaxWorkerConcurrency:
+		return nil, fmt.Errorf("sqsworker: Concurrency %d is out of range; use 1 to %d", c.Concurrency, agentkit.MaxWorkerConcurrency)
 	default:
 		s.concurrency = c.Concurrency
 	}
 
-	vis := orDefault(c.VisibilityTimeout, DefaultVisibilityTimeout)
+	vis := orDefault(c.VisibilityTimeout, agentkit.DefaultQueueVisibilityTimeout)
 	if vis < time.Second || vis > MaxVisibilityTimeout || vis%time.Second != 0 {
 		return nil, fmt.Errorf("sqsworker: VisibilityTimeout %s is not whole seconds from 1s to %s", c.VisibilityTimeout, MaxVisibilityTimeout)
 	}
