@@ -327,3 +327,35 @@ func TestNewLeavesItsPropsAlone(t *testing.T) {
 		t.Fatalf("the construct added %d variables to the caller's Environment map", len(env)-1)
 	}
 }
+
+func TestChangingASecretsVersionPinMakesANewTaskDefinition(t *testing.T) {
+	// GIVEN the reference secrets pinned to version 1, then to version 2
+	taskDef := func(version int) (assertions.Template, map[string]any) {
+		tmpl, _ := synth(t, &agentservice.Props{
+			Image:   registryImage(),
+			Secrets: secrets.FromParameters("/agents/prod", version, "OPENAI_API_KEY"),
+		})
+		defs := tmpl.FindResources(jsii.String("AWS::ECS::TaskDefinition"), nil)
+		for _, d := range *defs {
+			return tmpl, *d
+		}
+		t.Fatal("no task definition")
+		return nil, nil
+	}
+
+	// WHEN each synthesizes
+	tmpl1, def1 := taskDef(1)
+	_, def2 := taskDef(2)
+
+	// THEN the pin is a label on the container (the value never is), so the
+	// two task definitions differ and a deploy of the new pin starts new
+	// tasks, which read the parameter at start
+	tmpl1.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
+		"ContainerDefinitions": arrayWith(obj(map[string]any{
+			"DockerLabels": map[string]any{"agentcdk.secret-version.OPENAI_API_KEY": "1"},
+		})),
+	}))
+	if fmt.Sprint(def1) == fmt.Sprint(def2) {
+		t.Fatal("version 1 and version 2 synthesize the same task definition")
+	}
+}

@@ -48,6 +48,9 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup, env *map
 		Image:         p.Image.containerImage(platform),
 		Environment:   env,
 		Secrets:       secrets.Bind(scope, p.Secrets),
+		// ECS reads no Parameter Store version; a pin lives in a label, so
+		// that changing it makes a new task definition and new tasks.
+		DockerLabels: secrets.VersionLabels(p.Secrets),
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
 			LogGroup:     logs,
 			StreamPrefix: jsii.String(p.logPrefix()),

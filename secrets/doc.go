@@ -10,13 +10,15 @@
 // customer-managed key given as EncryptionKey. Nothing is granted on a
 // wildcard or a path prefix.
 //
-// Version pinning: ECS's valueFrom accepts a parameter's name or ARN but
-// documents no version selector for Parameter Store (only Secrets Manager
-// secrets take a version stage or id), and aws-cdk-lib leaves the version
-// out of the parameter ARN it hands ECS. So a task always reads the
-// parameter's latest version when it starts. A pinned Version is
-// validated, kept on the imported parameter, and exposed by VersionLabels
-// as container Docker labels: changing the pin changes the task
-// definition, which rolls the service so that every task reads the value
-// current at that deploy.
+// Version pinning, and what ECS reads when: ECS reads a Parameter Store
+// secret when it starts a task, and always reads the parameter's latest
+// version; valueFrom has no version selector for Parameter Store (only
+// Secrets Manager secrets take a version stage or id; see
+// aws/containers-roadmap#636), and aws-cdk-lib leaves the version out of
+// the ARN it hands ECS. A running task keeps the value it started with. So
+// a pinned Version cannot choose the value; the agentservice constructs
+// write it as a container Docker label (VersionLabels), so that changing
+// the pin changes the task definition: the next deploy starts new tasks,
+// which read the parameter's latest version. To roll out a new value, put
+// it as a new version of the parameter, then raise the pin and deploy.
 package secrets

@@ -30,7 +30,8 @@ type Secret struct {
 
 	// Version pins the SSM parameter version, 1 or more. ECS itself always
 	// reads the latest version at task start (see the package doc); the
-	// pin reaches the imported parameter and VersionLabels.
+	// agentservice constructs put the pin in a container label, so that a
+	// changed pin makes new tasks.
 	// Default: the latest version, no pin.
 	Version *float64
 
