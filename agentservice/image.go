@@ -3,6 +3,9 @@ package agentservice
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
@@ -54,20 +57,10 @@ func ImageFromContainerImage(image awsecs.ContainerImage) *Image {
 
 func (i *Image) validate() error {
 	n := 0
-	if i.Directory != nil {
-		n++
-		if !token.IsString(i.Directory) && *i.Directory == "" {
-			return errors.New("agentservice: Image.Directory is empty; give the path of a Docker build context")
+	for _, set := range []bool{i.Directory != nil, i.Registry != nil, i.ContainerImage != nil} {
+		if set {
+			n++
 		}
-	}
-	if i.Registry != nil {
-		n++
-		if !token.IsString(i.Registry) && *i.Registry == "" {
-			return errors.New("agentservice: Image.Registry is empty; give an image reference such as public.ecr.aws/org/agent:1.0")
-		}
-	}
-	if i.ContainerImage != nil {
-		n++
 	}
 	if n != 1 {
 		return fmt.Errorf("agentservice: Image sets %d of Directory, Registry and ContainerImage; set exactly one", n)
@@ -75,8 +68,73 @@ func (i *Image) validate() error {
 	if i.Directory == nil && (i.File != nil || i.BuildArgs != nil || i.Exclude != nil) {
 		return errors.New("agentservice: Image.File, BuildArgs and Exclude apply only to Image.Directory")
 	}
+	switch {
+	case i.Directory != nil:
+		return i.validateDirectory()
+	case i.Registry != nil:
+		return validateReference(i.Registry)
+	}
 	return nil
 }
+
+// validateReference checks an image reference to pull, unless it is a token.
+func validateReference(r *string) error {
+	switch {
+	case token.IsString(r):
+		return nil
+	case *r == "":
+		return errors.New("agentservice: Image.Registry is empty; give an image reference such as public.ecr.aws/org/agent:1.0")
+	case !imageReference.MatchString(*r):
+		return fmt.Errorf("agentservice: Image.Registry %q is not an image reference; use [registry/]repository[:tag][@digest], "+
+			"repository in lower case, such as public.ecr.aws/org/agent:1.0", *r)
+	}
+	return nil
+}
+
+// validateDirectory checks, on the machine that synthesizes, that the build
+// context and its Dockerfile exist: the CDK would otherwise fail halfway
+// through construction, with a message about neither prop.
+func (i *Image) validateDirectory() error {
+	dir := i.Directory
+	if token.IsString(dir) {
+		return nil
+	}
+	if *dir == "" {
+		return errors.New("agentservice: Image.Directory is empty; give the path of a Docker build context")
+	}
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		abs = *dir
+	}
+	if st, err := os.Stat(*dir); err != nil || !st.IsDir() {
+		return fmt.Errorf("agentservice: Image.Directory %q (%s) is not a directory; give the path of a Docker build context, relative to the directory the app runs in", *dir, abs)
+	}
+	if token.IsString(i.File) {
+		return nil // the Dockerfile's name is not known until deploy
+	}
+	file := "Dockerfile"
+	if i.File != nil {
+		file = *i.File
+	}
+	if st, err := os.Stat(filepath.Join(*dir, file)); err != nil || st.IsDir() {
+		return fmt.Errorf("agentservice: Image.Directory %q has no %s; put the Dockerfile there, or name it with Image.File (relative to Directory)", *dir, file)
+	}
+	return nil
+}
+
+// imageReference is Docker's grammar for an image reference
+// (distribution/reference): an optional registry host with a port, a
+// lower-case repository path, an optional tag and an optional digest.
+var imageReference = func() *regexp.Regexp {
+	const (
+		domainComponent = `(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])`
+		domain          = domainComponent + `(?:\.` + domainComponent + `)*(?::[0-9]+)?`
+		pathComponent   = `[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`
+		tag             = `[\w][\w.-]{0,127}`
+		digest          = `[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}`
+	)
+	return regexp.MustCompile(`^(?:` + domain + `/)?` + pathComponent + `(?:/` + pathComponent + `)*(?::` + tag + `)?(?:@` + digest + `)?$`)
+}()
 
 // containerImage describes the image for a task of the given platform.
 func (i *Image) containerImage(platform awsecrassets.Platform) awsecs.ContainerImage {

@@ -354,6 +354,12 @@ func (p *Props) validateNetwork() error {
 	if p.Vpc != nil && p.Cluster != nil {
 		return errors.New("agentservice: Vpc and Cluster are both set; a given Cluster brings its own VPC, so set only Cluster")
 	}
+	if p.Cluster != nil && p.ClusterName != nil {
+		return errors.New("agentservice: ClusterName is set with Cluster; ClusterName names a cluster the construct makes, so set only one of them")
+	}
+	if v := p.ClusterName; v != nil && !token.IsString(v) && !ecsName.MatchString(*v) {
+		return fmt.Errorf("agentservice: ClusterName %q is not a cluster name; use 1 to 255 letters, digits, hyphens and underscores", *v)
+	}
 	if p.Vpc != nil || p.Cluster != nil {
 		return nil
 	}
@@ -377,7 +383,7 @@ func (p *Props) validateContainer() error {
 	if v := p.ContainerPort; v != nil && !token.IsNumber(v) && (*v < 1 || *v > 65535 || *v != float64(int(*v))) {
 		return fmt.Errorf("agentservice: ContainerPort %v is not a port; use a whole number from 1 to 65535", *v)
 	}
-	if v := p.ContainerName; v != nil && !token.IsString(v) && !containerName.MatchString(*v) {
+	if v := p.ContainerName; v != nil && !token.IsString(v) && !ecsName.MatchString(*v) {
 		return fmt.Errorf("agentservice: ContainerName %q is not a container name; use 1 to 255 letters, digits, hyphens and underscores", *v)
 	}
 	if v := p.LogStreamPrefix; v != nil && !token.IsString(v) && (*v == "" || !logPrefix.MatchString(*v)) {
@@ -387,8 +393,9 @@ func (p *Props) validateContainer() error {
 }
 
 var (
-	containerName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-	logPrefix     = regexp.MustCompile(`^[^:*]{1,512}$`)
+	// ecsName is the rule for container and cluster names alike.
+	ecsName   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	logPrefix = regexp.MustCompile(`^[^:*]{1,512}$`)
 )
 
 func (p *Props) validateEnvironment(reserved map[string]string) error {

@@ -1,6 +1,7 @@
 package agentservice_test
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -24,6 +25,34 @@ func vpcAndCluster() *agentservice.Props {
 		ClusterName: jsii.String("c"), Vpc: vpc,
 	})
 	return &agentservice.Props{Image: registryImage(), Vpc: vpc, Cluster: cluster}
+}
+
+// abs is the absolute form of a path relative to the test's directory.
+func abs(t *testing.T, path string) string {
+	t.Helper()
+	a, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestValidateAcceptsImageReferences(t *testing.T) {
+	for _, ref := range []string{
+		"nginx", "nginx:1.27-alpine", "public.ecr.aws/agentcdk/agent:1.0.0",
+		"123456789012.dkr.ecr.us-east-1.amazonaws.com/team/agent:latest", "localhost:5000/agent",
+		"ghcr.io/org/agent@sha256:" + strings.Repeat("ab", 32), "registry.example.com/a/b/c:v1_2.3-rc",
+	} {
+		t.Run(ref, func(t *testing.T) {
+			// GIVEN a well-formed image reference WHEN the props are validated
+			err := (&agentservice.Props{Image: agentservice.ImageFromRegistry(ref)}).Validate()
+
+			// THEN it is accepted
+			if err != nil {
+				t.Fatalf("Validate() = %v", err)
+			}
+		})
+	}
 }
 
 func TestValidateRefusesBadProps(t *testing.T) {
@@ -71,6 +100,27 @@ func TestValidateRefusesBadProps(t *testing.T) {
 			Environment: &map[string]*string{"MODEL": jsii.String("x")},
 			Secrets:     secrets.FromParameters("/agents/prod", 1, "MODEL")},
 			"agentservice: MODEL is in both Environment and Secrets; keep it in one of them"},
+		{"cluster name with a space", &agentservice.Props{Image: img, ClusterName: jsii.String("my cluster!")},
+			`agentservice: ClusterName "my cluster!" is not a cluster name; use 1 to 255 letters, digits, hyphens and underscores`},
+		{"cluster name too long", &agentservice.Props{Image: img, ClusterName: jsii.String(strings.Repeat("c", 300))},
+			`agentservice: ClusterName "` + strings.Repeat("c", 300) + `" is not a cluster name; use 1 to 255 letters, digits, hyphens and underscores`},
+		{"cluster name with a given cluster", func() *agentservice.Props {
+			p := vpcAndCluster()
+			p.Vpc, p.ClusterName = nil, jsii.String("agents")
+			return p
+		}(), "agentservice: ClusterName is set with Cluster; ClusterName names a cluster the construct makes, so set only one of them"},
+		{"image directory that does not exist", &agentservice.Props{Image: agentservice.ImageFromDirectory("./no-such-agent")},
+			`agentservice: Image.Directory "./no-such-agent" (` + abs(t, "no-such-agent") + `) is not a directory; give the path of a Docker build context, relative to the directory the app runs in`},
+		{"image directory without a Dockerfile", &agentservice.Props{Image: agentservice.ImageFromDirectory(".")},
+			`agentservice: Image.Directory "." has no Dockerfile; put the Dockerfile there, or name it with Image.File (relative to Directory)`},
+		{"image directory without the named Dockerfile", &agentservice.Props{Image: &agentservice.Image{Directory: jsii.String("../examples/basic/agent"), File: jsii.String("Containerfile")}},
+			`agentservice: Image.Directory "../examples/basic/agent" has no Containerfile; put the Dockerfile there, or name it with Image.File (relative to Directory)`},
+		{"image reference with a space", &agentservice.Props{Image: agentservice.ImageFromRegistry("my image:latest")},
+			`agentservice: Image.Registry "my image:latest" is not an image reference; use [registry/]repository[:tag][@digest], repository in lower case, such as public.ecr.aws/org/agent:1.0`},
+		{"image reference in upper case", &agentservice.Props{Image: agentservice.ImageFromRegistry("public.ecr.aws/Org/Agent:1")},
+			`agentservice: Image.Registry "public.ecr.aws/Org/Agent:1" is not an image reference; use [registry/]repository[:tag][@digest], repository in lower case, such as public.ecr.aws/org/agent:1.0`},
+		{"image reference with an empty tag", &agentservice.Props{Image: agentservice.ImageFromRegistry("agent:")},
+			`agentservice: Image.Registry "agent:" is not an image reference; use [registry/]repository[:tag][@digest], repository in lower case, such as public.ecr.aws/org/agent:1.0`},
 		{"vpc and cluster", vpcAndCluster(),
 			"agentservice: Vpc and Cluster are both set; a given Cluster brings its own VPC, so set only Cluster"},
 		{"max healthy below 100", &agentservice.Props{Image: img, MaxHealthyPercent: jsii.Number(90)},
