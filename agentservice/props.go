@@ -68,7 +68,8 @@ type Props struct {
 	//
 	// Default: - a new cluster in the VPC, with Container Insights on.
 	Cluster awsecs.ICluster
-	// ClusterName names the new cluster. Only used when Cluster is nil.
+	// ClusterName names the new cluster: 1 to 255 letters, digits, hyphens
+	// and underscores. Setting it with Cluster is an error.
 	//
 	// Default: - a name CloudFormation generates.
 	ClusterName *string
