@@ -18,7 +18,8 @@ import (
 type Image struct {
 	// Directory is a Docker build context on the machine that synthesizes;
 	// the image is built and pushed as a CDK container image asset, for the
-	// task's CPU architecture.
+	// task's CPU architecture. It must exist, with its Dockerfile, when the
+	// app synthesizes; a relative path is from the app's working directory.
 	Directory *string
 	// File is the Dockerfile's path relative to Directory.
 	//
@@ -35,7 +36,9 @@ type Image struct {
 	Exclude *[]*string
 
 	// Registry is an image reference to pull, such as
-	// "public.ecr.aws/org/agent:1.4.2" or a Docker Hub name.
+	// "public.ecr.aws/org/agent:1.4.2" or a Docker Hub name, in Docker's
+	// grammar: [registry/]repository[:tag][@digest], the repository in
+	// lower case.
 	Registry *string
 
 	// ContainerImage is any image the CDK can describe (ECR repository,
