@@ -113,6 +113,14 @@ type Props struct {
 	//
 	// Default: - none beyond the agentkit contract.
 	Environment *map[string]*string
+	// EnvironmentAllowList names the plain variables that look like
+	// credentials (OPENAI_API_KEY, *_TOKEN, *_SECRET, *_PASSWORD, *_PAT ...)
+	// but hold none. Any other such name in the container's environment,
+	// whether from Environment or added later with Container.AddEnvironment,
+	// fails synthesis: a plain variable is stored in the template.
+	//
+	// Default: - none; every credential-like name is refused.
+	EnvironmentAllowList *[]*string
 	// Secrets fill environment variables from SSM Parameter Store or Secrets
 	// Manager when the task starts; see package secrets. The execution role
 	// may read exactly these.
@@ -400,6 +408,10 @@ var (
 )
 
 func (p *Props) validateEnvironment(reserved map[string]string) error {
+	allowed, err := validateAllowList(p.EnvironmentAllowList)
+	if err != nil {
+		return err
+	}
 	if p.Environment == nil {
 		return nil
 	}
@@ -419,7 +431,7 @@ func (p *Props) validateEnvironment(reserved map[string]string) error {
 		if prop, ok := reserved[name]; ok {
 			return fmt.Errorf("agentservice: Environment sets %s, which the construct sets from %s; set %s instead", name, prop, prop)
 		}
-		if err := checkCredentialName(name); err != nil {
+		if err := checkCredentialName(name, allowed); err != nil {
 			return err
 		}
 		if secretNames[name] {

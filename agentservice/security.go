@@ -5,6 +5,10 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/jsii-runtime-go"
+
 	"github.com/agentcdk/agentcdk/internal/token"
 )
 
@@ -25,16 +29,72 @@ const (
 // compromised agent from rewriting its own binary.
 const DefaultUser = "65532"
 
-// credentialName matches environment variable names that look like they
-// hold a credential. Those belong in Secrets, never in plain Environment,
-// where they would be stored in the template and shown in the console.
-var credentialName = regexp.MustCompile(`(_KEY$|TOKEN|SECRET|PASSWORD|^AWS_ACCESS_KEY_ID$)`)
+// The credential guard's rule, on the words of a variable name (split at
+// '_', upper case). A name is a credential's when its last word is one of
+// credentialWords (OPENAI_API_KEY's KEY aside, see below), when its last
+// word is KEY and the word before it does not name a data key (a
+// DynamoDB partition key, a cache key, a public key), or when it ends in
+// ACCESS_KEY_ID. So MAX_TOKENS, TOKENIZERS_PARALLELISM and
+// DYNAMODB_PARTITION_KEY pass, and GITHUB_PAT, HF_TOKEN, DB_PASSWORD and
+// AWS_SECRET_ACCESS_KEY do not. A name the rule gets wrong goes in the
+// EnvironmentAllowList prop.
+var (
+	credentialWords = map[string]bool{
+		"TOKEN": true, "SECRET": true, "PASSWORD": true, "PASSWD": true, "PASSPHRASE": true,
+		"PAT": true, "APIKEY": true, "CREDENTIAL": true, "CREDENTIALS": true,
+	}
+	dataKeyWords = map[string]bool{
+		"PARTITION": true, "SORT": true, "PRIMARY": true, "HASH": true, "RANGE": true, "CACHE": true,
+		"OBJECT": true, "S3": true, "IDEMPOTENCY": true, "DEDUPLICATION": true, "ROUTING": true,
+		"SHARD": true, "FOREIGN": true, "LOOKUP": true, "INDEX": true, "GROUP": true, "PUBLIC": true,
+	}
+)
 
-func checkCredentialName(name string) error {
-	if credentialName.MatchString(strings.ToUpper(name)) {
-		return fmt.Errorf("agentservice: Environment name %q looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager)", name)
+// looksLikeCredential applies the credential guard's rule to a variable
+// name.
+func looksLikeCredential(name string) bool {
+	words := strings.Split(strings.ToUpper(name), "_")
+	last := words[len(words)-1]
+	switch {
+	case credentialWords[last]:
+		return true
+	case last == "KEY":
+		return len(words) == 1 || !dataKeyWords[words[len(words)-2]]
+	}
+	return strings.HasSuffix(strings.ToUpper(name), "ACCESS_KEY_ID")
+}
+
+// checkCredentialName refuses a plain environment variable whose name looks
+// like a credential's, unless the caller allowed it: plain variables are
+// stored in the template and shown in the console, so credentials belong in
+// Secrets.
+func checkCredentialName(name string, allowed map[string]bool) error {
+	if looksLikeCredential(name) && !allowed[name] {
+		return fmt.Errorf("agentservice: Environment name %q looks like a credential, and plain environment variables are stored in the template; "+
+			"put it in Secrets (package secrets: FromParameter, FromSecretsManager), or, if it holds no secret, name it in EnvironmentAllowList", name)
 	}
 	return nil
+}
+
+// validateAllowList checks EnvironmentAllowList: every entry a variable name
+// the guard would refuse, so that a typo does not pass unnoticed.
+func validateAllowList(list *[]*string) (map[string]bool, error) {
+	allowed := map[string]bool{}
+	if list == nil {
+		return allowed, nil
+	}
+	for _, n := range *list {
+		switch {
+		case n == nil || token.IsString(n):
+			continue
+		case !envName.MatchString(*n):
+			return nil, fmt.Errorf("agentservice: EnvironmentAllowList entry %q is not a variable name; use letters, digits and '_', not starting with a digit", *n)
+		case !looksLikeCredential(*n):
+			return nil, fmt.Errorf("agentservice: EnvironmentAllowList entry %q does not look like a credential, so the guard lets it through anyway; drop it", *n)
+		}
+		allowed[*n] = true
+	}
+	return allowed, nil
 }
 
 func (p *Props) arch() Architecture {
@@ -93,3 +153,48 @@ var domainName = regexp.MustCompile(`^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-z
 func (p *Props) https() bool { return p.Certificate != nil || p.DomainName != nil }
 
 func (p *Props) readonlyRoot() bool { return boolOr(p.ReadonlyRootFilesystem, true) }
+
+// credentialGuard applies the credential guard, when the app synthesizes,
+// to the container's final environment: what Environment set and anything
+// added later with Container.AddEnvironment, which Validate cannot see.
+type credentialGuard struct {
+	def       awsecs.TaskDefinition
+	container string
+	allowed   map[string]bool
+}
+
+// guardCredentials registers the guard on the task definition.
+func guardCredentials(def awsecs.TaskDefinition, container string, p *Props) {
+	allowed, _ := validateAllowList(p.EnvironmentAllowList) // Validate has refused a bad list
+	def.Node().AddValidation(&credentialGuard{def: def, container: container, allowed: allowed})
+}
+
+// Validate implements constructs.IValidation: one message per
+// credential-like name in the container's environment.
+func (g *credentialGuard) Validate() *[]*string {
+	var errs []*string
+	cfn, ok := g.def.Node().DefaultChild().(awsecs.CfnTaskDefinition)
+	if !ok {
+		return &errs
+	}
+	// Resolved, the container definitions are the L1's properties, in
+	// their camel-case form: [{name, environment: [{name, value}]}].
+	containers, _ := awscdk.Stack_Of(g.def).Resolve(cfn.ContainerDefinitions()).([]any)
+	for _, c := range containers {
+		m, _ := c.(map[string]any)
+		if m["name"] != g.container {
+			continue
+		}
+		env, _ := m["environment"].([]any)
+		for _, kv := range env {
+			name, _ := kv.(map[string]any)["name"].(string)
+			if token.IsString(&name) {
+				continue
+			}
+			if err := checkCredentialName(name, g.allowed); err != nil {
+				errs = append(errs, jsii.String(err.Error()))
+			}
+		}
+	}
+	return &errs
+}

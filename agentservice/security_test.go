@@ -1,6 +1,8 @@
 package agentservice_test
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -209,4 +211,52 @@ func TestOptions(t *testing.T) {
 			}))}),
 		}))
 	})
+}
+
+func TestTheCredentialGuardSeesVariablesAddedAfterNew(t *testing.T) {
+	cases := []struct {
+		name, variable string
+		allow          []string
+		want           string // "" when synthesis succeeds
+	}{
+		{"a credential", "OPENAI_API_KEY", nil, `agentservice: Environment name "OPENAI_API_KEY" looks like a credential`},
+		{"an allowed name", "OPENAI_API_KEY", []string{"OPENAI_API_KEY"}, ""},
+		{"a plain setting", "MAX_TOKENS", nil, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// GIVEN a service, and a variable added to its container after New
+			app := awscdk.NewApp(nil)
+			stack := awscdk.NewStack(app, jsii.String("Test"), nil)
+			props := &agentservice.Props{Image: registryImage()}
+			if c.allow != nil {
+				props.EnvironmentAllowList = jsii.Strings(c.allow...)
+			}
+			svc := agentservice.New(stack, jsii.String("Agent"), props)
+			svc.Container.AddEnvironment(jsii.String(c.variable), jsii.String("sk-not-a-real-key"))
+
+			// WHEN the app synthesizes
+			err := synthError(func() { app.Synth(nil) })
+
+			// THEN a credential-like name fails synthesis with the guard's
+			// message, and the others pass
+			switch {
+			case c.want == "" && err != "":
+				t.Fatalf("synth failed: %s", err)
+			case c.want != "" && !strings.Contains(err, c.want):
+				t.Fatalf("synth error %q, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// synthError runs f and returns the message of its panic, or "".
+func synthError(f func()) (msg string) {
+	defer func() {
+		if p := recover(); p != nil {
+			msg = fmt.Sprint(p)
+		}
+	}()
+	f()
+	return ""
 }

@@ -65,6 +65,7 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup, env *map
 		User:                   jsii.String(stringOr(p.User, DefaultUser)),
 		LinuxParameters:        linux,
 	})
+	guardCredentials(def, p.containerName(), p)
 	if port != nil {
 		container.AddPortMappings(&awsecs.PortMapping{ContainerPort: port, Protocol: awsecs.Protocol_TCP})
 	}

@@ -55,6 +55,42 @@ func TestValidateAcceptsImageReferences(t *testing.T) {
 	}
 }
 
+func TestTheCredentialGuardsRule(t *testing.T) {
+	credentials := []string{"OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GITHUB_TOKEN", "GITHUB_PAT", "HF_TOKEN", "AWS_ACCESS_KEY_ID",
+		"AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "DB_PASSWORD", "SLACK_SIGNING_SECRET", "STRIPE_SECRET", "KEY", "openai_api_key",
+		"SERVICE_ACCOUNT_CREDENTIALS", "JWT_PASSPHRASE", "OPENAI_APIKEY"}
+	plain := []string{"MAX_TOKENS", "MAX_OUTPUT_TOKENS", "TOKENIZERS_PARALLELISM", "DYNAMODB_PARTITION_KEY", "DYNAMODB_SORT_KEY",
+		"CACHE_KEY", "S3_KEY", "JWT_PUBLIC_KEY", "MODEL", "TOKEN_BUDGET", "SECRET_ARN", "PASSWORD_MIN_LENGTH", "LOG_LEVEL"}
+	for _, name := range credentials {
+		t.Run(name, func(t *testing.T) {
+			// GIVEN a plain variable named like a credential
+			props := &agentservice.Props{Image: registryImage(), Environment: &map[string]*string{name: jsii.String("x")}}
+
+			// WHEN the props are validated, and again with the name allowed
+			refused, allowed := props.Validate(), func() error {
+				props.EnvironmentAllowList = jsii.Strings(name)
+				return props.Validate()
+			}()
+
+			// THEN it is refused, unless the allow-list names it
+			if refused == nil || !strings.Contains(refused.Error(), "looks like a credential") || allowed != nil {
+				t.Fatalf("Validate() = %v; with the name allowed: %v", refused, allowed)
+			}
+		})
+	}
+	for _, name := range plain {
+		t.Run(name, func(t *testing.T) {
+			// GIVEN a plain variable that is not a credential WHEN validated
+			err := (&agentservice.Props{Image: registryImage(), Environment: &map[string]*string{name: jsii.String("x")}}).Validate()
+
+			// THEN it passes
+			if err != nil {
+				t.Fatalf("Validate() = %v", err)
+			}
+		})
+	}
+}
+
 func TestValidateRefusesBadProps(t *testing.T) {
 	img := registryImage()
 	cases := []struct {
@@ -128,11 +164,15 @@ func TestValidateRefusesBadProps(t *testing.T) {
 		{"min healthy above 100", &agentservice.Props{Image: img, MinHealthyPercent: jsii.Number(120)},
 			"agentservice: MinHealthyPercent 120 is outside 0..100"},
 		{"credential in plain environment", &agentservice.Props{Image: img, Environment: &map[string]*string{"OPENAI_API_KEY": jsii.String("sk-")}},
-			`agentservice: Environment name "OPENAI_API_KEY" looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager)`},
+			`agentservice: Environment name "OPENAI_API_KEY" looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager), or, if it holds no secret, name it in EnvironmentAllowList`},
 		{"token in plain environment", &agentservice.Props{Image: img, Environment: &map[string]*string{"GITHUB_TOKEN": jsii.String("x")}},
-			`agentservice: Environment name "GITHUB_TOKEN" looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager)`},
+			`agentservice: Environment name "GITHUB_TOKEN" looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager), or, if it holds no secret, name it in EnvironmentAllowList`},
 		{"aws access key in plain environment", &agentservice.Props{Image: img, Environment: &map[string]*string{"AWS_ACCESS_KEY_ID": jsii.String("x")}},
-			`agentservice: Environment name "AWS_ACCESS_KEY_ID" looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager)`},
+			`agentservice: Environment name "AWS_ACCESS_KEY_ID" looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager), or, if it holds no secret, name it in EnvironmentAllowList`},
+		{"allow-list entry that is not a name", &agentservice.Props{Image: img, EnvironmentAllowList: jsii.Strings("MY-TOKEN")},
+			`agentservice: EnvironmentAllowList entry "MY-TOKEN" is not a variable name; use letters, digits and '_', not starting with a digit`},
+		{"allow-list entry the guard lets through anyway", &agentservice.Props{Image: img, EnvironmentAllowList: jsii.Strings("MAX_TOKENS")},
+			`agentservice: EnvironmentAllowList entry "MAX_TOKENS" does not look like a credential, so the guard lets it through anyway; drop it`},
 		{"spot with arm64", &agentservice.Props{Image: img, FargateSpot: jsii.Bool(true), CpuArchitecture: agentservice.ArchitectureArm64},
 			"agentservice: FargateSpot is set with CpuArchitecture ARM64, but Fargate Spot does not run ARM64 tasks; use ArchitectureX86_64 with Spot, or on-demand ARM64"},
 		{"unknown architecture", &agentservice.Props{Image: img, CpuArchitecture: "RISCV"},

@@ -153,6 +153,11 @@ type WorkerProps struct {
 	//
 	// Default: - none beyond the agentkit contract.
 	Environment *map[string]*string
+	// EnvironmentAllowList names the plain variables that look like
+	// credentials but hold none; see Props.EnvironmentAllowList.
+	//
+	// Default: - none; every credential-like name is refused.
+	EnvironmentAllowList *[]*string
 	// Secrets fill environment variables from SSM Parameter Store or Secrets
 	// Manager when the task starts; see package secrets. The execution role
 	// may read exactly these.
@@ -374,6 +379,7 @@ func (p *WorkerProps) base() *Props {
 		MemoryLimitMiB:               p.MemoryLimitMiB,
 		ContainerName:                jsii.String(stringOr(p.ContainerName, DefaultWorkerContainerName)),
 		Environment:                  p.Environment,
+		EnvironmentAllowList:         p.EnvironmentAllowList,
 		Secrets:                      p.Secrets,
 		LogRetention:                 p.LogRetention,
 		LogStreamPrefix:              jsii.String(stringOr(p.LogStreamPrefix, DefaultWorkerLogStreamPrefix)),

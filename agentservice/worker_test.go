@@ -534,7 +534,7 @@ func TestWorkerValidateRefusesBadProps(t *testing.T) {
 		{"env sets the stop timeout", &agentservice.WorkerProps{Image: img, Environment: &map[string]*string{"AGENTKIT_STOP_TIMEOUT": jsii.String("9s")}},
 			"agentservice: Environment sets AGENTKIT_STOP_TIMEOUT, which the construct sets from StopTimeout; set StopTimeout instead"},
 		{"credential in plain environment", &agentservice.WorkerProps{Image: img, Environment: &map[string]*string{"OPENAI_API_KEY": jsii.String("sk-")}},
-			`agentservice: Environment name "OPENAI_API_KEY" looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager)`},
+			`agentservice: Environment name "OPENAI_API_KEY" looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager), or, if it holds no secret, name it in EnvironmentAllowList`},
 		{"stop timeout above fargate's", &agentservice.WorkerProps{Image: img, StopTimeout: awscdk.Duration_Seconds(jsii.Number(300))},
 			"agentservice: StopTimeout 300s is not a Fargate stop timeout the worker can drain within; use whole seconds from 2s to 120s"},
 		{"stop timeout too short", &agentservice.WorkerProps{Image: img, StopTimeout: awscdk.Duration_Seconds(jsii.Number(1))},
