@@ -23,6 +23,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/secrets"
 )
 
@@ -38,6 +39,8 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 		Image:       agentImage(repoRoot),
 		ClusterName: jsii.String("ai-agents-prod"),
 		Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
+		// The agent probes itself: `/agent healthcheck` (agentkit.RunProbe).
+		ContainerHealthCheck: &healthcheck.ContainerProps{},
 	})
 	return stack
 }

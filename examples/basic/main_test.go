@@ -58,6 +58,25 @@ func TestBasicStack(t *testing.T) {
 		stacktest.ExpectSuppressions(t, s.Suppressions(), basicSuppressions...)
 	})
 
+	t.Run("the container health check is the agent's own probe", func(t *testing.T) {
+		// WHEN the task definition's container is read
+		var checks []string
+		for _, r := range s.Template["Resources"].(map[string]any) {
+			res := r.(map[string]any)
+			if res["Type"] != "AWS::ECS::TaskDefinition" {
+				continue
+			}
+			for _, c := range res["Properties"].(map[string]any)["ContainerDefinitions"].([]any) {
+				checks = append(checks, fmt.Sprint(c.(map[string]any)["HealthCheck"].(map[string]any)["Command"]))
+			}
+		}
+
+		// THEN ECS runs `/agent healthcheck`, which examples/basic/agent answers
+		if want := "[CMD /agent healthcheck]"; len(checks) != 1 || checks[0] != want {
+			t.Fatalf("container health checks = %q, want one, %s", checks, want)
+		}
+	})
+
 	t.Run("cfn-lint", func(t *testing.T) {
 		// WHEN cfn-lint checks the template
 		// THEN it reports no error and no warning
