@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/internal/defaults"
 )
 
 // Defaults of the load balancer.
@@ -51,9 +52,9 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		SecurityGroup:           sg,
 		IdleTimeout:             p.idleTimeout(),
 		DropInvalidHeaderFields: jsii.Bool(true),
-		DeletionProtection:      jsii.Bool(boolOr(p.DeletionProtection, false)),
+		DeletionProtection:      jsii.Bool(defaults.Or(p.DeletionProtection, false)),
 	})
-	if boolOr(p.AccessLogs, true) {
+	if defaults.Or(p.AccessLogs, true) {
 		f.bucket = p.AccessLogsBucket
 		if f.bucket == nil {
 			f.bucket = accessLogsBucket(scope, p)
@@ -105,7 +106,7 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		Open:                jsii.Bool(p.public()),
 		DefaultTargetGroups: &[]elbv2.IApplicationTargetGroup{f.tg},
 	})
-	if boolOr(p.RedirectHTTP, true) {
+	if defaults.Or(p.RedirectHTTP, true) {
 		f.redirect = f.lb.AddRedirect(&elbv2.ApplicationLoadBalancerRedirectConfig{
 			SourcePort: jsii.Number(DefaultListenerPort), SourceProtocol: elbv2.ApplicationProtocol_HTTP,
 			TargetPort: jsii.Number(DefaultHTTPSPort), TargetProtocol: elbv2.ApplicationProtocol_HTTPS,
@@ -142,7 +143,7 @@ func accessLogsBucket(scope constructs.Construct, p *Props) awss3.Bucket {
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:         jsii.String("ExpireAccessLogs"),
-			Expiration: awscdk.Duration_Days(jsii.Number(numberOr(p.AccessLogsRetentionDays, DefaultAccessLogsRetentionDays))),
+			Expiration: awscdk.Duration_Days(jsii.Number(defaults.Or(p.AccessLogsRetentionDays, DefaultAccessLogsRetentionDays))),
 		}},
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/nag"
 )
 
@@ -25,7 +26,7 @@ func suppressInherent(s *Service, p *Props) {
 		nag.Suppress((*s.LoadBalancer.Connections().SecurityGroups())[0], nag.Rule{ID: "AwsSolutions-EC23",
 			Reason: "A public load balancer accepts 0.0.0.0/0 on its listener ports only (80, and 443 with HTTPS); every other port is closed and the tasks accept traffic only from this group"})
 	}
-	suppressTask(s.TaskDefinition, boolOr(p.EnableExecuteCommand, false))
+	suppressTask(s.TaskDefinition, defaults.Or(p.EnableExecuteCommand, false))
 }
 
 // suppressTask covers the task definition both constructs make: its

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/internal/defaults"
 )
 
 // network returns the VPC and cluster to run in, making what was not given.
@@ -25,7 +27,7 @@ func network(scope constructs.Construct, p *Props) (awsec2.IVpc, awsecs.ICluster
 		insights = awsecs.ContainerInsights_ENABLED
 	}
 	var exec *awsecs.ExecuteCommandConfiguration
-	if boolOr(p.EnableExecuteCommand, false) {
+	if defaults.Or(p.EnableExecuteCommand, false) {
 		exec = &awsecs.ExecuteCommandConfiguration{
 			Logging: awsecs.ExecuteCommandLogging_OVERRIDE,
 			LogConfiguration: &awsecs.ExecuteCommandLogConfiguration{
@@ -38,7 +40,7 @@ func network(scope constructs.Construct, p *Props) (awsec2.IVpc, awsecs.ICluster
 		Vpc:                            vpc,
 		ClusterName:                    p.ClusterName,
 		ContainerInsightsV2:            insights,
-		EnableFargateCapacityProviders: jsii.Bool(boolOr(p.FargateSpot, false)),
+		EnableFargateCapacityProviders: jsii.Bool(defaults.Or(p.FargateSpot, false)),
 		ExecuteCommandConfiguration:    exec,
 	})
 	return vpc, cluster
@@ -46,18 +48,18 @@ func network(scope constructs.Construct, p *Props) (awsec2.IVpc, awsecs.ICluster
 
 func newVpc(scope constructs.Construct, p *Props) awsec2.Vpc {
 	vpc := awsec2.NewVpc(scope, jsii.String("Vpc"), &awsec2.VpcProps{
-		MaxAzs:      jsii.Number(numberOr(p.MaxAzs, DefaultMaxAzs)),
-		NatGateways: jsii.Number(numberOr(p.NatGateways, DefaultNatGateways)),
+		MaxAzs:      jsii.Number(defaults.Or(p.MaxAzs, DefaultMaxAzs)),
+		NatGateways: jsii.Number(defaults.Or(p.NatGateways, DefaultNatGateways)),
 		SubnetConfiguration: &[]*awsec2.SubnetConfiguration{
 			// Only the load balancer and the NAT gateways (with their own
 			// Elastic IPs) live here: nothing needs an automatic public IP.
 			{Name: jsii.String("Public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24), MapPublicIpOnLaunch: jsii.Bool(false)},
 			{Name: jsii.String("Private"), SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS, CidrMask: jsii.Number(24)},
 		},
-		RestrictDefaultSecurityGroup: jsii.Bool(boolOr(p.RestrictDefaultSecurityGroup, true)),
+		RestrictDefaultSecurityGroup: jsii.Bool(defaults.Or(p.RestrictDefaultSecurityGroup, true)),
 	})
 	dropRedundantDependsOn(awscdk.Stack_Of(scope))
-	if boolOr(p.FlowLogs, true) {
+	if defaults.Or(p.FlowLogs, true) {
 		logs := newLogGroup(vpc, "FlowLogs", p)
 		vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
 			Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(logs, nil),

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
@@ -15,10 +14,10 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/agentcdk/agentcdk/scaling"
 	"github.com/agentcdk/agentcdk/secrets"
@@ -442,7 +441,7 @@ func (p *Props) validateEnvironment(reserved map[string]string) error {
 }
 
 func (p *Props) validateLogging() error {
-	if !boolOr(p.AccessLogs, true) && (p.AccessLogsBucket != nil || p.AccessLogsRetentionDays != nil) {
+	if !defaults.Or(p.AccessLogs, true) && (p.AccessLogsBucket != nil || p.AccessLogsRetentionDays != nil) {
 		return fmt.Errorf("agentservice: AccessLogsBucket and AccessLogsRetentionDays are set but AccessLogs is false; drop them or turn AccessLogs on")
 	}
 	if p.AccessLogsBucket != nil && p.AccessLogsRetentionDays != nil {
@@ -452,7 +451,7 @@ func (p *Props) validateLogging() error {
 		return fmt.Errorf("agentservice: AccessLogsRetentionDays %v is not a day count; use a whole number of at least 1", *v)
 	}
 	if v := p.Target5xxAlarmThreshold; v != nil && !token.IsNumber(v) {
-		if !boolOr(p.DeploymentAlarms, true) {
+		if !defaults.Or(p.DeploymentAlarms, true) {
 			return fmt.Errorf("agentservice: Target5xxAlarmThreshold %v is set but DeploymentAlarms is false", *v)
 		}
 		if *v < 1 {
@@ -497,35 +496,31 @@ func (p *Props) timing() healthcheck.Timing {
 	return healthcheck.TimingOf(p.HealthCheck, p.DeregistrationDelay, p.StopTimeout, p.IdleTimeout)
 }
 
-func (p *Props) cpu() float64          { return numberOr(p.Cpu, DefaultCpu) }
-func (p *Props) memory() float64       { return numberOr(p.MemoryLimitMiB, DefaultMemoryLimitMiB) }
-func (p *Props) desiredCount() float64 { return numberOr(p.DesiredCount, DefaultDesiredCount) }
-func (p *Props) port() float64         { return numberOr(p.ContainerPort, DefaultContainerPort) }
-func (p *Props) minHealthy() float64   { return numberOr(p.MinHealthyPercent, DefaultMinHealthyPercent) }
-func (p *Props) maxHealthy() float64   { return numberOr(p.MaxHealthyPercent, DefaultMaxHealthyPercent) }
-func (p *Props) containerName() string { return stringOr(p.ContainerName, DefaultContainerName) }
-func (p *Props) logPrefix() string     { return stringOr(p.LogStreamPrefix, DefaultLogStreamPrefix) }
-func (p *Props) public() bool          { return boolOr(p.PublicLoadBalancer, true) }
-func (p *Props) insights() bool        { return boolOr(p.ContainerInsights, true) }
+func (p *Props) cpu() float64          { return defaults.Or(p.Cpu, DefaultCpu) }
+func (p *Props) memory() float64       { return defaults.Or(p.MemoryLimitMiB, DefaultMemoryLimitMiB) }
+func (p *Props) desiredCount() float64 { return defaults.Or(p.DesiredCount, DefaultDesiredCount) }
+func (p *Props) port() float64         { return defaults.Or(p.ContainerPort, DefaultContainerPort) }
+func (p *Props) minHealthy() float64 {
+	return defaults.Or(p.MinHealthyPercent, DefaultMinHealthyPercent)
+}
+func (p *Props) maxHealthy() float64 {
+	return defaults.Or(p.MaxHealthyPercent, DefaultMaxHealthyPercent)
+}
+func (p *Props) containerName() string { return defaults.Or(p.ContainerName, DefaultContainerName) }
+func (p *Props) logPrefix() string     { return defaults.Or(p.LogStreamPrefix, DefaultLogStreamPrefix) }
+func (p *Props) public() bool          { return defaults.Or(p.PublicLoadBalancer, true) }
+func (p *Props) insights() bool        { return defaults.Or(p.ContainerInsights, true) }
 
 func (p *Props) stopTimeout() awscdk.Duration {
-	return durationProp(p.StopTimeout, healthcheck.DefaultStopTimeout)
+	return defaults.Duration(p.StopTimeout, healthcheck.DefaultStopTimeout)
 }
 
 func (p *Props) idleTimeout() awscdk.Duration {
-	return durationProp(p.IdleTimeout, healthcheck.DefaultIdleTimeout)
+	return defaults.Duration(p.IdleTimeout, healthcheck.DefaultIdleTimeout)
 }
 
 func (p *Props) deregistrationDelay() awscdk.Duration {
-	return durationProp(p.DeregistrationDelay, healthcheck.DefaultDeregistrationDelay)
-}
-
-// durationProp is d, or def as a Duration when d is nil.
-func durationProp(d awscdk.Duration, def time.Duration) awscdk.Duration {
-	if d != nil {
-		return d
-	}
-	return awscdk.Duration_Seconds(jsii.Number(def.Seconds()))
+	return defaults.Duration(p.DeregistrationDelay, healthcheck.DefaultDeregistrationDelay)
 }
 
 func (p *Props) logRetention() awslogs.RetentionDays {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/token"
 )
 
@@ -110,18 +111,18 @@ func (p *Props) validateSecurity() error {
 	default:
 		return fmt.Errorf("agentservice: CpuArchitecture %q is not a Fargate architecture; use ArchitectureX86_64 or ArchitectureArm64", p.CpuArchitecture)
 	}
-	if boolOr(p.FargateSpot, false) && p.arch() == ArchitectureArm64 {
+	if defaults.Or(p.FargateSpot, false) && p.arch() == ArchitectureArm64 {
 		return fmt.Errorf("agentservice: FargateSpot is set with CpuArchitecture %s, but Fargate Spot does not run ARM64 tasks; use ArchitectureX86_64 with Spot, or on-demand ARM64", ArchitectureArm64)
 	}
 	if v := p.OnDemandBaseCount; v != nil && !token.IsNumber(v) {
-		if !boolOr(p.FargateSpot, false) {
+		if !defaults.Or(p.FargateSpot, false) {
 			return fmt.Errorf("agentservice: OnDemandBaseCount %v is set without FargateSpot; it only splits tasks between on-demand and Spot", *v)
 		}
 		if *v < 0 || *v != float64(int(*v)) || *v > 100000 {
 			return fmt.Errorf("agentservice: OnDemandBaseCount %v is not a task count; use a whole number from 0 to 100000", *v)
 		}
 	}
-	if boolOr(p.EnableExecuteCommand, false) && p.readonlyRoot() {
+	if defaults.Or(p.EnableExecuteCommand, false) && p.readonlyRoot() {
 		return fmt.Errorf("agentservice: EnableExecuteCommand needs a writable root filesystem (the SSM agent writes into it), but ReadonlyRootFilesystem is true; set ReadonlyRootFilesystem to false as well, knowingly")
 	}
 	if v := p.User; v != nil && !token.IsString(v) && (*v == "" || *v == "0" || *v == "root" || strings.HasPrefix(*v, "0:") || strings.HasPrefix(*v, "root:")) {
@@ -152,7 +153,7 @@ var domainName = regexp.MustCompile(`^(\*\.)?([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-z
 
 func (p *Props) https() bool { return p.Certificate != nil || p.DomainName != nil }
 
-func (p *Props) readonlyRoot() bool { return boolOr(p.ReadonlyRootFilesystem, true) }
+func (p *Props) readonlyRoot() bool { return defaults.Or(p.ReadonlyRootFilesystem, true) }
 
 // credentialGuard applies the credential guard, when the app synthesizes,
 // to the container's final environment: what Environment set and anything

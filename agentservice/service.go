@@ -13,6 +13,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/scaling"
 )
 
@@ -79,7 +80,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
 	s.AccessLogsBucket, s.Certificate, s.URL = f.bucket, f.cert, f.url
-	if boolOr(props.DeploymentAlarms, true) {
+	if defaults.Or(props.DeploymentAlarms, true) {
 		s.Alarms = alarms(s, props, s.TargetGroup)
 	}
 	s.Service = fargateService(s, props, s.Cluster, s.TaskDefinition, s.Alarms)
@@ -130,7 +131,7 @@ func (p *Props) serviceProps(cluster awsecs.ICluster, def awsecs.FargateTaskDefi
 		CircuitBreaker:             p.circuitBreaker(),
 		AssignPublicIp:             jsii.Bool(false),
 		VpcSubnets:                 &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS},
-		EnableExecuteCommand:       jsii.Bool(boolOr(p.EnableExecuteCommand, false)),
+		EnableExecuteCommand:       jsii.Bool(defaults.Or(p.EnableExecuteCommand, false)),
 		PropagateTags:              awsecs.PropagatedTagSource_SERVICE,
 		CapacityProviderStrategies: p.capacityProviders(),
 	}
@@ -140,11 +141,11 @@ func (p *Props) serviceProps(cluster awsecs.ICluster, def awsecs.FargateTaskDefi
 // on Fargate Spot when FargateSpot is set; nil leaves the launch type
 // FARGATE.
 func (p *Props) capacityProviders() *[]*awsecs.CapacityProviderStrategy {
-	if !boolOr(p.FargateSpot, false) {
+	if !defaults.Or(p.FargateSpot, false) {
 		return nil
 	}
 	return &[]*awsecs.CapacityProviderStrategy{
-		{CapacityProvider: jsii.String("FARGATE"), Base: jsii.Number(numberOr(p.OnDemandBaseCount, 1)), Weight: jsii.Number(0)},
+		{CapacityProvider: jsii.String("FARGATE"), Base: jsii.Number(defaults.Or(p.OnDemandBaseCount, 1)), Weight: jsii.Number(0)},
 		{CapacityProvider: jsii.String("FARGATE_SPOT"), Weight: jsii.Number(1)},
 	}
 }
@@ -160,7 +161,7 @@ func alarms(scope constructs.Construct, p *Props, tg elbv2.ApplicationTargetGrou
 	errors := awscloudwatch.NewAlarm(scope, jsii.String("Target5xxAlarm"), &awscloudwatch.AlarmProps{
 		AlarmDescription:   jsii.String("The agent's tasks answer with 5xx; rolls back a deployment in progress"),
 		Metric:             tg.Metrics().HttpCodeTarget(elbv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}),
-		Threshold:          jsii.Number(numberOr(p.Target5xxAlarmThreshold, DefaultTarget5xxAlarmThreshold)),
+		Threshold:          jsii.Number(defaults.Or(p.Target5xxAlarmThreshold, DefaultTarget5xxAlarmThreshold)),
 		EvaluationPeriods:  jsii.Number(3),
 		DatapointsToAlarm:  jsii.Number(3),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/secrets"
 )
 
@@ -62,7 +63,7 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup, env *map
 		// starve its other processes (the ECS agent's log shipping).
 		MemoryLimitMiB:         jsii.Number(p.memory()),
 		ReadonlyRootFilesystem: jsii.Bool(p.readonlyRoot()),
-		User:                   jsii.String(stringOr(p.User, DefaultUser)),
+		User:                   jsii.String(defaults.Or(p.User, DefaultUser)),
 		LinuxParameters:        linux,
 	})
 	guardCredentials(def, p.containerName(), p)

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/defaults"
 )
 
 // Worker is a queue worker on ECS Fargate: an SQS queue with its
@@ -166,19 +167,19 @@ func queues(scope constructs.Construct, p *WorkerProps) (awssqs.Queue, awssqs.Qu
 		Encryption:          encryption,
 		EncryptionMasterKey: p.QueueEncryptionKey,
 		EnforceSSL:          jsii.Bool(true),
-		RetentionPeriod:     durationProp(p.DeadLetterQueueRetentionPeriod, DefaultDeadLetterQueueRetention),
+		RetentionPeriod:     defaults.Duration(p.DeadLetterQueueRetentionPeriod, DefaultDeadLetterQueueRetention),
 	})
 	queue := awssqs.NewQueue(scope, jsii.String(WorkerQueueID), &awssqs.QueueProps{
 		Encryption:          encryption,
 		EncryptionMasterKey: p.QueueEncryptionKey,
 		EnforceSSL:          jsii.Bool(true),
-		RetentionPeriod:     durationProp(p.QueueRetentionPeriod, DefaultQueueRetention),
+		RetentionPeriod:     defaults.Duration(p.QueueRetentionPeriod, DefaultQueueRetention),
 		// The consumer asks for the same on each receive and renews it
 		// while the job runs; the queue's own value covers other readers.
-		VisibilityTimeout: durationProp(nil, agentkit.DefaultQueueVisibilityTimeout),
+		VisibilityTimeout: defaults.Duration(nil, agentkit.DefaultQueueVisibilityTimeout),
 		DeadLetterQueue: &awssqs.DeadLetterQueue{
 			Queue:           dlq,
-			MaxReceiveCount: jsii.Number(numberOr(p.MaxReceiveCount, DefaultMaxReceiveCount)),
+			MaxReceiveCount: jsii.Number(defaults.Or(p.MaxReceiveCount, DefaultMaxReceiveCount)),
 		},
 	})
 	return queue, dlq

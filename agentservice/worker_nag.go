@@ -11,6 +11,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/nag"
 )
 
@@ -19,7 +20,7 @@ import (
 // narrowed to the exact finding and with the reason a reviewer needs.
 // taskProtection is the resource of the task-protection statement.
 func (w *Worker) suppressWorkerFindings(p *WorkerProps, taskProtection *string) {
-	suppressTask(w.TaskDefinition, boolOr(p.EnableExecuteCommand, false))
+	suppressTask(w.TaskDefinition, defaults.Or(p.EnableExecuteCommand, false))
 	rules := []nag.Rule{{
 		ID: "AwsSolutions-IAM5",
 		Reason: "ECS task scale-in protection is set on the task's own ARN, whose task id is only known at run time; " +

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/agentcdk/agentcdk/secrets"
 )
@@ -377,13 +378,13 @@ func (p *WorkerProps) base() *Props {
 		ContainerInsights:            p.ContainerInsights,
 		Cpu:                          p.Cpu,
 		MemoryLimitMiB:               p.MemoryLimitMiB,
-		ContainerName:                jsii.String(stringOr(p.ContainerName, DefaultWorkerContainerName)),
+		ContainerName:                jsii.String(defaults.Or(p.ContainerName, DefaultWorkerContainerName)),
 		Environment:                  p.Environment,
 		EnvironmentAllowList:         p.EnvironmentAllowList,
 		Secrets:                      p.Secrets,
 		LogRetention:                 p.LogRetention,
-		LogStreamPrefix:              jsii.String(stringOr(p.LogStreamPrefix, DefaultWorkerLogStreamPrefix)),
-		StopTimeout:                  durationProp(p.StopTimeout, DefaultWorkerStopTimeout),
+		LogStreamPrefix:              jsii.String(defaults.Or(p.LogStreamPrefix, DefaultWorkerLogStreamPrefix)),
+		StopTimeout:                  defaults.Duration(p.StopTimeout, DefaultWorkerStopTimeout),
 		MinHealthyPercent:            p.MinHealthyPercent,
 		MaxHealthyPercent:            p.MaxHealthyPercent,
 		CircuitBreaker:               p.CircuitBreaker,
@@ -511,11 +512,15 @@ func (p *WorkerProps) validateJobs() error {
 }
 
 func (p *WorkerProps) concurrency() float64 {
-	return numberOr(p.Concurrency, agentkit.DefaultWorkerConcurrency)
+	return defaults.Or(p.Concurrency, agentkit.DefaultWorkerConcurrency)
 }
-func (p *WorkerProps) minCapacity() float64 { return numberOr(p.MinCapacity, DefaultWorkerMinCapacity) }
-func (p *WorkerProps) maxCapacity() float64 { return numberOr(p.MaxCapacity, DefaultWorkerMaxCapacity) }
-func (p *WorkerProps) allowSend() bool      { return boolOr(p.AllowSend, false) }
+func (p *WorkerProps) minCapacity() float64 {
+	return defaults.Or(p.MinCapacity, DefaultWorkerMinCapacity)
+}
+func (p *WorkerProps) maxCapacity() float64 {
+	return defaults.Or(p.MaxCapacity, DefaultWorkerMaxCapacity)
+}
+func (p *WorkerProps) allowSend() bool { return defaults.Or(p.AllowSend, false) }
 
 // jobTiming returns MaxJobWait and JobDuration with their defaults;
 // validation has refused tokens.

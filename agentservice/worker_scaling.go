@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/token"
 )
 
@@ -108,7 +109,7 @@ func (w *Worker) scaleFromZero(target awsapplicationautoscaling.ScalableTarget) 
 	w.ScaleFromZeroAction = awsapplicationautoscaling.NewStepScalingAction(w.ScalableTaskCount, jsii.String(WorkerScaleFromZeroID), &awsapplicationautoscaling.StepScalingActionProps{
 		ScalingTarget:         target,
 		AdjustmentType:        awsapplicationautoscaling.AdjustmentType_CHANGE_IN_CAPACITY,
-		Cooldown:              durationProp(nil, ScaleFromZeroCooldown),
+		Cooldown:              defaults.Duration(nil, ScaleFromZeroCooldown),
 		MetricAggregationType: awsapplicationautoscaling.MetricAggregationType_MAXIMUM,
 	})
 	w.ScaleFromZeroAction.AddAdjustment(&awsapplicationautoscaling.AdjustmentTier{

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
@@ -152,9 +153,9 @@ func ContainerHealthCheck(p *ContainerProps) *awsecs.HealthCheck {
 	}
 	return &awsecs.HealthCheck{
 		Command:     command,
-		Interval:    durationOr(p.Interval, DefaultContainerInterval),
-		Timeout:     durationOr(p.Timeout, DefaultContainerTimeout),
-		Retries:     numberOr(p.Retries, DefaultContainerRetries),
-		StartPeriod: durationOr(p.StartPeriod, DefaultContainerStartPeriod),
+		Interval:    defaults.Duration(p.Interval, DefaultContainerInterval),
+		Timeout:     defaults.Duration(p.Timeout, DefaultContainerTimeout),
+		Retries:     defaults.Ptr(p.Retries, float64(DefaultContainerRetries)),
+		StartPeriod: defaults.Duration(p.StartPeriod, DefaultContainerStartPeriod),
 	}
 }

@@ -35,11 +35,3 @@ func resolve(d awscdk.Duration, def time.Duration) time.Duration {
 	}
 	return Unresolved
 }
-
-// durationOr returns d, or def as a whole-second awscdk.Duration when d is nil.
-func durationOr(d awscdk.Duration, def time.Duration) awscdk.Duration {
-	if d != nil {
-		return d
-	}
-	return awscdk.Duration_Seconds(jsii.Number(def.Seconds()))
-}

@@ -3,6 +3,7 @@ package healthcheck
 import (
 	"math"
 
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
@@ -133,12 +134,12 @@ func TargetGroupHealthCheck(p *Props) *elbv2.HealthCheck {
 	}
 	return &elbv2.HealthCheck{
 		Enabled:                 jsii.Bool(true),
-		Path:                    stringOr(p.Path, DefaultPath),
-		HealthyHttpCodes:        stringOr(p.HealthyHttpCodes, DefaultHealthyHttpCodes),
-		Interval:                durationOr(p.Interval, DefaultInterval),
-		Timeout:                 durationOr(p.Timeout, DefaultTimeout),
-		HealthyThresholdCount:   numberOr(p.HealthyThresholdCount, DefaultHealthyThresholdCount),
-		UnhealthyThresholdCount: numberOr(p.UnhealthyThresholdCount, DefaultUnhealthyThresholdCount),
+		Path:                    defaults.Ptr(p.Path, DefaultPath),
+		HealthyHttpCodes:        defaults.Ptr(p.HealthyHttpCodes, DefaultHealthyHttpCodes),
+		Interval:                defaults.Duration(p.Interval, DefaultInterval),
+		Timeout:                 defaults.Duration(p.Timeout, DefaultTimeout),
+		HealthyThresholdCount:   defaults.Ptr(p.HealthyThresholdCount, float64(DefaultHealthyThresholdCount)),
+		UnhealthyThresholdCount: defaults.Ptr(p.UnhealthyThresholdCount, float64(DefaultUnhealthyThresholdCount)),
 		Port:                    jsii.String("traffic-port"),
 		Protocol:                elbv2.Protocol_HTTP,
 	}
@@ -150,19 +151,5 @@ func GracePeriod(p *Props) awscdk.Duration {
 	if p == nil {
 		p = &Props{}
 	}
-	return durationOr(p.GracePeriod, DefaultGracePeriod)
-}
-
-func stringOr(s *string, def string) *string {
-	if s != nil {
-		return s
-	}
-	return jsii.String(def)
-}
-
-func numberOr(n *float64, def int) *float64 {
-	if n != nil {
-		return n
-	}
-	return jsii.Number(float64(def))
+	return defaults.Duration(p.GracePeriod, DefaultGracePeriod)
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agentcdk/agentcdk/healthcheck"
+	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
@@ -166,13 +167,13 @@ func (p *Props) Plan() Plan {
 		MaxCapacity: Max(p),
 		Cpu: PolicyPlan{
 			Enabled:          !isTrue(p.DisableCpu),
-			Target:           numberOr(cpu.TargetPercent, DefaultCpuTargetPercent),
+			Target:           defaults.Or(cpu.TargetPercent, DefaultCpuTargetPercent),
 			ScaleInCooldown:  resolve(cpu.ScaleInCooldown, DefaultCpuScaleInCooldown),
 			ScaleOutCooldown: resolve(cpu.ScaleOutCooldown, DefaultCpuScaleOutCooldown),
 		},
 		Requests: PolicyPlan{
 			Enabled:          !isTrue(p.DisableRequests),
-			Target:           numberOr(req.RequestsPerTarget, DefaultRequestsPerTarget),
+			Target:           defaults.Or(req.RequestsPerTarget, DefaultRequestsPerTarget),
 			ScaleInCooldown:  resolve(req.ScaleInCooldown, DefaultRequestsScaleInCooldown),
 			ScaleOutCooldown: resolve(req.ScaleOutCooldown, DefaultRequestsScaleOutCooldown),
 		},
@@ -190,7 +191,7 @@ func memoryPlan(mem *TargetProps) PolicyPlan {
 	}
 	return PolicyPlan{
 		Enabled:          true,
-		Target:           numberOr(mem.TargetPercent, DefaultMemoryTargetPercent),
+		Target:           defaults.Or(mem.TargetPercent, DefaultMemoryTargetPercent),
 		ScaleInCooldown:  resolve(mem.ScaleInCooldown, DefaultMemoryScaleInCooldown),
 		ScaleOutCooldown: resolve(mem.ScaleOutCooldown, DefaultMemoryScaleOutCooldown),
 	}
@@ -292,7 +293,7 @@ func Min(p *Props) float64 {
 	if p == nil {
 		return DefaultMinCapacity
 	}
-	return numberOr(p.MinCapacity, DefaultMinCapacity)
+	return defaults.Or(p.MinCapacity, DefaultMinCapacity)
 }
 
 // Max returns the largest task count p allows: MaxCapacity or its default.
@@ -301,7 +302,7 @@ func Max(p *Props) float64 {
 	if p == nil {
 		return DefaultMaxCapacity
 	}
-	return numberOr(p.MaxCapacity, DefaultMaxCapacity)
+	return defaults.Or(p.MaxCapacity, DefaultMaxCapacity)
 }
 
 // Apply turns on autoscaling for service and creates the policies p
@@ -328,9 +329,9 @@ func Apply(service awsecs.BaseService, targetGroup elbv2.ApplicationTargetGroup,
 			cpu = &TargetProps{}
 		}
 		count.ScaleOnCpuUtilization(jsii.String(CpuPolicyID), &awsecs.CpuUtilizationScalingProps{
-			TargetUtilizationPercent: jsii.Number(numberOr(cpu.TargetPercent, DefaultCpuTargetPercent)),
-			ScaleInCooldown:          durationOr(cpu.ScaleInCooldown, DefaultCpuScaleInCooldown),
-			ScaleOutCooldown:         durationOr(cpu.ScaleOutCooldown, DefaultCpuScaleOutCooldown),
+			TargetUtilizationPercent: jsii.Number(defaults.Or(cpu.TargetPercent, DefaultCpuTargetPercent)),
+			ScaleInCooldown:          defaults.Duration(cpu.ScaleInCooldown, DefaultCpuScaleInCooldown),
+			ScaleOutCooldown:         defaults.Duration(cpu.ScaleOutCooldown, DefaultCpuScaleOutCooldown),
 		})
 	}
 	if targetGroup != nil && !isTrue(p.DisableRequests) {
@@ -339,30 +340,23 @@ func Apply(service awsecs.BaseService, targetGroup elbv2.ApplicationTargetGroup,
 			req = &RequestProps{}
 		}
 		count.ScaleOnRequestCount(jsii.String(RequestsPolicyID), &awsecs.RequestCountScalingProps{
-			RequestsPerTarget: jsii.Number(numberOr(req.RequestsPerTarget, DefaultRequestsPerTarget)),
+			RequestsPerTarget: jsii.Number(defaults.Or(req.RequestsPerTarget, DefaultRequestsPerTarget)),
 			TargetGroup:       targetGroup,
-			ScaleInCooldown:   durationOr(req.ScaleInCooldown, DefaultRequestsScaleInCooldown),
-			ScaleOutCooldown:  durationOr(req.ScaleOutCooldown, DefaultRequestsScaleOutCooldown),
+			ScaleInCooldown:   defaults.Duration(req.ScaleInCooldown, DefaultRequestsScaleInCooldown),
+			ScaleOutCooldown:  defaults.Duration(req.ScaleOutCooldown, DefaultRequestsScaleOutCooldown),
 		})
 	}
 	if mem := p.Memory; mem != nil {
 		count.ScaleOnMemoryUtilization(jsii.String(MemoryPolicyID), &awsecs.MemoryUtilizationScalingProps{
-			TargetUtilizationPercent: jsii.Number(numberOr(mem.TargetPercent, DefaultMemoryTargetPercent)),
-			ScaleInCooldown:          durationOr(mem.ScaleInCooldown, DefaultMemoryScaleInCooldown),
-			ScaleOutCooldown:         durationOr(mem.ScaleOutCooldown, DefaultMemoryScaleOutCooldown),
+			TargetUtilizationPercent: jsii.Number(defaults.Or(mem.TargetPercent, DefaultMemoryTargetPercent)),
+			ScaleInCooldown:          defaults.Duration(mem.ScaleInCooldown, DefaultMemoryScaleInCooldown),
+			ScaleOutCooldown:         defaults.Duration(mem.ScaleOutCooldown, DefaultMemoryScaleOutCooldown),
 		})
 	}
 	return count
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
-
-func numberOr(n *float64, def float64) float64 {
-	if n == nil {
-		return def
-	}
-	return *n
-}
 
 func resolve(d awscdk.Duration, def time.Duration) time.Duration {
 	if d == nil {
@@ -372,11 +366,4 @@ func resolve(d awscdk.Duration, def time.Duration) time.Duration {
 		return v
 	}
 	return healthcheck.Unresolved
-}
-
-func durationOr(d awscdk.Duration, def time.Duration) awscdk.Duration {
-	if d != nil {
-		return d
-	}
-	return awscdk.Duration_Seconds(jsii.Number(def.Seconds()))
 }
