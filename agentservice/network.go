@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/nag"
 )
 
 // network returns the VPC and cluster to run in, making what was not given.
@@ -58,7 +59,7 @@ func newVpc(scope constructs.Construct, p *Props) awsec2.Vpc {
 		},
 		RestrictDefaultSecurityGroup: jsii.Bool(defaults.Or(p.RestrictDefaultSecurityGroup, true)),
 	})
-	dropRedundantDependsOn(awscdk.Stack_Of(scope))
+	tendDefaultSGProvider(awscdk.Stack_Of(scope))
 	if defaults.Or(p.FlowLogs, true) {
 		logs := newLogGroup(vpc, "FlowLogs", p)
 		vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
@@ -100,11 +101,15 @@ func allowLogsToUse(key awskms.IKey) {
 	}), jsii.Bool(true))
 }
 
-// dropRedundantDependsOn removes the DependsOn that the CDK's provider for
-// RestrictDefaultSecurityGroup puts on its handler: the handler's Role is a
-// GetAtt of the same role, which orders them already, and cfn-lint warns
-// about the duplicate (W3005). Without that provider it does nothing.
-func dropRedundantDependsOn(stack awscdk.Stack) {
+// tendDefaultSGProvider looks after the CDK's provider for
+// RestrictDefaultSecurityGroup, a Lambda function and its role that the CDK
+// makes as raw CfnResources at the stack's root. It removes the DependsOn
+// the CDK puts on the handler (its Role is a GetAtt of the same role, which
+// orders them already, and cfn-lint warns about the duplicate, W3005), and
+// records the role's one inherent cdk-nag finding, which a scanner of the
+// template sees although the in-tree rules do not (they visit typed L1s
+// only). Without that provider it does nothing.
+func tendDefaultSGProvider(stack awscdk.Stack) {
 	provider := stack.Node().TryFindChild(jsii.String("Custom::VpcRestrictDefaultSGCustomResourceProvider"))
 	if provider == nil {
 		return
@@ -113,5 +118,11 @@ func dropRedundantDependsOn(stack awscdk.Stack) {
 	role, rok := provider.Node().TryFindChild(jsii.String("Role")).(awscdk.CfnResource)
 	if hok && rok {
 		handler.RemoveResourceDependency(role)
+	}
+	if rok {
+		nag.Suppress(role, nag.Rule{ID: "AwsSolutions-IAM4",
+			AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
+			Reason: "The CDK's provider that empties the VPC's default security group runs as a Lambda function; this managed policy only lets it write its own logs, " +
+				"and its one other right, an inline policy, names the default security group alone"})
 	}
 }

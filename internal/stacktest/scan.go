@@ -1,0 +1,29 @@
+package stacktest
+
+import (
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cloudformationinclude"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// ScanTemplate runs the packs over a synthesized template file as a scanner
+// of CloudFormation sees it, and returns the unsuppressed findings. The
+// template is loaded back into a fresh app with cloudformation-include, so
+// every resource is its typed L1 (an IAM role the CDK made as a raw
+// CfnResource is a CfnRole there, which the in-tree rules never visit) and
+// keeps its metadata, suppressions included. Paths in the findings are
+// under /Scan/Template/<logical id>.
+func ScanTemplate(t testing.TB, templatePath string, packs ...Pack) []Finding {
+	t.Helper()
+	app := NewApp(t)
+	// No bootstrap parameter of its own: the included template has one.
+	stack := awscdk.NewStack(app, jsii.String("Scan"), &awscdk.StackProps{
+		Synthesizer: awscdk.NewBootstraplessSynthesizer(nil),
+	})
+	cloudformationinclude.NewCfnInclude(stack, jsii.String("Template"), &cloudformationinclude.CfnIncludeProps{
+		TemplateFile: jsii.String(templatePath),
+	})
+	return Synth(t, stack, packs...).Findings
+}
