@@ -24,6 +24,8 @@ type Pack string
 const (
 	AwsSolutions Pack = "AwsSolutions"
 	NIST80053R5  Pack = "NIST.800.53.R5"
+	HIPAA        Pack = "HIPAA.Security"
+	PCIDSS321    Pack = "PCI.DSS.321"
 )
 
 // aspect returns the cdk-nag pack as an aspect. Reports are off: they would
@@ -36,8 +38,12 @@ func (p Pack) aspect() awscdk.IAspect {
 		return cdknag.NewAwsSolutionsChecks(props)
 	case NIST80053R5:
 		return cdknag.NewNIST80053R5Checks(props)
+	case HIPAA:
+		return cdknag.NewHIPAASecurityChecks(props)
+	case PCIDSS321:
+		return cdknag.NewPCIDSS321Checks(props)
 	}
-	panic(fmt.Sprintf("stacktest: unknown pack %q; use AwsSolutions or NIST80053R5", string(p)))
+	panic(fmt.Sprintf("stacktest: unknown pack %q; use AwsSolutions, NIST80053R5, HIPAA or PCIDSS321", string(p)))
 }
 
 // Synthesized is one stack after synthesis: its template, where the template
