@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/healthcheck"
@@ -200,6 +201,13 @@ type Props struct {
 	//
 	// Default: true.
 	DeploymentAlarms *bool
+	// AlarmTopic receives every alarm the construct makes that reports a
+	// problem (the deployment alarms), as the alarm's action: someone hears
+	// of a failing task as well as the deployment rolling back. Setting it
+	// with DeploymentAlarms false is an error.
+	//
+	// Default: - none; the deployment alarms only roll deployments back.
+	AlarmTopic awssns.ITopic
 	// Target5xxAlarmThreshold is how many 5xx responses from the tasks in
 	// one minute, three minutes running, fire the 5xx alarm.
 	//
@@ -449,6 +457,9 @@ func (p *Props) validateLogging() error {
 	}
 	if v := p.AccessLogsRetentionDays; v != nil && !token.IsNumber(v) && (*v < 1 || *v != float64(int(*v))) {
 		return fmt.Errorf("agentservice: AccessLogsRetentionDays %v is not a day count; use a whole number of at least 1", *v)
+	}
+	if p.AlarmTopic != nil && !defaults.Or(p.DeploymentAlarms, true) {
+		return fmt.Errorf("agentservice: AlarmTopic is set but DeploymentAlarms is false, so there is no alarm to send; turn DeploymentAlarms on or drop AlarmTopic")
 	}
 	if v := p.Target5xxAlarmThreshold; v != nil && !token.IsNumber(v) {
 		if !defaults.Or(p.DeploymentAlarms, true) {

@@ -4,11 +4,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -176,5 +178,16 @@ func alarms(scope constructs.Construct, p *Props, tg elbv2.ApplicationTargetGrou
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
+	notify(p.AlarmTopic, errors, unhealthy)
 	return []awscloudwatch.Alarm{errors, unhealthy}
+}
+
+// notify makes topic the action of each alarm; a nil topic does nothing.
+func notify(topic awssns.ITopic, alarms ...awscloudwatch.Alarm) {
+	if topic == nil {
+		return
+	}
+	for _, a := range alarms {
+		a.AddAlarmAction(awscloudwatchactions.NewSnsAction(topic))
+	}
 }

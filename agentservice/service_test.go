@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
@@ -358,4 +359,23 @@ func TestChangingASecretsVersionPinMakesANewTaskDefinition(t *testing.T) {
 	if fmt.Sprint(def1) == fmt.Sprint(def2) {
 		t.Fatal("version 1 and version 2 synthesize the same task definition")
 	}
+}
+
+func TestAlarmTopicIsTheActionOfEveryAlarm(t *testing.T) {
+	// GIVEN a web service and a worker, each given an SNS topic for alarms
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
+	topic := awssns.NewTopic(stack, jsii.String("Alarms"), nil)
+	web := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(), AlarmTopic: topic})
+	agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster, AlarmTopic: topic})
+
+	// WHEN it synthesizes
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	// THEN the three alarms that report a problem (5xx, unhealthy targets,
+	// dead letters) notify the topic; the fourth, the worker's
+	// scale-from-zero step, keeps its scaling action alone
+	withTopic := obj(map[string]any{"AlarmActions": []any{map[string]any{"Ref": *stack.GetLogicalId(topic.Node().DefaultChild().(awscdk.CfnElement))}}})
+	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::CloudWatch::Alarm"), withTopic, jsii.Number(3))
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(4))
 }

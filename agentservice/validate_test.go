@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
@@ -157,6 +158,9 @@ func TestValidateRefusesBadProps(t *testing.T) {
 			`agentservice: Image.Registry "public.ecr.aws/Org/Agent:1" is not an image reference; use [registry/]repository[:tag][@digest], repository in lower case, such as public.ecr.aws/org/agent:1.0`},
 		{"image reference with an empty tag", &agentservice.Props{Image: agentservice.ImageFromRegistry("agent:")},
 			`agentservice: Image.Registry "agent:" is not an image reference; use [registry/]repository[:tag][@digest], repository in lower case, such as public.ecr.aws/org/agent:1.0`},
+		{"alarm topic without alarms", &agentservice.Props{Image: img, DeploymentAlarms: jsii.Bool(false),
+			AlarmTopic: awssns.Topic_FromTopicArn(awscdk.NewStack(awscdk.NewApp(nil), jsii.String("T"), nil), jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))},
+			"agentservice: AlarmTopic is set but DeploymentAlarms is false, so there is no alarm to send; turn DeploymentAlarms on or drop AlarmTopic"},
 		{"vpc and cluster", vpcAndCluster(),
 			"agentservice: Vpc and Cluster are both set; a given Cluster brings its own VPC, so set only Cluster"},
 		{"max healthy below 100", &agentservice.Props{Image: img, MaxHealthyPercent: jsii.Number(90)},

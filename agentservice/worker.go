@@ -133,6 +133,7 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 		queue, w.DeadLetterQueue = queues(w, props)
 		w.Queue = queue
 		w.DeadLetterAlarm = deadLetterAlarm(w, w.DeadLetterQueue)
+		notify(props.AlarmTopic, w.DeadLetterAlarm)
 	}
 	env := withEnv(props.Environment, map[string]*string{
 		agentkit.EnvQueueURL:          w.Queue.QueueUrl(),

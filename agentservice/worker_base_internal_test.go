@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -31,6 +32,7 @@ func TestWorkerBaseCarriesEverySharedProp(t *testing.T) {
 		reflect.TypeFor[awsecs.ICluster](): awsecs.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awsecs.ClusterAttributes{ClusterName: jsii.String("c"), Vpc: vpc}),
 		reflect.TypeFor[awskms.IKey]():     awskms.Key_FromKeyArn(stack, jsii.String("Key"), jsii.String("arn:aws:kms:us-east-1:123456789012:key/1")),
 		reflect.TypeFor[awscdk.Duration](): awscdk.Duration_Seconds(jsii.Number(17)),
+		reflect.TypeFor[awssns.ITopic]():   awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms")),
 	}
 	var w WorkerProps
 	wv := reflect.ValueOf(&w).Elem()

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
@@ -207,6 +208,13 @@ type WorkerProps struct {
 	//
 	// Default: 5 (see DefaultMaxReceiveCount).
 	MaxReceiveCount *float64
+	// AlarmTopic receives every alarm the construct makes that reports a
+	// problem, as the alarm's action: the dead-letter alarm of the queue it
+	// makes, not the scale-from-zero alarm, whose action is scaling.
+	// Setting it with Queue is an error.
+	//
+	// Default: - none; the alarm is only seen in CloudWatch.
+	AlarmTopic awssns.ITopic
 	// QueueRetentionPeriod is how long the queue keeps a message: 1 minute
 	// to 14 days, whole seconds.
 	//
@@ -397,6 +405,7 @@ func (p *WorkerProps) base() *Props {
 		FlowLogs:                     p.FlowLogs,
 		RestrictDefaultSecurityGroup: p.RestrictDefaultSecurityGroup,
 		LogEncryptionKey:             p.LogEncryptionKey,
+		AlarmTopic:                   p.AlarmTopic,
 	}
 }
 
@@ -424,6 +433,7 @@ func (p *WorkerProps) validateQueue() error {
 			{"MaxReceiveCount", p.MaxReceiveCount != nil},
 			{"QueueRetentionPeriod", p.QueueRetentionPeriod != nil},
 			{"DeadLetterQueueRetentionPeriod", p.DeadLetterQueueRetentionPeriod != nil},
+			{"AlarmTopic", p.AlarmTopic != nil},
 		} {
 			if prop.set {
 				return fmt.Errorf("agentservice: %s applies only to the queue the construct makes, but Queue is given; configure the given queue itself, or drop Queue", prop.name)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
@@ -549,6 +550,9 @@ func TestWorkerValidateRefusesBadProps(t *testing.T) {
 			"agentservice: EnableExecuteCommand needs a writable root filesystem (the SSM agent writes into it), but ReadonlyRootFilesystem is true; set ReadonlyRootFilesystem to false as well, knowingly"},
 		{"key with a given queue", &agentservice.WorkerProps{Image: img, Queue: queue, QueueEncryptionKey: key},
 			"agentservice: QueueEncryptionKey applies only to the queue the construct makes, but Queue is given; configure the given queue itself, or drop Queue"},
+		{"alarm topic with a given queue", &agentservice.WorkerProps{Image: img, Queue: queue,
+			AlarmTopic: awssns.Topic_FromTopicArn(awscdk.NewStack(awscdk.NewApp(nil), jsii.String("T"), nil), jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))},
+			"agentservice: AlarmTopic applies only to the queue the construct makes, but Queue is given; configure the given queue itself, or drop Queue"},
 		{"receive count with a given queue", &agentservice.WorkerProps{Image: img, Queue: queue, MaxReceiveCount: jsii.Number(3)},
 			"agentservice: MaxReceiveCount applies only to the queue the construct makes, but Queue is given; configure the given queue itself, or drop Queue"},
 		{"retention with a given queue", &agentservice.WorkerProps{Image: img, Queue: queue, QueueRetentionPeriod: days(1)},
