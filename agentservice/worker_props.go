@@ -414,11 +414,13 @@ func (p *WorkerProps) validateStopTimeout() error {
 	if !ok {
 		return nil // nil (the default) or a token
 	}
-	if d%time.Second != 0 || d < agentkit.MinStopTimeout || d > agentkit.MaxStopTimeout {
-		return fmt.Errorf("agentservice: StopTimeout %s is not a Fargate stop timeout the worker can drain within; use whole seconds from %s to %s",
-			healthcheck.FormatDuration(d), healthcheck.FormatDuration(agentkit.MinStopTimeout), healthcheck.FormatDuration(agentkit.MaxStopTimeout))
-	}
-	return nil
+	// The web service's rule, so that the prop fails with one message on
+	// both constructs; the worker has no load balancer timings to check.
+	u := healthcheck.Unresolved
+	return healthcheck.Timing{
+		StopTimeout: d, DeregistrationDelay: u, IdleTimeout: u, HealthCheckInterval: u, HealthCheckTimeout: u, GracePeriod: u,
+		HealthyThresholdCount: healthcheck.UnresolvedCount, UnhealthyThresholdCount: healthcheck.UnresolvedCount,
+	}.Validate()
 }
 
 // validateQueue refuses the new queue's props next to a given Queue, and

@@ -537,9 +537,9 @@ func TestWorkerValidateRefusesBadProps(t *testing.T) {
 		{"credential in plain environment", &agentservice.WorkerProps{Image: img, Environment: &map[string]*string{"OPENAI_API_KEY": jsii.String("sk-")}},
 			`agentservice: Environment name "OPENAI_API_KEY" looks like a credential, and plain environment variables are stored in the template; put it in Secrets (package secrets: FromParameter, FromSecretsManager), or, if it holds no secret, name it in EnvironmentAllowList`},
 		{"stop timeout above fargate's", &agentservice.WorkerProps{Image: img, StopTimeout: awscdk.Duration_Seconds(jsii.Number(300))},
-			"agentservice: StopTimeout 300s is not a Fargate stop timeout the worker can drain within; use whole seconds from 2s to 120s"},
+			"healthcheck: StopTimeout 300s is out of range; use 2s to 120s"},
 		{"stop timeout too short", &agentservice.WorkerProps{Image: img, StopTimeout: awscdk.Duration_Seconds(jsii.Number(1))},
-			"agentservice: StopTimeout 1s is not a Fargate stop timeout the worker can drain within; use whole seconds from 2s to 120s"},
+			"healthcheck: StopTimeout 1s is out of range; use 2s to 120s"},
 		{"max healthy below 100", &agentservice.WorkerProps{Image: img, MaxHealthyPercent: jsii.Number(90)},
 			"agentservice: MaxHealthyPercent 90 must be 100..200 and above MinHealthyPercent 100, or a deployment cannot start a new task"},
 		{"root user", &agentservice.WorkerProps{Image: img, User: jsii.String("root")},
@@ -712,5 +712,17 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 			// AND cfn-lint finds no error or warning
 			stacktest.CfnLint(t, s.TemplatePath)
 		})
+	}
+}
+
+func TestAPropSharedByBothConstructsFailsWithOneMessage(t *testing.T) {
+	// GIVEN the same bad StopTimeout on the web service and on the worker
+	bad := awscdk.Duration_Seconds(jsii.Number(121))
+	web := (&agentservice.Props{Image: registryImage(), StopTimeout: bad}).Validate()
+	worker := (&agentservice.WorkerProps{Image: registryImage(), StopTimeout: bad}).Validate()
+
+	// THEN both say the same
+	if web == nil || worker == nil || web.Error() != worker.Error() {
+		t.Fatalf("web: %v\nworker: %v", web, worker)
 	}
 }
