@@ -139,11 +139,17 @@ func accessLogsBucket(scope constructs.Construct, p *Props) awss3.Bucket {
 		Encryption:        awss3.BucketEncryption_S3_MANAGED,
 		EnforceSSL:        jsii.Bool(true),
 		ObjectOwnership:   awss3.ObjectOwnership_BUCKET_OWNER_ENFORCED,
-		Versioned:         jsii.Bool(false),
-		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		// Versioned, so that a log once written cannot be overwritten or
+		// deleted unnoticed; old versions and delete markers go after a day.
+		Versioned:     jsii.Bool(true),
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 		LifecycleRules: &[]*awss3.LifecycleRule{{
-			Id:         jsii.String("ExpireAccessLogs"),
-			Expiration: awscdk.Duration_Days(jsii.Number(defaults.Or(p.AccessLogsRetentionDays, DefaultAccessLogsRetentionDays))),
+			Id:                          jsii.String("ExpireAccessLogs"),
+			Expiration:                  awscdk.Duration_Days(jsii.Number(defaults.Or(p.AccessLogsRetentionDays, DefaultAccessLogsRetentionDays))),
+			NoncurrentVersionExpiration: awscdk.Duration_Days(jsii.Number(1)),
+		}, {
+			Id:                        jsii.String("RemoveExpiredDeleteMarkers"),
+			ExpiredObjectDeleteMarker: jsii.Bool(true),
 		}},
 	})
 }

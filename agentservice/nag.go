@@ -27,6 +27,34 @@ func suppressInherent(s *Service, p *Props) {
 			Reason: "A public load balancer accepts 0.0.0.0/0 on its listener ports only (80, and 443 with HTTPS); every other port is closed and the tasks accept traffic only from this group"})
 	}
 	suppressTask(s.TaskDefinition, defaults.Or(p.EnableExecuteCommand, false))
+	if s.AccessLogsBucket != nil && p.AccessLogsBucket == nil {
+		suppressCompliance(s.AccessLogsBucket, "S3BucketLoggingEnabled",
+			"This bucket receives the load balancer's access logs; logging its own access to itself would loop, and its contents are already an access log")
+		suppressCompliance(s.AccessLogsBucket, "S3DefaultEncryptionKMS",
+			"Elastic Load Balancing delivers access logs only to buckets encrypted with S3-managed keys (SSE-S3), which this bucket uses; a KMS key would stop the logs")
+		suppressCompliance(s.AccessLogsBucket, "S3BucketReplicationEnabled",
+			"Access logs expire after AccessLogsRetentionDays and are versioned against overwrites; a replica in another region is a disaster-recovery choice for the account, made on the bucket")
+	}
+	if p.AlarmTopic == nil {
+		for _, a := range s.Alarms {
+			suppressCompliance(a, "CloudWatchAlarmAction",
+				"This deployment alarm's action is the ECS deployment rollback (the service's DeploymentAlarms), which the rule does not see; give AlarmTopic to be notified as well")
+		}
+	}
+}
+
+// compliancePacks are the rule-id prefixes of cdk-nag's compliance packs,
+// whose rules share names.
+var compliancePacks = []string{"NIST.800.53.R5", "HIPAA.Security", "PCI.DSS.321"}
+
+// suppressCompliance records one rule, in every compliance pack, as
+// inherent on c: a pack without that rule ignores it.
+func suppressCompliance(c constructs.IConstruct, rule, reason string, appliesTo ...string) {
+	rules := make([]nag.Rule, len(compliancePacks))
+	for i, pack := range compliancePacks {
+		rules[i] = nag.Rule{ID: pack + "-" + rule, Reason: reason, AppliesTo: appliesTo}
+	}
+	nag.Suppress(c, rules...)
 }
 
 // suppressTask covers the task definition both constructs make: its

@@ -60,6 +60,16 @@ func newVpc(scope constructs.Construct, p *Props) awsec2.Vpc {
 		RestrictDefaultSecurityGroup: jsii.Bool(defaults.Or(p.RestrictDefaultSecurityGroup, true)),
 	})
 	tendDefaultSGProvider(awscdk.Stack_Of(scope))
+	if defaults.Or(p.RestrictDefaultSecurityGroup, true) {
+		suppressCompliance(vpc, "VPCDefaultSecurityGroupClosed",
+			"The CDK's custom resource (RestrictDefaultSecurityGroup) removes every rule of this VPC's default security group at deploy; the rule reads only the template, where those rules do not appear")
+	}
+	for _, subnet := range *vpc.PublicSubnets() {
+		if route := subnet.Node().TryFindChild(jsii.String("DefaultRoute")); route != nil {
+			suppressCompliance(route, "VPCNoUnrestrictedRouteToIGW",
+				"This is a public subnet's route to the internet gateway, which is what makes it public; only the load balancer and the NAT gateway live in the public subnets, and the tasks run in the private ones")
+		}
+	}
 	if defaults.Or(p.FlowLogs, true) {
 		logs := newLogGroup(vpc, "FlowLogs", p)
 		vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
@@ -118,6 +128,15 @@ func tendDefaultSGProvider(stack awscdk.Stack) {
 	role, rok := provider.Node().TryFindChild(jsii.String("Role")).(awscdk.CfnResource)
 	if hok && rok {
 		handler.RemoveResourceDependency(role)
+	}
+	if hok {
+		const oneShot = "The CDK's provider that empties the VPC's default security group: CloudFormation invokes it once per deploy"
+		suppressCompliance(handler, "LambdaConcurrency",
+			oneShot+"; reserving concurrency for it would fail in accounts at Lambda's minimum unreserved quota")
+		suppressCompliance(handler, "LambdaDLQ",
+			oneShot+" and waits for its answer, so a failed invocation fails the deploy and is seen there; a dead-letter queue would hold nothing to act on")
+		suppressCompliance(handler, "LambdaInsideVPC",
+			oneShot+"; it calls only the EC2 API, and inside the VPC it would need the NAT gateway it may be deploying before")
 	}
 	if rok {
 		nag.Suppress(role, nag.Rule{ID: "AwsSolutions-IAM4",

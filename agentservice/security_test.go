@@ -43,8 +43,11 @@ func TestSecureDefaults(t *testing.T) {
 		"BucketEncryption": map[string]any{"ServerSideEncryptionConfiguration": []any{
 			map[string]any{"ServerSideEncryptionByDefault": map[string]any{"SSEAlgorithm": "AES256"}},
 		}},
+		// versioned, so a log cannot be overwritten or deleted unnoticed
+		"VersioningConfiguration": map[string]any{"Status": "Enabled"},
 		"LifecycleConfiguration": map[string]any{"Rules": []any{
-			map[string]any{"Id": "ExpireAccessLogs", "ExpirationInDays": 90, "Status": "Enabled"},
+			map[string]any{"Id": "ExpireAccessLogs", "ExpirationInDays": 90, "NoncurrentVersionExpiration": map[string]any{"NoncurrentDays": 1}, "Status": "Enabled"},
+			map[string]any{"Id": "RemoveExpiredDeleteMarkers", "ExpiredObjectDeleteMarker": true, "Status": "Enabled"},
 		}},
 	}))
 	tmpl.HasResourceProperties(jsii.String("AWS::S3::BucketPolicy"), obj(map[string]any{

@@ -708,7 +708,7 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 				want = append(want, stacktest.Suppression{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
 					AppliesTo: []string{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"}})
 			}
-			stacktest.ExpectSuppressions(t, s.Suppressions(), want...)
+			stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), want...)
 			// AND cfn-lint finds no error or warning
 			stacktest.CfnLint(t, s.TemplatePath)
 		})

@@ -61,7 +61,7 @@ func TestBasicStack(t *testing.T) {
 		stacktest.NoFindings(t, s.Findings)
 		stacktest.NoFindings(t, stacktest.ScanTemplate(t, s.TemplatePath, stacktest.AwsSolutions))
 		// AND exactly the accepted suppressions are in the template
-		stacktest.ExpectSuppressions(t, s.Suppressions(), basicSuppressions...)
+		stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), basicSuppressions...)
 	})
 
 	t.Run("the container health check is the agent's own probe", func(t *testing.T) {

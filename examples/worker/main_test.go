@@ -112,7 +112,7 @@ func TestWorkerStack(t *testing.T) {
 		stacktest.NoFindings(t, s.Findings)
 		stacktest.NoFindings(t, stacktest.ScanTemplate(t, s.TemplatePath, stacktest.AwsSolutions))
 		// AND exactly the accepted suppressions are in the template
-		stacktest.ExpectSuppressions(t, s.Suppressions(), workerSuppressions...)
+		stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), workerSuppressions...)
 	})
 
 	t.Run("cfn-lint", func(t *testing.T) {

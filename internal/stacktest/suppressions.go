@@ -41,10 +41,28 @@ func (s Suppression) key() string {
 	return s.Path + "\x00" + s.Rule + "\x00" + strings.Join(slices.Sorted(slices.Values(s.AppliesTo)), "\x00")
 }
 
-// Suppressions lists every cdk-nag suppression in the template: those on
+// Suppressions lists the cdk-nag suppressions in the template: those on
 // resources (Metadata.cdk_nag.rules_to_suppress), sorted by path and rule,
-// then stack-wide ones.
-func (s *Synthesized) Suppressions() []Suppression {
+// then stack-wide ones. Given packs, it lists only the rules of those packs;
+// given none, every rule.
+func (s *Synthesized) Suppressions(packs ...Pack) []Suppression {
+	all := s.suppressions()
+	if len(packs) == 0 {
+		return all
+	}
+	var out []Suppression
+	for _, sup := range all {
+		for _, p := range packs {
+			if strings.HasPrefix(sup.Rule, string(p)+"-") {
+				out = append(out, sup)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func (s *Synthesized) suppressions() []Suppression {
 	var out []Suppression
 	resources, _ := s.Template["Resources"].(map[string]any)
 	for _, id := range slices.Sorted(maps.Keys(resources)) {
