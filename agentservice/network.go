@@ -139,6 +139,8 @@ func tendDefaultSGProvider(stack awscdk.Stack) {
 			oneShot+"; it calls only the EC2 API, and inside the VPC it would need the NAT gateway it may be deploying before")
 	}
 	if rok {
+		suppressCompliance(role, "IAMNoInlinePolicy",
+			"The CDK writes this provider's role, with its one policy inline, as a raw resource that the construct's other roles' managed policies cannot replace; the policy names the default security group alone")
 		nag.Suppress(role, nag.Rule{ID: "AwsSolutions-IAM4",
 			AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"},
 			Reason: "The CDK's provider that empties the VPC's default security group runs as a Lambda function; this managed policy only lets it write its own logs, " +

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/internal/defaults"
@@ -198,4 +200,29 @@ func (g *credentialGuard) Validate() *[]*string {
 		}
 	}
 	return &errs
+}
+
+// managedPolicies is an aspect that turns the inline policies the CDK's
+// grants write (each role's DefaultPolicy, an AWS::IAM::Policy) into
+// customer-managed policies attached to the same roles, with the same
+// statements: compliance packs refuse inline policies, and a managed one
+// can be reviewed, versioned and reused on its own. It runs at synthesis,
+// so grants added after New (a queue's GrantSendMessages on the task role)
+// are covered too.
+type managedPolicies struct {
+	// owner names the construct the aspect is on. (jsii tells objects apart
+	// by address, and values of a zero-size type may share one.)
+	owner string
+}
+
+// Visit implements awscdk.IAspect.
+func (*managedPolicies) Visit(node constructs.IConstruct) {
+	policy, ok := node.(awsiam.CfnPolicy)
+	if !ok {
+		return
+	}
+	// AWS::IAM::ManagedPolicy takes the same PolicyDocument, Roles, Users
+	// and Groups, and names itself.
+	policy.AddOverride(jsii.String("Type"), jsii.String("AWS::IAM::ManagedPolicy"))
+	policy.AddPropertyDeletionOverride(jsii.String("PolicyName"))
 }

@@ -9,11 +9,15 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/secrets"
 )
 
 func TestSecureDefaults(t *testing.T) {
@@ -262,4 +266,35 @@ func synthError(f func()) (msg string) {
 	}()
 	f()
 	return ""
+}
+
+func TestGrantsBecomeCustomerManagedPolicies(t *testing.T) {
+	// GIVEN a service, and a grant to its task role made after New
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
+	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
+		Image: registryImage(), Secrets: secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
+	})
+	queue := awssqs.NewQueue(stack, jsii.String("Jobs"), &awssqs.QueueProps{EnforceSSL: jsii.Bool(true)})
+	queue.GrantSendMessages(svc.TaskDefinition.TaskRole())
+
+	// WHEN it synthesizes
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	// THEN no inline policy is left: each role's grants are a customer-
+	// managed policy attached to that role, the late grant's included
+	tmpl.ResourceCountIs(jsii.String("AWS::IAM::Policy"), jsii.Number(0))
+	role := func(c constructs.IConstruct) string {
+		return *stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+	}
+	for _, r := range []awsiam.IRole{svc.TaskDefinition.ExecutionRole(), svc.TaskDefinition.TaskRole()} {
+		tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), obj(map[string]any{
+			"Roles":      []any{map[string]any{"Ref": role(r)}},
+			"PolicyName": assertions.Match_Absent(),
+		}))
+	}
+	tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), obj(map[string]any{
+		"PolicyDocument": obj(map[string]any{"Statement": arrayWith(obj(map[string]any{"Action": arrayWith("sqs:SendMessage")}))}),
+		"Roles":          []any{map[string]any{"Ref": role(svc.TaskDefinition.TaskRole())}},
+	}))
 }

@@ -96,6 +96,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		Description: jsii.String("The agent service's address"),
 	})
 	suppressInherent(s, props)
+	awscdk.Aspects_Of(s).Add(&managedPolicies{owner: *s.Node().Path()}, nil)
 	return s
 }
 

@@ -143,6 +143,7 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 	w.TaskDefinition, w.Container = task(w, base, w.LogGroup, env, nil)
 	protection := grantWorker(w.TaskDefinition.TaskRole(), w.Queue, w.Cluster, props.allowSend())
 	w.suppressWorkerFindings(props, protection)
+	awscdk.Aspects_Of(w).Add(&managedPolicies{owner: *w.Node().Path()}, nil)
 	w.Service = workerService(w, base, w.Cluster, w.TaskDefinition)
 	w.scale(props)
 	awscdk.NewCfnOutput(w, jsii.String("QueueUrl"), &awscdk.CfnOutputProps{

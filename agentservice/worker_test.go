@@ -42,7 +42,7 @@ func resolve(stack awscdk.Stack, v any) any { return stack.Resolve(v) }
 // whose logical id starts with rolePrefix, as JSON-shaped values.
 func statements(t *testing.T, tmpl assertions.Template, rolePrefix string) []any {
 	t.Helper()
-	for _, res := range *tmpl.FindResources(jsii.String("AWS::IAM::Policy"), nil) {
+	for _, res := range *tmpl.FindResources(jsii.String("AWS::IAM::ManagedPolicy"), nil) {
 		props := (*res)["Properties"].(map[string]any)
 		for _, role := range props["Roles"].([]any) {
 			if ref, _ := role.(map[string]any)["Ref"].(string); strings.HasPrefix(ref, rolePrefix) {

@@ -216,7 +216,7 @@ func containerEnv(t *testing.T, s *stacktest.Synthesized, path string) map[strin
 // rolePolicyHas reports whether the policy of the role whose logical id
 // starts with rolePrefix allows action on resource.
 func rolePolicyHas(s *stacktest.Synthesized, rolePrefix, action string, resource any) bool {
-	for _, res := range s.Resources("AWS::IAM::Policy") {
+	for _, res := range s.Resources("AWS::IAM::ManagedPolicy") {
 		props := res["Properties"].(map[string]any)
 		ref, _ := props["Roles"].([]any)[0].(map[string]any)["Ref"].(string)
 		if !strings.HasPrefix(ref, rolePrefix) {
