@@ -91,6 +91,25 @@ func newLogGroup(scope constructs.Construct, id string, p *Props) awslogs.LogGro
 	})
 }
 
+// logKey returns the key that encrypts the construct's log groups: the
+// caller's, or a new customer-managed key with yearly rotation, kept when
+// the stack is deleted as the log groups are (logs encrypted with a deleted
+// key cannot be read). The new key is also returned on its own, for the
+// construct's LogKey field; it is nil for the caller's key.
+func logKey(scope constructs.Construct, given awskms.IKey) (awskms.IKey, awskms.Key) {
+	if given != nil {
+		allowLogsToUse(given)
+		return given, nil
+	}
+	key := awskms.NewKey(scope, jsii.String("LogKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the log groups of " + *scope.Node().Path()),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	allowLogsToUse(key)
+	return key, key
+}
+
 // allowLogsToUse lets CloudWatch Logs in this account and region use key
 // for log groups, as its documentation asks. An imported key's policy is
 // its owner's to change: for it this adds nothing.

@@ -298,3 +298,25 @@ func TestGrantsBecomeCustomerManagedPolicies(t *testing.T) {
 		"Roles":          []any{map[string]any{"Ref": role(svc.TaskDefinition.TaskRole())}},
 	}))
 }
+
+func TestLogGroupsAreEncryptedWithACustomerKeyByDefault(t *testing.T) {
+	// GIVEN a service with default props
+	tmpl, svc := synth(t, &agentservice.Props{Image: registryImage()})
+
+	// THEN the construct made a rotated, retained key, exposed as LogKey
+	if svc.LogKey == nil {
+		t.Fatal("LogKey is nil")
+	}
+	tmpl.HasResource(jsii.String("AWS::KMS::Key"), obj(map[string]any{
+		"Properties":     obj(map[string]any{"EnableKeyRotation": true}),
+		"DeletionPolicy": "Retain",
+	}))
+	// AND every log group (the agent's, the VPC flow logs) is encrypted with it
+	key := obj(map[string]any{"KmsKeyId": obj(map[string]any{"Fn::GetAtt": arrayWith("Arn")})})
+	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), key, jsii.Number(2))
+	tmpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(2))
+	// AND CloudWatch Logs may use it
+	tmpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), obj(map[string]any{
+		"KeyPolicy": obj(map[string]any{"Statement": arrayWith(obj(map[string]any{"Sid": "AllowCloudWatchLogs"}))}),
+	}))
+}

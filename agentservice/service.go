@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -32,6 +33,9 @@ type Service struct {
 	Cluster awsecs.ICluster
 	// LogGroup receives the container's logs.
 	LogGroup awslogs.LogGroup
+	// LogKey is the customer-managed key the construct made for its log
+	// groups; nil when LogEncryptionKey was given.
+	LogKey awskms.Key
 	// TaskDefinition is the Fargate task definition.
 	TaskDefinition awsecs.FargateTaskDefinition
 	// Container is the agent's container in TaskDefinition.
@@ -73,9 +77,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	}
 	s := &Service{}
 	constructs.NewConstruct_Override(s, scope, id)
-	if props.LogEncryptionKey != nil {
-		allowLogsToUse(props.LogEncryptionKey)
-	}
+	// A copy, so that the default key never lands in the caller's props.
+	p := *props
+	p.LogEncryptionKey, s.LogKey = logKey(s, props.LogEncryptionKey)
+	props = &p
 	s.Vpc, s.Cluster = network(s, props)
 	s.LogGroup = newLogGroup(s, "Logs", props)
 	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, environment(props), jsii.Number(props.port()))

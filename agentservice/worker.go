@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -62,6 +63,9 @@ type Worker struct {
 	Cluster awsecs.ICluster
 	// LogGroup receives the container's logs.
 	LogGroup awslogs.LogGroup
+	// LogKey is the customer-managed key the construct made for its log
+	// groups; nil when LogEncryptionKey was given.
+	LogKey awskms.Key
 	// Queue is the queue the worker consumes: the given one or the one the
 	// construct made (an awssqs.Queue). Grant producers with
 	// Queue.GrantSendMessages.
@@ -121,9 +125,7 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 	base := props.base()
 	w := &Worker{}
 	constructs.NewConstruct_Override(w, scope, id)
-	if props.LogEncryptionKey != nil {
-		allowLogsToUse(props.LogEncryptionKey)
-	}
+	base.LogEncryptionKey, w.LogKey = logKey(w, props.LogEncryptionKey)
 	w.Vpc, w.Cluster = network(w, base)
 	w.LogGroup = newLogGroup(w, "Logs", base)
 	if props.Queue != nil {
