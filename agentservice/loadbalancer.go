@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53targets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -29,6 +30,7 @@ type front struct {
 	tg       elbv2.ApplicationTargetGroup
 	bucket   awss3.IBucket
 	cert     awscertificatemanager.ICertificate
+	firewall awswafv2.CfnWebACL
 	url      *string
 }
 
@@ -54,6 +56,9 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		DropInvalidHeaderFields: jsii.Bool(true),
 		DeletionProtection:      jsii.Bool(defaults.Or(p.DeletionProtection, false)),
 	})
+	if p.firewallOn() {
+		f.firewall = firewall(scope, p, f.lb)
+	}
 	if defaults.Or(p.AccessLogs, true) {
 		f.bucket = p.AccessLogsBucket
 		if f.bucket == nil {

@@ -142,6 +142,16 @@ type Props struct {
 	//
 	// Default: true.
 	PublicLoadBalancer *bool
+	// Firewall configures the AWS WAF web ACL in front of a public load
+	// balancer: on by default, tunable (RateLimit), replaceable (WebAclArn)
+	// and removable (Off). An internal load balancer has none. The web ACL
+	// costs about 9 USD a month plus 0.60 USD per million requests.
+	//
+	// Default: - a web ACL with the Amazon IP reputation list, AWS's common
+	// rule set (its 8 KB body limit counted, not blocked, since prompts run
+	// longer) and known-bad-inputs set, and a rate limit of 600 requests per
+	// client IP address per 5 minutes.
+	Firewall *Firewall
 
 	// HealthCheck configures the load balancer's health check of the tasks
 	// and the grace period after a task starts.
@@ -359,6 +369,7 @@ func (p *Props) Validate() error {
 		p.validateCount,
 		p.validateDeployment,
 		p.validateSecurity,
+		p.validateFirewall,
 		p.validateLogging,
 		func() error { return p.timing().Validate() },
 	}

@@ -28,7 +28,7 @@ func TestSecureDefaults(t *testing.T) {
 	tmpl.HasResourceProperties(jsii.String("AWS::EC2::FlowLog"), obj(map[string]any{
 		"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs",
 	}))
-	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"RetentionInDays": 7}), jsii.Number(2))
+	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"RetentionInDays": 7}), jsii.Number(3)) // the agent's, the flow logs, the firewall's
 	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"RetentionInDays": assertions.Match_Absent()}), jsii.Number(0))
 	// AND the VPC's default security group is emptied
 	tmpl.ResourceCountIs(jsii.String("Custom::VpcRestrictDefaultSG"), jsii.Number(1))
@@ -176,7 +176,7 @@ func TestOptions(t *testing.T) {
 		tmpl.HasResourceProperties(jsii.String("AWS::ECS::Cluster"), obj(map[string]any{
 			"Configuration": obj(map[string]any{"ExecuteCommandConfiguration": obj(map[string]any{"Logging": "OVERRIDE"})}),
 		}))
-		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"RetentionInDays": 7}), jsii.Number(3))
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"RetentionInDays": 7}), jsii.Number(4)) // plus the exec log group
 		tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
 			"Volumes":              assertions.Match_Absent(),
 			"ContainerDefinitions": arrayWith(obj(map[string]any{"ReadonlyRootFilesystem": false})),
@@ -211,7 +211,7 @@ func TestOptions(t *testing.T) {
 		key := awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
 		agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(), LogEncryptionKey: key})
 		tmpl := assertions.Template_FromStack(stack, nil)
-		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"KmsKeyId": assertions.Match_AnyValue()}), jsii.Number(2))
+		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"KmsKeyId": assertions.Match_AnyValue()}), jsii.Number(3))
 		tmpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), obj(map[string]any{
 			"KeyPolicy": obj(map[string]any{"Statement": arrayWith(obj(map[string]any{
 				"Sid": "AllowCloudWatchLogs", "Principal": map[string]any{"Service": "logs.amazonaws.com"},
@@ -311,10 +311,11 @@ func TestLogGroupsAreEncryptedWithACustomerKeyByDefault(t *testing.T) {
 		"Properties":     obj(map[string]any{"EnableKeyRotation": true}),
 		"DeletionPolicy": "Retain",
 	}))
-	// AND every log group (the agent's, the VPC flow logs) is encrypted with it
+	// AND every log group (the agent's, the VPC flow logs, the firewall's)
+	// is encrypted with it
 	key := obj(map[string]any{"KmsKeyId": obj(map[string]any{"Fn::GetAtt": arrayWith("Arn")})})
-	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), key, jsii.Number(2))
-	tmpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(2))
+	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), key, jsii.Number(3))
+	tmpl.ResourceCountIs(jsii.String("AWS::Logs::LogGroup"), jsii.Number(3))
 	// AND CloudWatch Logs may use it
 	tmpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), obj(map[string]any{
 		"KeyPolicy": obj(map[string]any{"Statement": arrayWith(obj(map[string]any{"Sid": "AllowCloudWatchLogs"}))}),

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -36,6 +37,10 @@ type Service struct {
 	// LogKey is the customer-managed key the construct made for its log
 	// groups; nil when LogEncryptionKey was given.
 	LogKey awskms.Key
+	// Firewall is the AWS WAF web ACL the construct put in front of the
+	// public load balancer; nil when Firewall.Off, Firewall.WebAclArn or an
+	// internal load balancer.
+	Firewall awswafv2.CfnWebACL
 	// TaskDefinition is the Fargate task definition.
 	TaskDefinition awsecs.FargateTaskDefinition
 	// Container is the agent's container in TaskDefinition.
@@ -86,7 +91,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, environment(props), jsii.Number(props.port()))
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
-	s.AccessLogsBucket, s.Certificate, s.URL = f.bucket, f.cert, f.url
+	s.AccessLogsBucket, s.Certificate, s.URL, s.Firewall = f.bucket, f.cert, f.url, f.firewall
 	if defaults.Or(props.DeploymentAlarms, true) {
 		s.Alarms = alarms(s, props, s.TargetGroup)
 	}

@@ -1,0 +1,162 @@
+package agentservice
+
+import (
+	"fmt"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/token"
+)
+
+// Firewall configures the AWS WAF web ACL in front of a public load
+// balancer. The zero value is the default web ACL.
+type Firewall struct {
+	// Off leaves the load balancer without a web ACL.
+	//
+	// Default: false.
+	Off *bool
+	// RateLimit is the most requests one client IP address may send in any
+	// five minutes; above it, the address is blocked until its rate falls.
+	// Each agent request costs model tokens, so the limit is also a cost
+	// guard. 10 to 2,000,000,000.
+	//
+	// Default: 600 (DefaultRateLimit): two requests a second, sustained.
+	RateLimit *float64
+	// WebAclArn associates a web ACL of your own instead of making one.
+	//
+	// Default: - a web ACL made by the construct.
+	WebAclArn *string
+}
+
+// Limits and defaults of Firewall.
+const (
+	// DefaultRateLimit is Firewall.RateLimit's default, in requests per
+	// client IP address per five minutes.
+	DefaultRateLimit = 600
+	// MinRateLimit and MaxRateLimit are AWS WAF's limits on a rate-based
+	// rule.
+	MinRateLimit = 10
+	MaxRateLimit = 2_000_000_000
+)
+
+func (p *Props) firewallOn() bool {
+	return p.public() && (p.Firewall == nil || !defaults.Or(p.Firewall.Off, false))
+}
+
+func (p *Props) validateFirewall() error {
+	f := p.Firewall
+	if f == nil {
+		return nil
+	}
+	if !p.public() && !defaults.Or(f.Off, false) {
+		return fmt.Errorf("agentservice: Firewall is set for an internal load balancer; the web ACL guards a public one, so drop Firewall or make the load balancer public")
+	}
+	if defaults.Or(f.Off, false) && (f.RateLimit != nil || f.WebAclArn != nil) {
+		return fmt.Errorf("agentservice: Firewall.Off is true, so Firewall.RateLimit and Firewall.WebAclArn do nothing; drop them or turn the firewall on")
+	}
+	if f.WebAclArn != nil && f.RateLimit != nil {
+		return fmt.Errorf("agentservice: Firewall.RateLimit applies to the web ACL the construct makes, but Firewall.WebAclArn gives one; set the rate in your web ACL")
+	}
+	if v := f.RateLimit; v != nil && !token.IsNumber(v) && (*v < MinRateLimit || *v > MaxRateLimit || *v != float64(int64(*v))) {
+		return fmt.Errorf("agentservice: Firewall.RateLimit %v is not a rate limit; use a whole number of requests per 5 minutes from %d to %d", *v, MinRateLimit, MaxRateLimit)
+	}
+	return nil
+}
+
+// firewall puts a web ACL in front of lb and returns the one it made, or nil
+// for the caller's. The rules: AWS's common rule set (with its 8 KB body
+// limit only counted, since agent prompts are often longer), its
+// known-bad-inputs set, the Amazon IP reputation list, and a rate limit per
+// client IP address.
+func firewall(scope constructs.Construct, p *Props, lb elbv2.ApplicationLoadBalancer) awswafv2.CfnWebACL {
+	if arn := p.Firewall; arn != nil && arn.WebAclArn != nil {
+		awswafv2.NewCfnWebACLAssociation(scope, jsii.String("FirewallAssociation"), &awswafv2.CfnWebACLAssociationProps{
+			ResourceArn: lb.LoadBalancerArn(), WebAclArn: arn.WebAclArn,
+		})
+		return nil
+	}
+	rate := float64(DefaultRateLimit)
+	if p.Firewall != nil {
+		rate = defaults.Or(p.Firewall.RateLimit, DefaultRateLimit)
+	}
+	visibility := func(name string) *awswafv2.CfnWebACL_VisibilityConfigProperty {
+		return &awswafv2.CfnWebACL_VisibilityConfigProperty{
+			CloudWatchMetricsEnabled: jsii.Bool(true), MetricName: jsii.String(name), SampledRequestsEnabled: jsii.Bool(true),
+		}
+	}
+	managed := func(priority float64, name string, overrides ...string) *awswafv2.CfnWebACL_RuleProperty {
+		var ruleOverrides []any
+		for _, o := range overrides {
+			ruleOverrides = append(ruleOverrides, &awswafv2.CfnWebACL_RuleActionOverrideProperty{
+				Name: jsii.String(o), ActionToUse: &awswafv2.CfnWebACL_RuleActionProperty{Count: &awswafv2.CfnWebACL_CountActionProperty{}},
+			})
+		}
+		stmt := &awswafv2.CfnWebACL_ManagedRuleGroupStatementProperty{VendorName: jsii.String("AWS"), Name: jsii.String(name)}
+		if len(ruleOverrides) > 0 {
+			stmt.RuleActionOverrides = &ruleOverrides
+		}
+		return &awswafv2.CfnWebACL_RuleProperty{
+			Name:             jsii.String(name),
+			Priority:         jsii.Number(priority),
+			OverrideAction:   &awswafv2.CfnWebACL_OverrideActionProperty{None: map[string]any{}},
+			Statement:        &awswafv2.CfnWebACL_StatementProperty{ManagedRuleGroupStatement: stmt},
+			VisibilityConfig: visibility(name),
+		}
+	}
+	acl := awswafv2.NewCfnWebACL(scope, jsii.String("Firewall"), &awswafv2.CfnWebACLProps{
+		Scope:         jsii.String("REGIONAL"),
+		DefaultAction: &awswafv2.CfnWebACL_DefaultActionProperty{Allow: &awswafv2.CfnWebACL_AllowActionProperty{}},
+		Description:   jsii.String("In front of an agent service public load balancer - agentcdk"),
+		Rules: &[]any{
+			managed(0, "AWSManagedRulesAmazonIpReputationList"),
+			// Agent prompts often pass the set's 8 KB body limit: counted, not blocked.
+			managed(1, "AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY"),
+			managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
+			&awswafv2.CfnWebACL_RuleProperty{
+				Name:     jsii.String("RateLimitPerIP"),
+				Priority: jsii.Number(3),
+				Action:   &awswafv2.CfnWebACL_RuleActionProperty{Block: &awswafv2.CfnWebACL_BlockActionProperty{}},
+				Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: &awswafv2.CfnWebACL_RateBasedStatementProperty{
+					Limit: jsii.Number(rate), AggregateKeyType: jsii.String("IP"),
+				}},
+				VisibilityConfig: visibility("RateLimitPerIP"),
+			},
+		},
+		VisibilityConfig: visibility("AgentFirewall"),
+	})
+	awswafv2.NewCfnWebACLAssociation(scope, jsii.String("FirewallAssociation"), &awswafv2.CfnWebACLAssociationProps{
+		ResourceArn: lb.LoadBalancerArn(), WebAclArn: acl.AttrArn(),
+	})
+	logFirewall(scope, p, acl)
+	return acl
+}
+
+// logFirewall sends the web ACL's log to a log group of its own, kept and
+// encrypted as the construct's other logs. AWS WAF delivers only to log
+// groups whose names start with aws-waf-logs-, named by ARN without the
+// ":*" the CDK's LogGroupArn ends with.
+func logFirewall(scope constructs.Construct, p *Props, acl awswafv2.CfnWebACL) {
+	name := "aws-waf-logs-" + *awscdk.Names_UniqueId(acl)
+	awslogs.NewLogGroup(scope, jsii.String("FirewallLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(name),
+		Retention:     p.logRetention(),
+		EncryptionKey: p.LogEncryptionKey,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	stack := awscdk.Stack_Of(scope)
+	arn := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: jsii.String(name),
+		ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+	})
+	logging := awswafv2.NewCfnLoggingConfiguration(scope, jsii.String("FirewallLogging"), &awswafv2.CfnLoggingConfigurationProps{
+		ResourceArn:           acl.AttrArn(),
+		LogDestinationConfigs: &[]any{arn},
+	})
+	logging.Node().AddDependency(scope.Node().FindChild(jsii.String("FirewallLogs")))
+}
