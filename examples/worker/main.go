@@ -19,6 +19,9 @@ import (
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -39,6 +42,9 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
 		Description: jsii.String("An AI agent on ECS Fargate with a queue worker for long jobs (agentcdk examples/worker)"),
 	})
+	// Every alarm that reports a problem (a failing deployment, jobs in the
+	// dead-letter queue) goes to one topic: subscribe your pager to it.
+	alarms := alarmTopic(stack)
 	web := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
 		Image: &agentservice.Image{
 			Directory: jsii.String(repoRoot),
@@ -46,6 +52,7 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 		},
 		ClusterName: jsii.String("ai-agents-prod"),
 		Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
+		AlarmTopic:  alarms,
 	})
 	worker := agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{
 		Image: &agentservice.Image{
@@ -59,12 +66,30 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 		// it: floor(5 min wait × 4 jobs per task / 30 s) = 40 messages per task.
 		Environment: &map[string]*string{"AGENT_SIMULATED_LATENCY": jsii.String("30s")},
 		JobDuration: awscdk.Duration_Seconds(jsii.Number(30)),
+		AlarmTopic:  alarms,
 	})
 	// The web agent enqueues the long jobs: it may send to the worker's
 	// queue, and learns its URL from the environment.
 	worker.Queue.GrantSendMessages(web.TaskDefinition.TaskRole())
 	web.Container.AddEnvironment(jsii.String(EnvAgentQueueURL), worker.Queue.QueueUrl())
 	return stack
+}
+
+// alarmTopic is an SNS topic for alarms, encrypted with a key of its own
+// (CloudWatch cannot publish to a topic under SNS's AWS-managed key) that
+// CloudWatch may use, and reachable over TLS only.
+func alarmTopic(stack awscdk.Stack) awssns.Topic {
+	key := awskms.NewKey(stack, jsii.String("AlarmsKey"), &awskms.KeyProps{
+		Description:       jsii.String("Encrypts the alarm topic"),
+		EnableKeyRotation: jsii.Bool(true),
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowCloudWatchAlarms"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+	}), nil)
+	return awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{MasterKey: key, EnforceSSL: jsii.Bool(true)})
 }
 
 // stack:end

@@ -115,6 +115,20 @@ func TestWorkerStack(t *testing.T) {
 		stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), workerSuppressions...)
 	})
 
+	t.Run("compliance packs", func(t *testing.T) {
+		// THEN the NIST 800-53 R5, HIPAA Security and PCI DSS 3.2.1 packs
+		// find only what examples/basic leaves to its user: HTTP only, and
+		// deletion protection off (the README lists them)
+		decisions := map[stacktest.Pack][]string{
+			stacktest.NIST80053R5: {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired", "ELBDeletionProtectionEnabled"},
+			stacktest.HIPAA:       {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired", "ELBDeletionProtectionEnabled"},
+			stacktest.PCIDSS321:   {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired"},
+		}
+		for pack, rules := range decisions {
+			stacktest.ExpectFindings(t, pack, stacktest.ScanTemplate(t, s.TemplatePath, pack), rules...)
+		}
+	})
+
 	t.Run("cfn-lint", func(t *testing.T) {
 		// WHEN cfn-lint checks the template
 		// THEN it reports no error and no warning

@@ -1,6 +1,8 @@
 package stacktest
 
 import (
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -26,4 +28,28 @@ func ScanTemplate(t testing.TB, templatePath string, packs ...Pack) []Finding {
 		TemplateFile: jsii.String(templatePath),
 	})
 	return Synth(t, stack, packs...).Findings
+}
+
+// ExpectFindings fails t unless findings hold exactly one finding of each
+// of pack's rules named (without the pack's prefix: "ELBv2ACMCertificateRequired"),
+// and nothing else. It is for the findings a stack leaves to its user on
+// purpose, each of which a README should name with the prop that closes it.
+func ExpectFindings(t testing.TB, pack Pack, findings []Finding, rules ...string) {
+	t.Helper()
+	var got, want []string
+	for _, f := range findings {
+		got = append(got, f.Rule)
+	}
+	for _, r := range rules {
+		want = append(want, string(pack)+"-"+r)
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		lines := make([]string, len(findings))
+		for i, f := range findings {
+			lines[i] = "  " + f.String()
+		}
+		t.Errorf("%s findings differ:\n got  %v\n want %v\n%s", pack, got, want, strings.Join(lines, "\n"))
+	}
 }
