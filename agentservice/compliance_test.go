@@ -1,6 +1,7 @@
 package agentservice_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -43,6 +44,8 @@ type complianceCase struct {
 	name  string
 	props func(stack awscdk.Stack) *agentservice.Props
 	want  []stacktest.Suppression
+	// https and deletionProtection say which user decisions the case makes.
+	https, deletionProtection bool
 }
 
 func complianceCases() []complianceCase {
@@ -59,7 +62,8 @@ func complianceCases() []complianceCase {
 			want:  []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name: "https with a certificate",
+			name:  "https with a certificate",
+			https: true,
 			props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
@@ -69,7 +73,8 @@ func complianceCases() []complianceCase {
 			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name: "https with a domain name",
+			name:  "https with a domain name",
+			https: true,
 			props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.DomainName = jsii.String("agent.example.com")
@@ -110,7 +115,8 @@ func complianceCases() []complianceCase {
 			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, execWildcard},
 		},
 		{
-			name: "fargate spot with deletion protection",
+			name:               "fargate spot with deletion protection",
+			deletionProtection: true,
 			props: func(awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.FargateSpot = jsii.Bool(true)
@@ -139,6 +145,29 @@ func TestComplianceAwsSolutions(t *testing.T) {
 			stacktest.NoFindings(t, stacktest.ScanTemplate(t, s.TemplatePath, stacktest.AwsSolutions))
 			// AND exactly the accepted suppressions are in the template
 			stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), tc.want...)
+			// AND the compliance packs find, in the template, only the
+			// decisions the case leaves to its user
+			for pack, rules := range tc.decisions() {
+				stacktest.ExpectFindings(t, pack, stacktest.ScanTemplate(t, s.TemplatePath, pack), rules...)
+			}
 		})
+	}
+}
+
+// decisions are the compliance findings a case leaves to its user: HTTP
+// without a certificate (closed by Certificate or DomainName), and deletion
+// protection off (closed by DeletionProtection).
+func (tc complianceCase) decisions() map[stacktest.Pack][]string {
+	var http, deletion []string
+	if !tc.https {
+		http = []string{"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired"}
+	}
+	if !tc.deletionProtection {
+		deletion = []string{"ELBDeletionProtectionEnabled"}
+	}
+	return map[stacktest.Pack][]string{
+		stacktest.NIST80053R5: append(slices.Clone(http), deletion...),
+		stacktest.HIPAA:       append(slices.Clone(http), deletion...),
+		stacktest.PCIDSS321:   http,
 	}
 }

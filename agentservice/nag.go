@@ -35,6 +35,14 @@ func suppressInherent(s *Service, p *Props) {
 		suppressCompliance(s.AccessLogsBucket, "S3BucketReplicationEnabled",
 			"Access logs expire after AccessLogsRetentionDays and are versioned against overwrites; a replica in another region is a disaster-recovery choice for the account, made on the bucket")
 	}
+	if !p.public() {
+		suppressCompliance(s.LoadBalancer, "ALBWAFEnabled",
+			"This internal load balancer answers only inside its VPC; the construct puts a web ACL (Firewall) in front of public load balancers, where traffic from the internet arrives")
+	}
+	if s.RedirectListener != nil {
+		suppressCompliance(s.RedirectListener, "ELBv2ACMCertificateRequired",
+			"This HTTP listener only redirects every request to HTTPS on 443, whose listener has the certificate; it serves nothing itself")
+	}
 	if p.AlarmTopic == nil {
 		for _, a := range s.Alarms {
 			suppressCompliance(a, "CloudWatchAlarmAction",

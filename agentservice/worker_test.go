@@ -709,6 +709,16 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 					AppliesTo: []string{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"}})
 			}
 			stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), want...)
+			// AND the compliance packs find in the template only the one
+			// decision left to the user: no AlarmTopic, so the dead-letter
+			// alarm notifies no one (AlarmTopic closes it)
+			for pack, rules := range map[stacktest.Pack][]string{
+				stacktest.NIST80053R5: {"CloudWatchAlarmAction"},
+				stacktest.HIPAA:       {"CloudWatchAlarmAction"},
+				stacktest.PCIDSS321:   nil,
+			} {
+				stacktest.ExpectFindings(t, pack, stacktest.ScanTemplate(t, s.TemplatePath, pack), rules...)
+			}
 			// AND cfn-lint finds no error or warning
 			stacktest.CfnLint(t, s.TemplatePath)
 		})
