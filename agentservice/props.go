@@ -273,6 +273,14 @@ type Props struct {
 	//
 	// Default: true.
 	RestrictDefaultSecurityGroup *bool
+	// AllowAllOutbound lets the tasks open any outbound connection instead
+	// of HTTPS (443) only, which is all an agent's calls need (model and
+	// AWS APIs, and the image pull, secrets and logs that Fargate fetches
+	// over the task's network interface); set it for a database or another
+	// port.
+	//
+	// Default: false, HTTPS out only.
+	AllowAllOutbound *bool
 	// LogEncryptionKey encrypts every log group the construct makes; the
 	// construct allows CloudWatch Logs to use it when the key is defined in
 	// the same app.

@@ -321,3 +321,26 @@ func TestLogGroupsAreEncryptedWithACustomerKeyByDefault(t *testing.T) {
 		"KeyPolicy": obj(map[string]any{"Statement": arrayWith(obj(map[string]any{"Sid": "AllowCloudWatchLogs"}))}),
 	}))
 }
+
+func TestTasksSendOnlyHTTPSUnlessAllowedAll(t *testing.T) {
+	cases := []struct {
+		name  string
+		allow *bool
+		want  []any
+	}{
+		{"default", nil, []any{obj(map[string]any{"CidrIp": "0.0.0.0/0", "IpProtocol": "tcp", "FromPort": 443, "ToPort": 443})}},
+		{"AllowAllOutbound", jsii.Bool(true), []any{obj(map[string]any{"CidrIp": "0.0.0.0/0", "IpProtocol": "-1"})}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// GIVEN a service WHEN it synthesizes
+			tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), AllowAllOutbound: c.allow})
+
+			// THEN the tasks' group sends exactly that
+			tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroup"), obj(map[string]any{
+				"GroupDescription":    "Agent tasks: HTTPS out, unless AllowAllOutbound",
+				"SecurityGroupEgress": c.want,
+			}))
+		})
+	}
+}

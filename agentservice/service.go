@@ -116,7 +116,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 func (s *Service) ToString() *string { return s.Node().Path() }
 
 func fargateService(scope constructs.Construct, p *Props, cluster awsecs.ICluster, def awsecs.FargateTaskDefinition, alarms []awscloudwatch.Alarm) awsecs.FargateService {
-	props := p.serviceProps(cluster, def)
+	props := p.serviceProps(scope, cluster, def)
 	props.DesiredCount = jsii.Number(p.desiredCount())
 	props.HealthCheckGracePeriod = healthcheck.GracePeriod(p.HealthCheck)
 	if len(alarms) > 0 {
@@ -135,8 +135,9 @@ func fargateService(scope constructs.Construct, p *Props, cluster awsecs.ICluste
 // serviceProps is what the web service and the worker share: a safe
 // rolling deploy, private subnets without public IPs, ECS Exec as asked,
 // tags propagated, and Spot when asked.
-func (p *Props) serviceProps(cluster awsecs.ICluster, def awsecs.FargateTaskDefinition) *awsecs.FargateServiceProps {
+func (p *Props) serviceProps(scope constructs.Construct, cluster awsecs.ICluster, def awsecs.FargateTaskDefinition) *awsecs.FargateServiceProps {
 	return &awsecs.FargateServiceProps{
+		SecurityGroups:             &[]awsec2.ISecurityGroup{p.taskSecurityGroup(scope, cluster.Vpc())},
 		Cluster:                    cluster,
 		TaskDefinition:             def,
 		MinHealthyPercent:          jsii.Number(p.minHealthy()),
@@ -148,6 +149,24 @@ func (p *Props) serviceProps(cluster awsecs.ICluster, def awsecs.FargateTaskDefi
 		PropagateTags:              awsecs.PropagatedTagSource_SERVICE,
 		CapacityProviderStrategies: p.capacityProviders(),
 	}
+}
+
+// taskSecurityGroup is the tasks' security group. Unless AllowAllOutbound,
+// it sends only HTTPS (443), which is what an agent's calls need: model
+// APIs, AWS APIs, and the image pull, secrets and logs that Fargate fetches
+// over the task's own network interface. DNS and the time service are not
+// filtered by security groups.
+func (p *Props) taskSecurityGroup(scope constructs.Construct, vpc awsec2.IVpc) awsec2.SecurityGroup {
+	all := defaults.Or(p.AllowAllOutbound, false)
+	sg := awsec2.NewSecurityGroup(scope, jsii.String("TaskSecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              vpc,
+		Description:      jsii.String("Agent tasks: HTTPS out, unless AllowAllOutbound"),
+		AllowAllOutbound: jsii.Bool(all),
+	})
+	if !all {
+		sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)), jsii.String("HTTPS: model and AWS APIs, image pull, secrets, logs"), nil)
+	}
+	return sg
 }
 
 // capacityProviders puts OnDemandBaseCount tasks on Fargate and the rest

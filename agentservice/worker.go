@@ -230,5 +230,5 @@ func grantWorker(role awsiam.IRole, queue awssqs.IQueue, cluster awsecs.ICluster
 
 func workerService(scope constructs.Construct, p *Props, cluster awsecs.ICluster, def awsecs.FargateTaskDefinition) awsecs.FargateService {
 	// No DesiredCount: see Worker's doc.
-	return awsecs.NewFargateService(scope, jsii.String("Service"), p.serviceProps(cluster, def))
+	return awsecs.NewFargateService(scope, jsii.String("Service"), p.serviceProps(scope, cluster, def))
 }

@@ -326,6 +326,14 @@ type WorkerProps struct {
 	//
 	// Default: true.
 	RestrictDefaultSecurityGroup *bool
+	// AllowAllOutbound lets the tasks open any outbound connection instead
+	// of HTTPS (443) only, which is all an agent's calls need (model and
+	// AWS APIs, and the image pull, secrets and logs that Fargate fetches
+	// over the task's network interface); set it for a database or another
+	// port.
+	//
+	// Default: false, HTTPS out only.
+	AllowAllOutbound *bool
 	// LogEncryptionKey encrypts every log group the construct makes.
 	//
 	// Default: - a new customer-managed KMS key with yearly rotation,
@@ -410,6 +418,7 @@ func (p *WorkerProps) base() *Props {
 		RestrictDefaultSecurityGroup: p.RestrictDefaultSecurityGroup,
 		LogEncryptionKey:             p.LogEncryptionKey,
 		AlarmTopic:                   p.AlarmTopic,
+		AllowAllOutbound:             p.AllowAllOutbound,
 	}
 }
 
