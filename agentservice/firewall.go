@@ -39,10 +39,10 @@ const (
 	// DefaultRateLimit is Firewall.RateLimit's default, in requests per
 	// client IP address per five minutes.
 	DefaultRateLimit = 600
-	// MinRateLimit and MaxRateLimit are AWS WAF's limits on a rate-based
+	// minRateLimit and maxRateLimit are AWS WAF's limits on a rate-based
 	// rule.
-	MinRateLimit = 10
-	MaxRateLimit = 2_000_000_000
+	minRateLimit = 10
+	maxRateLimit = 2_000_000_000
 )
 
 func (p *Props) firewallOn() bool {
@@ -63,8 +63,8 @@ func (p *Props) validateFirewall() error {
 	if f.WebAclArn != nil && f.RateLimit != nil {
 		return fmt.Errorf("agentservice: Firewall.RateLimit applies to the web ACL the construct makes, but Firewall.WebAclArn gives one; set the rate in your web ACL")
 	}
-	if v := f.RateLimit; v != nil && !token.IsNumber(v) && (*v < MinRateLimit || *v > MaxRateLimit || *v != float64(int64(*v))) {
-		return fmt.Errorf("agentservice: Firewall.RateLimit %v is not a rate limit; use a whole number of requests per 5 minutes from %d to %d", *v, MinRateLimit, MaxRateLimit)
+	if v := f.RateLimit; v != nil && !token.IsNumber(v) && (*v < minRateLimit || *v > maxRateLimit || *v != float64(int64(*v))) {
+		return fmt.Errorf("agentservice: Firewall.RateLimit %v is not a rate limit; use a whole number of requests per 5 minutes from %d to %d", *v, minRateLimit, maxRateLimit)
 	}
 	return nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/defaults"
 )
 
@@ -71,7 +70,7 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		Port:                jsii.Number(p.port()),
 		Protocol:            elbv2.ApplicationProtocol_HTTP,
 		TargetType:          elbv2.TargetType_IP,
-		HealthCheck:         healthcheck.TargetGroupHealthCheck(p.HealthCheck),
+		HealthCheck:         targetGroupHealthCheck(p.HealthCheck),
 		DeregistrationDelay: p.deregistrationDelay(),
 	})
 	if !p.https() {

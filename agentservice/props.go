@@ -499,7 +499,8 @@ func (p *Props) validateCount() error {
 	if token.IsNumber(p.DesiredCount) {
 		return nil
 	}
-	lo, hi := scaling.Min(p.Scaling), scaling.Max(p.Scaling)
+	sc := defaults.Ptr(p.Scaling, scaling.Props{})
+	lo, hi := defaults.Or(sc.MinCapacity, scaling.DefaultMinCapacity), defaults.Or(sc.MaxCapacity, scaling.DefaultMaxCapacity)
 	n := p.desiredCount()
 	if n < 1 || n != float64(int(n)) {
 		return fmt.Errorf("agentservice: DesiredCount %v is below 1; a web service needs at least one task, use a whole number from 1", n)

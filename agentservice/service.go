@@ -16,7 +16,6 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/scaling"
 )
@@ -118,7 +117,7 @@ func (s *Service) ToString() *string { return s.Node().Path() }
 func fargateService(scope constructs.Construct, p *Props, cluster awsecs.ICluster, def awsecs.FargateTaskDefinition, alarms []awscloudwatch.Alarm) awsecs.FargateService {
 	props := p.serviceProps(scope, cluster, def)
 	props.DesiredCount = jsii.Number(p.desiredCount())
-	props.HealthCheckGracePeriod = healthcheck.GracePeriod(p.HealthCheck)
+	props.HealthCheckGracePeriod = gracePeriod(p.HealthCheck)
 	if len(alarms) > 0 {
 		names := make([]*string, len(alarms))
 		for i, a := range alarms {

@@ -12,8 +12,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
-	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/timing"
 	"github.com/agentcdk/agentcdk/secrets"
 )
 
@@ -34,10 +34,6 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup, env *map
 		MemoryLimitMiB:  jsii.Number(p.memory()),
 		RuntimePlatform: &awsecs.RuntimePlatform{CpuArchitecture: cpu, OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX()},
 	})
-	var hc *awsecs.HealthCheck
-	if p.ContainerHealthCheck != nil {
-		hc = healthcheck.ContainerHealthCheck(p.ContainerHealthCheck)
-	}
 	linux := awsecs.NewLinuxParameters(scope, jsii.String("Linux"), &awsecs.LinuxParametersProps{
 		// An init process reaps zombies and forwards SIGTERM to the agent,
 		// so the drain starts even when the agent is not PID 1.
@@ -57,7 +53,7 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup, env *map
 			StreamPrefix: jsii.String(p.logPrefix()),
 		}),
 		StopTimeout: p.stopTimeout(),
-		HealthCheck: hc,
+		HealthCheck: containerHealthCheck(p.ContainerHealthCheck),
 		Essential:   jsii.Bool(true),
 		// A hard limit: the container is stopped rather than let the task
 		// starve its other processes (the ECS agent's log shipping).
@@ -105,8 +101,8 @@ func withEnv(user *map[string]*string, contract map[string]*string) *map[string]
 // envDuration formats d the way time.ParseDuration reads it ("60s"); a
 // token becomes a CloudFormation expression that yields the same form.
 func envDuration(d awscdk.Duration) *string {
-	if v, ok := healthcheck.Seconds(d); ok {
-		return jsii.String(healthcheck.FormatDuration(v))
+	if v, ok := timing.Seconds(d); ok {
+		return jsii.String(timing.Format(v))
 	}
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{awscdk.Token_AsString(d.ToSeconds(nil), nil), jsii.String("s")})
 }

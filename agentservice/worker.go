@@ -106,13 +106,13 @@ type Worker struct {
 // group, task definition and service use Service's IDs: Vpc, Cluster,
 // Logs, TaskDef, Service.
 const (
-	WorkerQueueID           = "Queue"
-	WorkerDeadLetterQueueID = "DeadLetterQueue"
-	WorkerDeadLetterAlarmID = "DeadLetterAlarm"
+	queueID           = "Queue"
+	deadLetterQueueID = "DeadLetterQueue"
+	deadLetterAlarmID = "DeadLetterAlarm"
 	// Under Service/TaskCount:
-	WorkerBacklogPolicyID      = "BacklogPerTask"
-	WorkerScaleFromZeroID      = "ScaleFromZero"
-	WorkerScaleFromZeroAlarmID = "ScaleFromZeroAlarm"
+	backlogPolicyID      = "BacklogPerTask"
+	scaleFromZeroID      = "ScaleFromZero"
+	scaleFromZeroAlarmID = "ScaleFromZeroAlarm"
 )
 
 // NewWorker creates a queue worker in scope under id. It validates props
@@ -167,13 +167,13 @@ func queues(scope constructs.Construct, p *WorkerProps) (awssqs.Queue, awssqs.Qu
 	if p.QueueEncryptionKey != nil {
 		encryption = awssqs.QueueEncryption_KMS
 	}
-	dlq := awssqs.NewQueue(scope, jsii.String(WorkerDeadLetterQueueID), &awssqs.QueueProps{
+	dlq := awssqs.NewQueue(scope, jsii.String(deadLetterQueueID), &awssqs.QueueProps{
 		Encryption:          encryption,
 		EncryptionMasterKey: p.QueueEncryptionKey,
 		EnforceSSL:          jsii.Bool(true),
 		RetentionPeriod:     defaults.Duration(p.DeadLetterQueueRetentionPeriod, DefaultDeadLetterQueueRetention),
 	})
-	queue := awssqs.NewQueue(scope, jsii.String(WorkerQueueID), &awssqs.QueueProps{
+	queue := awssqs.NewQueue(scope, jsii.String(queueID), &awssqs.QueueProps{
 		Encryption:          encryption,
 		EncryptionMasterKey: p.QueueEncryptionKey,
 		EnforceSSL:          jsii.Bool(true),
@@ -192,7 +192,7 @@ func queues(scope constructs.Construct, p *WorkerProps) (awssqs.Queue, awssqs.Qu
 // deadLetterAlarm fires as soon as a message lands in the dead-letter
 // queue: each one is a job that failed every delivery.
 func deadLetterAlarm(scope constructs.Construct, dlq awssqs.Queue) awscloudwatch.Alarm {
-	return awscloudwatch.NewAlarm(scope, jsii.String(WorkerDeadLetterAlarmID), &awscloudwatch.AlarmProps{
+	return awscloudwatch.NewAlarm(scope, jsii.String(deadLetterAlarmID), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("Jobs failed every delivery and wait in the worker's dead-letter queue"),
 		Metric: dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
 			Period:    awscdk.Duration_Minutes(jsii.Number(1)),

@@ -18,6 +18,7 @@ import (
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/timing"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/agentcdk/agentcdk/secrets"
 )
@@ -44,8 +45,8 @@ const (
 	// enough to ride out a model API's brief outage, short enough that a
 	// poison message does not occupy workers for long.
 	DefaultMaxReceiveCount = 5
-	// MaxMaxReceiveCount is SQS's largest maxReceiveCount.
-	MaxMaxReceiveCount = 1000
+	// maxMaxReceiveCount is SQS's largest maxReceiveCount.
+	maxMaxReceiveCount = 1000
 
 	// DefaultQueueRetention is how long the queue keeps a message that no
 	// worker has finished: SQS's own default.
@@ -53,11 +54,11 @@ const (
 	// DefaultDeadLetterQueueRetention is how long the dead-letter queue
 	// keeps a message: SQS's maximum, the most time to look into a failed
 	// job.
-	DefaultDeadLetterQueueRetention = MaxQueueRetention
-	// MinQueueRetention and MaxQueueRetention bound a queue's retention
+	DefaultDeadLetterQueueRetention = maxQueueRetention
+	// minQueueRetention and maxQueueRetention bound a queue's retention
 	// period in SQS.
-	MinQueueRetention = time.Minute
-	MaxQueueRetention = 14 * 24 * time.Hour
+	minQueueRetention = time.Minute
+	maxQueueRetention = 14 * 24 * time.Hour
 
 	// DefaultWorkerMinCapacity is the fewest worker tasks: none while the
 	// queue is empty.
@@ -71,20 +72,20 @@ const (
 	// DefaultJobDuration is how long one job takes, on average.
 	DefaultJobDuration = time.Minute
 
-	// WorkerScaleOutCooldown is the backlog policy's wait after a
+	// workerScaleOutCooldown is the backlog policy's wait after a
 	// scale-out before the next one: a new task needs about a minute to
 	// start and show in the metrics.
-	WorkerScaleOutCooldown = 60 * time.Second
-	// WorkerScaleInCooldown is the backlog policy's wait after a scale-in
+	workerScaleOutCooldown = 60 * time.Second
+	// workerScaleInCooldown is the backlog policy's wait after a scale-in
 	// before the next one. Target tracking already waits for 15 low
 	// minutes before it scales in; busy tasks are protected anyway.
-	WorkerScaleInCooldown = 120 * time.Second
-	// ScaleFromZeroCooldown is the wait after the scale-from-zero step
+	workerScaleInCooldown = 120 * time.Second
+	// scaleFromZeroCooldown is the wait after the scale-from-zero step
 	// before it may add another task. Application Auto Scaling counts the
 	// task it added during the cooldown, so the alarm staying in ALARM
 	// while the first task starts (and while Container Insights has not yet
 	// reported it running) adds no second one.
-	ScaleFromZeroCooldown = 5 * time.Minute
+	scaleFromZeroCooldown = 5 * time.Minute
 )
 
 // WorkerProps configures a Worker. Only Image is required; every other
@@ -423,16 +424,16 @@ func (p *WorkerProps) base() *Props {
 }
 
 func (p *WorkerProps) validateStopTimeout() error {
-	d, ok := healthcheck.Seconds(p.StopTimeout)
+	d, ok := timing.Seconds(p.StopTimeout)
 	if !ok {
 		return nil // nil (the default) or a token
 	}
 	// The web service's rule, so that the prop fails with one message on
 	// both constructs; the worker has no load balancer timings to check.
-	u := healthcheck.Unresolved
+	u := timing.Unresolved
 	return healthcheck.Timing{
 		StopTimeout: d, DeregistrationDelay: u, IdleTimeout: u, HealthCheckInterval: u, HealthCheckTimeout: u, GracePeriod: u,
-		HealthyThresholdCount: healthcheck.UnresolvedCount, UnhealthyThresholdCount: healthcheck.UnresolvedCount,
+		HealthyThresholdCount: timing.UnresolvedCount, UnhealthyThresholdCount: timing.UnresolvedCount,
 	}.Validate()
 }
 
@@ -456,8 +457,8 @@ func (p *WorkerProps) validateQueue() error {
 		}
 		return nil
 	}
-	if v := p.MaxReceiveCount; v != nil && !token.IsNumber(v) && (*v < 1 || *v > MaxMaxReceiveCount || *v != math.Trunc(*v)) {
-		return fmt.Errorf("agentservice: MaxReceiveCount %v is not a receive count; use a whole number from 1 to %d", *v, MaxMaxReceiveCount)
+	if v := p.MaxReceiveCount; v != nil && !token.IsNumber(v) && (*v < 1 || *v > maxMaxReceiveCount || *v != math.Trunc(*v)) {
+		return fmt.Errorf("agentservice: MaxReceiveCount %v is not a receive count; use a whole number from 1 to %d", *v, maxMaxReceiveCount)
 	}
 	queue, qok := retention("QueueRetentionPeriod", p.QueueRetentionPeriod, DefaultQueueRetention)
 	dlq, dok := retention("DeadLetterQueueRetentionPeriod", p.DeadLetterQueueRetentionPeriod, DefaultDeadLetterQueueRetention)
@@ -468,7 +469,7 @@ func (p *WorkerProps) validateQueue() error {
 	}
 	if qok && dok && dlq.d <= queue.d {
 		return fmt.Errorf("agentservice: DeadLetterQueueRetentionPeriod %s is not longer than QueueRetentionPeriod %s; SQS ages a message from when it was first sent, so a dead-letter queue that keeps messages no longer than the queue deletes them on arrival; use a longer DeadLetterQueueRetentionPeriod",
-			healthcheck.FormatDuration(dlq.d), healthcheck.FormatDuration(queue.d))
+			timing.Format(dlq.d), timing.Format(queue.d))
 	}
 	return nil
 }
@@ -484,13 +485,13 @@ func retention(name string, v awscdk.Duration, def time.Duration) (checkedDurati
 	if v == nil {
 		return checkedDuration{d: def}, true
 	}
-	d, ok := healthcheck.Seconds(v)
+	d, ok := timing.Seconds(v)
 	if !ok {
 		return checkedDuration{}, false
 	}
-	if d%time.Second != 0 || d < MinQueueRetention || d > MaxQueueRetention {
+	if d%time.Second != 0 || d < minQueueRetention || d > maxQueueRetention {
 		return checkedDuration{err: fmt.Errorf("agentservice: %s %s is outside what SQS keeps; use whole seconds from %s to %s (14 days)",
-			name, healthcheck.FormatDuration(d), healthcheck.FormatDuration(MinQueueRetention), healthcheck.FormatDuration(MaxQueueRetention))}, true
+			name, timing.Format(d), timing.Format(minQueueRetention), timing.Format(maxQueueRetention))}, true
 	}
 	return checkedDuration{d: d}, true
 }
@@ -525,12 +526,12 @@ func (p *WorkerProps) validateJobs() error {
 		if prop.v == nil {
 			continue
 		}
-		d, ok := healthcheck.Seconds(prop.v)
+		d, ok := timing.Seconds(prop.v)
 		if !ok {
 			return fmt.Errorf("agentservice: %s is an unresolved token; give a duration, since the scaling target is computed from it at synth time", prop.name)
 		}
 		if d <= 0 {
-			return fmt.Errorf("agentservice: %s %s is not positive; use a duration above 0s", prop.name, healthcheck.FormatDuration(d))
+			return fmt.Errorf("agentservice: %s %s is not positive; use a duration above 0s", prop.name, timing.Format(d))
 		}
 	}
 	return nil
@@ -551,10 +552,10 @@ func (p *WorkerProps) allowSend() bool { return defaults.Or(p.AllowSend, false) 
 // validation has refused tokens.
 func (p *WorkerProps) jobTiming() (wait, job time.Duration) {
 	wait, job = DefaultMaxJobWait, DefaultJobDuration
-	if d, ok := healthcheck.Seconds(p.MaxJobWait); ok {
+	if d, ok := timing.Seconds(p.MaxJobWait); ok {
 		wait = d
 	}
-	if d, ok := healthcheck.Seconds(p.JobDuration); ok {
+	if d, ok := timing.Seconds(p.JobDuration); ok {
 		job = d
 	}
 	return wait, job

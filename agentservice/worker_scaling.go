@@ -14,15 +14,15 @@ import (
 // The metric math of the worker's scaling, over m1 (the queue's visible
 // messages) and m2 (the service's running tasks).
 const (
-	// BacklogPerTaskExpression is the backlog per task that BacklogPolicy
+	// backlogPerTaskExpression is the backlog per task that BacklogPolicy
 	// tracks. With no task running it is the whole backlog, so that the
 	// policy scales in to MinCapacity from an empty queue rather than
 	// seeing no data.
-	BacklogPerTaskExpression = "IF(m2 > 0, m1 / m2, m1)"
-	// ScaleFromZeroExpression is 1 while messages wait and no task runs.
+	backlogPerTaskExpression = "IF(m2 > 0, m1 / m2, m1)"
+	// scaleFromZeroExpression is 1 while messages wait and no task runs.
 	// FILL counts a minute in which Container Insights reported no running
 	// task count as zero tasks.
-	ScaleFromZeroExpression = "IF(FILL(m2, 0) == 0 AND m1 > 0, 1, 0)"
+	scaleFromZeroExpression = "IF(FILL(m2, 0) == 0 AND m1 > 0, 1, 0)"
 )
 
 // The metrics the scaling reads.
@@ -65,14 +65,14 @@ func (w *Worker) backlogPolicy(target awsapplicationautoscaling.ScalableTarget) 
 		}
 	}
 	scope := w.ScalableTaskCount
-	return awsapplicationautoscaling.NewCfnScalingPolicy(scope, jsii.String(WorkerBacklogPolicyID), &awsapplicationautoscaling.CfnScalingPolicyProps{
-		PolicyName:      jsii.String(*awscdk.Names_NodeUniqueId(scope.Node()) + WorkerBacklogPolicyID),
+	return awsapplicationautoscaling.NewCfnScalingPolicy(scope, jsii.String(backlogPolicyID), &awsapplicationautoscaling.CfnScalingPolicyProps{
+		PolicyName:      jsii.String(*awscdk.Names_NodeUniqueId(scope.Node()) + backlogPolicyID),
 		PolicyType:      jsii.String("TargetTrackingScaling"),
 		ScalingTargetId: target.ScalableTargetId(),
 		TargetTrackingScalingPolicyConfiguration: &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingScalingPolicyConfigurationProperty{
 			TargetValue:      jsii.Number(w.BacklogPerTaskTarget),
-			ScaleOutCooldown: jsii.Number(WorkerScaleOutCooldown.Seconds()),
-			ScaleInCooldown:  jsii.Number(WorkerScaleInCooldown.Seconds()),
+			ScaleOutCooldown: jsii.Number(workerScaleOutCooldown.Seconds()),
+			ScaleInCooldown:  jsii.Number(workerScaleInCooldown.Seconds()),
 			CustomizedMetricSpecification: &awsapplicationautoscaling.CfnScalingPolicy_CustomizedMetricSpecificationProperty{
 				Metrics: &[]*awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDataQueryProperty{
 					{
@@ -93,7 +93,7 @@ func (w *Worker) backlogPolicy(target awsapplicationautoscaling.ScalableTarget) 
 					{
 						Id:         jsii.String("e1"),
 						Label:      jsii.String("Visible messages per running task"),
-						Expression: jsii.String(BacklogPerTaskExpression),
+						Expression: jsii.String(backlogPerTaskExpression),
 						ReturnData: jsii.Bool(true),
 					},
 				},
@@ -106,20 +106,20 @@ func (w *Worker) backlogPolicy(target awsapplicationautoscaling.ScalableTarget) 
 // task runs, BacklogPolicy takes over.
 func (w *Worker) scaleFromZero(target awsapplicationautoscaling.ScalableTarget) {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	w.ScaleFromZeroAction = awsapplicationautoscaling.NewStepScalingAction(w.ScalableTaskCount, jsii.String(WorkerScaleFromZeroID), &awsapplicationautoscaling.StepScalingActionProps{
+	w.ScaleFromZeroAction = awsapplicationautoscaling.NewStepScalingAction(w.ScalableTaskCount, jsii.String(scaleFromZeroID), &awsapplicationautoscaling.StepScalingActionProps{
 		ScalingTarget:         target,
 		AdjustmentType:        awsapplicationautoscaling.AdjustmentType_CHANGE_IN_CAPACITY,
-		Cooldown:              defaults.Duration(nil, ScaleFromZeroCooldown),
+		Cooldown:              defaults.Duration(nil, scaleFromZeroCooldown),
 		MetricAggregationType: awsapplicationautoscaling.MetricAggregationType_MAXIMUM,
 	})
 	w.ScaleFromZeroAction.AddAdjustment(&awsapplicationautoscaling.AdjustmentTier{
 		Adjustment: jsii.Number(1),
 		LowerBound: jsii.Number(0),
 	})
-	w.ScaleFromZeroAlarm = awscloudwatch.NewAlarm(w.ScalableTaskCount, jsii.String(WorkerScaleFromZeroAlarmID), &awscloudwatch.AlarmProps{
+	w.ScaleFromZeroAlarm = awscloudwatch.NewAlarm(w.ScalableTaskCount, jsii.String(scaleFromZeroAlarmID), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("Messages wait in the worker's queue and no worker task runs; starts one"),
 		Metric: awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression: jsii.String(ScaleFromZeroExpression),
+			Expression: jsii.String(scaleFromZeroExpression),
 			Label:      jsii.String("Messages waiting with no running task"),
 			Period:     minute,
 			UsingMetrics: &map[string]awscloudwatch.IMetric{

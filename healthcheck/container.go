@@ -3,12 +3,11 @@ package healthcheck
 import (
 	"time"
 
-	"github.com/agentcdk/agentcdk/agentkit"
-	"github.com/agentcdk/agentcdk/internal/defaults"
-	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
-	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/timing"
+	"github.com/agentcdk/agentcdk/internal/token"
 )
 
 // ContainerProps configures the optional ECS container health check. The
@@ -38,15 +37,9 @@ type ContainerProps struct {
 	StartPeriod awscdk.Duration
 }
 
-// DefaultCommand returns the default probe command: the agent binary run
-// with agentkit.ProbeArg.
-func DefaultCommand() []string {
-	return []string{"CMD", DefaultProbeBinary, agentkit.ProbeArg}
-}
-
-// ContainerTiming holds the container probe's timing in plain Go values; a
+// containerTiming holds the container probe's timing in plain Go values; a
 // field that is an unresolved token holds Unresolved or UnresolvedCount.
-type ContainerTiming struct {
+type containerTiming struct {
 	// Interval is the time between two probes.
 	Interval time.Duration
 	// Timeout is how long one probe may take.
@@ -60,13 +53,13 @@ type ContainerTiming struct {
 // Validate reports the first value ECS would refuse or that makes no
 // sense: Interval 5..300 s, Timeout 2..60 s and below Interval, StartPeriod
 // 0..300 s, all in whole seconds, Retries 1..10.
-func (c ContainerTiming) Validate() error {
+func (c containerTiming) Validate() error {
 	checks := []error{
-		checkDuration("Interval", c.Interval, MinContainerInterval, MaxContainerInterval),
-		checkDuration("Timeout", c.Timeout, MinContainerTimeout, MaxContainerTimeout),
+		checkDuration("Interval", c.Interval, minContainerInterval, maxContainerInterval),
+		checkDuration("Timeout", c.Timeout, minContainerTimeout, maxContainerTimeout),
 		checkBelow("Timeout", c.Timeout, "Interval", c.Interval),
-		checkIntCount("Retries", c.Retries, MinContainerRetries, MaxContainerRetries),
-		checkDuration("StartPeriod", c.StartPeriod, 0, MaxContainerStartPeriod),
+		checkIntCount("Retries", c.Retries, minContainerRetries, maxContainerRetries),
+		checkDuration("StartPeriod", c.StartPeriod, 0, maxContainerStartPeriod),
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -76,9 +69,9 @@ func (c ContainerTiming) Validate() error {
 	return nil
 }
 
-// CheckCommand reports whether ECS accepts cmd as a health-check command:
+// checkCommand reports whether ECS accepts cmd as a health-check command:
 // "CMD" or "CMD-SHELL" followed by at least one non-empty argument.
-func CheckCommand(cmd []string) error {
+func checkCommand(cmd []string) error {
 	if len(cmd) < 2 || (cmd[0] != "CMD" && cmd[0] != "CMD-SHELL") {
 		return errorf("Command %q is not a health-check command; use [\"CMD\", binary, args...] or [\"CMD-SHELL\", script]", cmd)
 	}
@@ -109,13 +102,13 @@ func (p *ContainerProps) Validate() error {
 			cmd = append(cmd, *s)
 		}
 		if judged {
-			if err := CheckCommand(cmd); err != nil {
+			if err := checkCommand(cmd); err != nil {
 				return err
 			}
 		}
 	}
 	if p.Retries != nil && !token.IsNumber(p.Retries) {
-		if err := checkCount("Retries", *p.Retries, MinContainerRetries, MaxContainerRetries); err != nil {
+		if err := checkCount("Retries", *p.Retries, minContainerRetries, maxContainerRetries); err != nil {
 			return err
 		}
 	}
@@ -126,36 +119,16 @@ func (p *ContainerProps) Validate() error {
 	// The agent probe gives up after agentkit.ProbeTimeout; a shorter ECS
 	// timeout would kill it first and count a healthy agent as failing.
 	if min := agentkit.ProbeTimeout + time.Second; p.Command == nil && t.Timeout != Unresolved && t.Timeout < min {
-		return errorf("Timeout %s is too short for the agent probe, which waits up to %s for /health; use at least %s", FormatDuration(t.Timeout), FormatDuration(agentkit.ProbeTimeout), FormatDuration(min))
+		return errorf("Timeout %s is too short for the agent probe, which waits up to %s for /health; use at least %s", timing.Format(t.Timeout), timing.Format(agentkit.ProbeTimeout), timing.Format(min))
 	}
 	return nil
 }
 
-func (p *ContainerProps) timing() ContainerTiming {
-	return ContainerTiming{
-		Interval:    resolve(p.Interval, DefaultContainerInterval),
-		Timeout:     resolve(p.Timeout, DefaultContainerTimeout),
-		StartPeriod: resolve(p.StartPeriod, DefaultContainerStartPeriod),
-		Retries:     count(p.Retries, DefaultContainerRetries),
-	}
-}
-
-// ContainerHealthCheck returns the container health check p describes,
-// every field set explicitly. p may be nil: the default probe. It does not
-// validate; call p.Validate first.
-func ContainerHealthCheck(p *ContainerProps) *awsecs.HealthCheck {
-	if p == nil {
-		p = &ContainerProps{}
-	}
-	command := p.Command
-	if command == nil {
-		command = jsii.Strings(DefaultCommand()...)
-	}
-	return &awsecs.HealthCheck{
-		Command:     command,
-		Interval:    defaults.Duration(p.Interval, DefaultContainerInterval),
-		Timeout:     defaults.Duration(p.Timeout, DefaultContainerTimeout),
-		Retries:     defaults.Ptr(p.Retries, float64(DefaultContainerRetries)),
-		StartPeriod: defaults.Duration(p.StartPeriod, DefaultContainerStartPeriod),
+func (p *ContainerProps) timing() containerTiming {
+	return containerTiming{
+		Interval:    timing.Of(p.Interval, DefaultContainerInterval),
+		Timeout:     timing.Of(p.Timeout, DefaultContainerTimeout),
+		StartPeriod: timing.Of(p.StartPeriod, DefaultContainerStartPeriod),
+		Retries:     timing.Count(p.Retries, DefaultContainerRetries),
 	}
 }

@@ -84,24 +84,24 @@ const (
 // retries 1 to 10, start period 0 to 300 s. Target groups: deregistration
 // delay 0 to 3600 s. ALB: idle timeout 1 to 4000 s.
 const (
-	MinInterval             = 5 * time.Second
-	MaxInterval             = 300 * time.Second
-	MinTimeout              = 2 * time.Second
-	MaxTimeout              = 120 * time.Second
-	MinThresholdCount       = 2
-	MaxThresholdCount       = 10
-	MaxPathLength           = 1024
-	MaxGracePeriod          = 2147483647 * time.Second
-	MaxDeregistrationDelay  = 3600 * time.Second
-	MinIdleTimeout          = 1 * time.Second
-	MaxIdleTimeout          = agentkit.MaxIdleTimeout
-	MinStopTimeout          = agentkit.MinStopTimeout
-	MaxStopTimeout          = agentkit.MaxStopTimeout
-	MinContainerInterval    = 5 * time.Second
-	MaxContainerInterval    = 300 * time.Second
-	MinContainerTimeout     = 2 * time.Second
-	MaxContainerTimeout     = 60 * time.Second
-	MinContainerRetries     = 1
-	MaxContainerRetries     = 10
-	MaxContainerStartPeriod = 300 * time.Second
+	minInterval             = 5 * time.Second
+	maxInterval             = 300 * time.Second
+	minTimeout              = 2 * time.Second
+	maxTimeout              = 120 * time.Second
+	minThresholdCount       = 2
+	maxThresholdCount       = 10
+	maxPathLength           = 1024
+	maxGracePeriod          = 2147483647 * time.Second
+	maxDeregistrationDelay  = 3600 * time.Second
+	minIdleTimeout          = 1 * time.Second
+	maxIdleTimeout          = agentkit.MaxIdleTimeout
+	minStopTimeout          = agentkit.MinStopTimeout
+	maxStopTimeout          = agentkit.MaxStopTimeout
+	minContainerInterval    = 5 * time.Second
+	maxContainerInterval    = 300 * time.Second
+	minContainerTimeout     = 2 * time.Second
+	maxContainerTimeout     = 60 * time.Second
+	minContainerRetries     = 1
+	maxContainerRetries     = 10
+	maxContainerStartPeriod = 300 * time.Second
 )

@@ -10,8 +10,9 @@
 // defines it and this package imports it, never the other way round.
 //
 // Validation happens in plain Go: Props.Validate and ContainerProps.Validate
-// turn their awscdk.Duration values into time.Duration with Seconds (the one
-// call that needs jsii) and hand every rule to the same pure-Go checks that
-// Timing.Validate, CheckPath and CheckHealthyHttpCodes use. Values that are
-// unresolved CDK tokens are never judged.
+// read their awscdk.Duration values once and hand every rule to the same
+// checks Timing.Validate uses, so a range is written down once. Values that
+// are unresolved CDK tokens are never judged. The agentservice constructs
+// turn these props into the target group, the service's grace period and
+// the container definition.
 package healthcheck

@@ -31,16 +31,12 @@ func ExampleProps_Validate() {
 	// Output: healthcheck: Timeout 30s is not below Interval 30s; use a timeout shorter than the interval
 }
 
-func ExampleTargetGroupHealthCheck() {
-	hc := healthcheck.TargetGroupHealthCheck(nil)
-	interval, _ := healthcheck.Seconds(hc.Interval)
-	fmt.Println(*hc.Path, *hc.HealthyHttpCodes, interval, *hc.UnhealthyThresholdCount)
-	// Output: /health 200 30s 3
-}
-
-func ExampleCheckHealthyHttpCodes() {
+// The matchers the ALB accepts: codes from 200 to 499, alone, listed or as
+// a range.
+func ExampleProps_Validate_healthyHttpCodes() {
 	for _, codes := range []string{"200", "200,202", "200-299", "200-599"} {
-		fmt.Println(codes, healthcheck.CheckHealthyHttpCodes(codes) == nil)
+		p := &healthcheck.Props{HealthyHttpCodes: jsii.String(codes)}
+		fmt.Println(codes, p.Validate() == nil)
 	}
 	// Output:
 	// 200 true

@@ -32,11 +32,11 @@ func FuzzTiming(f *testing.F) {
 			return
 		}
 		// THEN an accepted budget keeps every AWS rule
-		if tm.StopTimeout < healthcheck.MinStopTimeout || tm.StopTimeout > healthcheck.MaxStopTimeout ||
+		if tm.StopTimeout < 2*time.Second || tm.StopTimeout > 120*time.Second ||
 			tm.HealthCheckTimeout >= tm.HealthCheckInterval ||
-			tm.HealthCheckInterval < healthcheck.MinInterval || tm.HealthCheckInterval > healthcheck.MaxInterval ||
+			tm.HealthCheckInterval < 5*time.Second || tm.HealthCheckInterval > 300*time.Second ||
 			tm.HealthyThresholdCount < 2 || tm.HealthyThresholdCount > 10 ||
-			tm.DeregistrationDelay < 0 || tm.DeregistrationDelay > healthcheck.MaxDeregistrationDelay ||
+			tm.DeregistrationDelay < 0 || tm.DeregistrationDelay > time.Hour ||
 			tm.StopTimeout%time.Second != 0 {
 			t.Fatalf("Validate accepted %+v", tm)
 		}
@@ -54,8 +54,8 @@ func FuzzHealthyHttpCodes(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, codes string) {
-		// GIVEN any matcher WHEN it is checked
-		if healthcheck.CheckHealthyHttpCodes(codes) != nil {
+		// GIVEN any matcher WHEN it is validated (a plain string needs no jsii)
+		if (&healthcheck.Props{HealthyHttpCodes: &codes}).Validate() != nil {
 			return
 		}
 		// THEN an accepted one is a list of codes or ranges, each within 200..499
@@ -75,11 +75,11 @@ func FuzzPath(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
-		// GIVEN any path WHEN it is checked THEN an accepted one is absolute printable ASCII
-		if healthcheck.CheckPath(path) != nil {
+		// GIVEN any path WHEN it is validated THEN an accepted one is absolute printable ASCII
+		if (&healthcheck.Props{Path: &path}).Validate() != nil {
 			return
 		}
-		if !strings.HasPrefix(path, "/") || len(path) > healthcheck.MaxPathLength || strings.ContainsAny(path, " \t\n") {
+		if !strings.HasPrefix(path, "/") || len(path) > 1024 || strings.ContainsAny(path, " \t\n") {
 			t.Fatalf("accepted %q", path)
 		}
 	})

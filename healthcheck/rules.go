@@ -6,28 +6,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/agentcdk/agentcdk/internal/timing"
 )
 
-// Unresolved stands for a duration that is an unresolved CDK token (see
-// Seconds). Validation skips every rule that involves it.
-const Unresolved time.Duration = math.MinInt64
+// Unresolved stands for a duration of a Timing that is an unresolved CDK
+// token. Validation skips every rule that involves it.
+const Unresolved = timing.Unresolved
 
-// UnresolvedCount stands for a count that is an unresolved CDK token.
-// Validation skips every rule that involves it.
-const UnresolvedCount = math.MinInt
+// UnresolvedCount stands for a count of a Timing that is an unresolved CDK
+// token. Validation skips every rule that involves it.
+const UnresolvedCount = timing.UnresolvedCount
 
 // errorf builds a validation error with the package prefix.
 func errorf(format string, args ...any) error {
 	return fmt.Errorf("healthcheck: "+format, args...)
-}
-
-// FormatDuration writes d the way messages show it: whole seconds as "30s",
-// anything finer as Go's time.Duration string.
-func FormatDuration(d time.Duration) string {
-	if d%time.Second == 0 {
-		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
-	}
-	return d.String()
 }
 
 // checkDuration checks that d is a whole number of seconds within lo..hi.
@@ -37,10 +30,10 @@ func checkDuration(name string, d, lo, hi time.Duration) error {
 	}
 	if d%time.Second != 0 {
 		return errorf("%s %s is not a whole number of seconds; use %s to %s in whole seconds",
-			name, FormatDuration(d), FormatDuration(lo), FormatDuration(hi))
+			name, timing.Format(d), timing.Format(lo), timing.Format(hi))
 	}
 	if d < lo || d > hi {
-		return errorf("%s %s is out of range; use %s to %s", name, FormatDuration(d), FormatDuration(lo), FormatDuration(hi))
+		return errorf("%s %s is out of range; use %s to %s", name, timing.Format(d), timing.Format(lo), timing.Format(hi))
 	}
 	return nil
 }
@@ -51,7 +44,7 @@ func checkBelow(timeoutName string, timeout time.Duration, intervalName string, 
 		return nil
 	}
 	return errorf("%s %s is not below %s %s; use a timeout shorter than the interval",
-		timeoutName, FormatDuration(timeout), intervalName, FormatDuration(interval))
+		timeoutName, timing.Format(timeout), intervalName, timing.Format(interval))
 }
 
 // checkCount checks that n is a whole number within lo..hi.
@@ -73,15 +66,15 @@ func checkIntCount(name string, n, lo, hi int) error {
 	return checkCount(name, float64(n), lo, hi)
 }
 
-// CheckPath reports whether the ALB accepts path as a health-check path:
-// it starts with "/", is at most MaxPathLength characters long and holds
+// checkPath reports whether the ALB accepts path as a health-check path:
+// it starts with "/", is at most maxPathLength characters long and holds
 // only printable ASCII characters other than space.
-func CheckPath(path string) error {
+func checkPath(path string) error {
 	if !strings.HasPrefix(path, "/") {
 		return errorf("Path %q does not start with \"/\"; use an absolute path such as %q", path, DefaultPath)
 	}
-	if len(path) > MaxPathLength {
-		return errorf("Path of %d characters is too long; use at most %d", len(path), MaxPathLength)
+	if len(path) > maxPathLength {
+		return errorf("Path of %d characters is too long; use at most %d", len(path), maxPathLength)
 	}
 	for _, r := range path {
 		if r <= ' ' || r > '~' {
@@ -91,10 +84,10 @@ func CheckPath(path string) error {
 	return nil
 }
 
-// CheckHealthyHttpCodes reports whether the ALB accepts codes as a
+// checkHealthyHttpCodes reports whether the ALB accepts codes as a
 // health-check matcher: one code ("200"), a list ("200,202"), a range
 // ("200-299") or a list of codes and ranges, every code from 200 to 499.
-func CheckHealthyHttpCodes(codes string) error {
+func checkHealthyHttpCodes(codes string) error {
 	bad := func() error {
 		return errorf("HealthyHttpCodes %q is not a matcher the ALB accepts; use codes from 200 to 499 as \"200\", \"200,202\" or \"200-299\"", codes)
 	}

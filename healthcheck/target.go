@@ -1,13 +1,10 @@
 package healthcheck
 
 import (
-	"math"
-
-	"github.com/agentcdk/agentcdk/internal/defaults"
-	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
-	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/internal/timing"
+	"github.com/agentcdk/agentcdk/internal/token"
 )
 
 // Props configures the ALB target-group health check and the ECS
@@ -69,12 +66,12 @@ func (p *Props) Validate() error {
 		return nil
 	}
 	if p.Path != nil && !token.IsString(p.Path) {
-		if err := CheckPath(*p.Path); err != nil {
+		if err := checkPath(*p.Path); err != nil {
 			return err
 		}
 	}
 	if p.HealthyHttpCodes != nil && !token.IsString(p.HealthyHttpCodes) {
-		if err := CheckHealthyHttpCodes(*p.HealthyHttpCodes); err != nil {
+		if err := checkHealthyHttpCodes(*p.HealthyHttpCodes); err != nil {
 			return err
 		}
 	}
@@ -83,7 +80,7 @@ func (p *Props) Validate() error {
 		n    *float64
 	}{{"HealthyThresholdCount", p.HealthyThresholdCount}, {"UnhealthyThresholdCount", p.UnhealthyThresholdCount}} {
 		if c.n != nil && !token.IsNumber(c.n) {
-			if err := checkCount(c.name, *c.n, MinThresholdCount, MaxThresholdCount); err != nil {
+			if err := checkCount(c.name, *c.n, minThresholdCount, maxThresholdCount); err != nil {
 				return err
 			}
 		}
@@ -100,56 +97,13 @@ func TimingOf(p *Props, deregistrationDelay, stopTimeout, idleTimeout awscdk.Dur
 		p = &Props{}
 	}
 	return Timing{
-		DeregistrationDelay:     resolve(deregistrationDelay, DefaultDeregistrationDelay),
-		StopTimeout:             resolve(stopTimeout, DefaultStopTimeout),
-		IdleTimeout:             resolve(idleTimeout, DefaultIdleTimeout),
-		HealthCheckInterval:     resolve(p.Interval, DefaultInterval),
-		HealthCheckTimeout:      resolve(p.Timeout, DefaultTimeout),
-		GracePeriod:             resolve(p.GracePeriod, DefaultGracePeriod),
-		HealthyThresholdCount:   count(p.HealthyThresholdCount, DefaultHealthyThresholdCount),
-		UnhealthyThresholdCount: count(p.UnhealthyThresholdCount, DefaultUnhealthyThresholdCount),
+		DeregistrationDelay:     timing.Of(deregistrationDelay, DefaultDeregistrationDelay),
+		StopTimeout:             timing.Of(stopTimeout, DefaultStopTimeout),
+		IdleTimeout:             timing.Of(idleTimeout, DefaultIdleTimeout),
+		HealthCheckInterval:     timing.Of(p.Interval, DefaultInterval),
+		HealthCheckTimeout:      timing.Of(p.Timeout, DefaultTimeout),
+		GracePeriod:             timing.Of(p.GracePeriod, DefaultGracePeriod),
+		HealthyThresholdCount:   timing.Count(p.HealthyThresholdCount, DefaultHealthyThresholdCount),
+		UnhealthyThresholdCount: timing.Count(p.UnhealthyThresholdCount, DefaultUnhealthyThresholdCount),
 	}
-}
-
-// count returns the count n holds, def when n is nil, and UnresolvedCount
-// when n is a token or does not fit an int.
-func count(n *float64, def int) int {
-	switch {
-	case n == nil:
-		return def
-	case token.IsNumber(n) || math.IsNaN(*n) || math.Abs(*n) > 1<<53:
-		return UnresolvedCount
-	default:
-		return int(*n)
-	}
-}
-
-// TargetGroupHealthCheck returns the target-group health check p
-// describes, every field set explicitly (enabled, HTTP on the traffic
-// port). p may be nil: the defaults. It does not validate; call
-// p.Validate first.
-func TargetGroupHealthCheck(p *Props) *elbv2.HealthCheck {
-	if p == nil {
-		p = &Props{}
-	}
-	return &elbv2.HealthCheck{
-		Enabled:                 jsii.Bool(true),
-		Path:                    defaults.Ptr(p.Path, DefaultPath),
-		HealthyHttpCodes:        defaults.Ptr(p.HealthyHttpCodes, DefaultHealthyHttpCodes),
-		Interval:                defaults.Duration(p.Interval, DefaultInterval),
-		Timeout:                 defaults.Duration(p.Timeout, DefaultTimeout),
-		HealthyThresholdCount:   defaults.Ptr(p.HealthyThresholdCount, float64(DefaultHealthyThresholdCount)),
-		UnhealthyThresholdCount: defaults.Ptr(p.UnhealthyThresholdCount, float64(DefaultUnhealthyThresholdCount)),
-		Port:                    jsii.String("traffic-port"),
-		Protocol:                elbv2.Protocol_HTTP,
-	}
-}
-
-// GracePeriod returns the ECS health-check grace period p describes; p may
-// be nil.
-func GracePeriod(p *Props) awscdk.Duration {
-	if p == nil {
-		p = &Props{}
-	}
-	return defaults.Duration(p.GracePeriod, DefaultGracePeriod)
 }

@@ -5,7 +5,7 @@ import "time"
 // Timing is the timing budget of an agent service in plain Go values: how
 // long a task may take to become healthy, to drain and to stop, and how
 // long a connection may stay silent. The caller fills it from its props
-// (with Seconds, TimingOf, or by hand); a field that is an unresolved token
+// (with TimingOf, or by hand); a field that is an unresolved token
 // holds Unresolved (durations) or UnresolvedCount (counts).
 //
 // How ECS stops a task: it deregisters the task from the target group and
@@ -50,9 +50,9 @@ func DefaultTiming() Timing {
 }
 
 // Validate reports the first value AWS would refuse or that contradicts
-// another: every duration a whole number of seconds; StopTimeout within
-// MinStopTimeout..MaxStopTimeout (below the minimum the agent has no room
-// to drain; above the maximum Fargate refuses the task definition);
+// another: every duration a whole number of seconds; StopTimeout 2..120 s
+// (agentkit.MinStopTimeout to agentkit.MaxStopTimeout: below, the agent has
+// no room to drain; above, Fargate refuses the task definition);
 // DeregistrationDelay 0..3600 s; IdleTimeout 1..4000 s; HealthCheckInterval
 // 5..300 s; HealthCheckTimeout 2..120 s and below the interval; thresholds
 // 2..10; GracePeriod 0..2147483647 s. Fields holding Unresolved or
@@ -80,15 +80,15 @@ var timingNames = fieldNames{
 
 func (t Timing) validate(n fieldNames) error {
 	checks := []error{
-		checkDuration(n.deregistrationDelay, t.DeregistrationDelay, 0, MaxDeregistrationDelay),
-		checkDuration(n.stopTimeout, t.StopTimeout, MinStopTimeout, MaxStopTimeout),
-		checkDuration(n.idleTimeout, t.IdleTimeout, MinIdleTimeout, MaxIdleTimeout),
-		checkDuration(n.interval, t.HealthCheckInterval, MinInterval, MaxInterval),
-		checkDuration(n.timeout, t.HealthCheckTimeout, MinTimeout, MaxTimeout),
+		checkDuration(n.deregistrationDelay, t.DeregistrationDelay, 0, maxDeregistrationDelay),
+		checkDuration(n.stopTimeout, t.StopTimeout, minStopTimeout, maxStopTimeout),
+		checkDuration(n.idleTimeout, t.IdleTimeout, minIdleTimeout, maxIdleTimeout),
+		checkDuration(n.interval, t.HealthCheckInterval, minInterval, maxInterval),
+		checkDuration(n.timeout, t.HealthCheckTimeout, minTimeout, maxTimeout),
 		checkBelow(n.timeout, t.HealthCheckTimeout, n.interval, t.HealthCheckInterval),
-		checkIntCount(n.healthy, t.HealthyThresholdCount, MinThresholdCount, MaxThresholdCount),
-		checkIntCount(n.unhealthy, t.UnhealthyThresholdCount, MinThresholdCount, MaxThresholdCount),
-		checkDuration(n.gracePeriod, t.GracePeriod, 0, MaxGracePeriod),
+		checkIntCount(n.healthy, t.HealthyThresholdCount, minThresholdCount, maxThresholdCount),
+		checkIntCount(n.unhealthy, t.UnhealthyThresholdCount, minThresholdCount, maxThresholdCount),
+		checkDuration(n.gracePeriod, t.GracePeriod, 0, maxGracePeriod),
 	}
 	for _, err := range checks {
 		if err != nil {

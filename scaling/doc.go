@@ -4,12 +4,11 @@
 // turned off or tuned (target and both cooldowns).
 //
 // Apply creates the policies under the service's scalable task count with
-// the fixed construct IDs "Cpu", "Requests" and "Memory". Plan is the same
-// configuration in plain Go values; its Validate holds every rule, so that
-// Props.Validate needs jsii only to read durations and the rules can be
-// fuzzed without it. Values that are unresolved CDK tokens are never
-// judged.
+// the fixed construct IDs "Cpu", "Requests" and "Memory". Props.Validate
+// holds every rule in plain Go and needs jsii only to read durations that
+// are set, so the rules can be fuzzed without it. Values that are
+// unresolved CDK tokens are never judged.
 //
-// Scaling a queue worker on its backlog per task is a separate policy
-// that will sit beside these three; Props and Plan leave room for it.
+// A queue worker scales on its backlog per task instead: see
+// agentservice.NewWorker.
 package scaling

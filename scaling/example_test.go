@@ -25,17 +25,6 @@ func ExampleApply() {
 	})
 }
 
-func ExampleProps_Plan() {
-	plan := (&scaling.Props{DisableRequests: jsii.Bool(true)}).Plan()
-	fmt.Println(plan.MinCapacity, plan.MaxCapacity)
-	fmt.Println(plan.Cpu.Enabled, plan.Cpu.Target, plan.Cpu.ScaleInCooldown, plan.Cpu.ScaleOutCooldown)
-	fmt.Println(plan.Requests.Enabled, plan.Memory.Enabled)
-	// Output:
-	// 1 10
-	// true 70 1m0s 30s
-	// false false
-}
-
 func ExampleProps_Validate() {
 	p := &scaling.Props{
 		Cpu: &scaling.TargetProps{TargetPercent: jsii.Number(120), ScaleInCooldown: awscdk.Duration_Seconds(jsii.Number(60))},

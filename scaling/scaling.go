@@ -5,8 +5,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/timing"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
@@ -47,12 +47,12 @@ const (
 	DefaultMemoryScaleOutCooldown = DefaultCpuScaleOutCooldown
 )
 
-// Construct IDs of the policies under the scalable task count. They are
-// part of the contract: renaming one replaces the policy.
+// The construct IDs of the policies under the scalable task count. They
+// are part of the contract: renaming one replaces the policy.
 const (
-	CpuPolicyID      = "Cpu"
-	RequestsPolicyID = "Requests"
-	MemoryPolicyID   = "Memory"
+	cpuPolicyID      = "Cpu"
+	requestsPolicyID = "Requests"
+	memoryPolicyID   = "Memory"
 )
 
 // TargetProps tunes a utilisation policy (CPU or memory).
@@ -121,95 +121,79 @@ type Props struct {
 	Memory *TargetProps
 }
 
-// PolicyPlan is one target-tracking policy in plain Go values.
-type PolicyPlan struct {
-	// Enabled is whether Apply creates the policy.
-	Enabled bool
-	// Target is the utilisation percent (CPU, memory) or the requests per
-	// target; an unresolved token keeps its CDK encoding (see token.IsNumber).
-	Target float64
-	// ScaleInCooldown is the wait after a scale-in, or healthcheck.Unresolved.
-	ScaleInCooldown time.Duration
-	// ScaleOutCooldown is the wait after a scale-out, or healthcheck.Unresolved.
-	ScaleOutCooldown time.Duration
+// policy is one target-tracking policy with its defaults chosen: a
+// cooldown left nil takes its default, which the policy carries beside it,
+// so that validation reads it without jsii and Apply writes it into the
+// template.
+type policy struct {
+	enabled           bool
+	target            float64
+	scaleIn, scaleOut awscdk.Duration
+	defaultIn         time.Duration
+	defaultOut        time.Duration
 }
 
-// Plan is Props with every default applied, in plain Go values: what Apply
-// builds. Capacities that are unresolved tokens keep their CDK encoding.
-type Plan struct {
-	// MinCapacity is the smallest task count.
-	MinCapacity float64
-	// MaxCapacity is the largest task count.
-	MaxCapacity float64
-	// Cpu is the CPU utilisation policy.
-	Cpu PolicyPlan
-	// Requests is the requests-per-target policy; Enabled means "when
-	// Apply gets a target group".
-	Requests PolicyPlan
-	// Memory is the memory utilisation policy.
-	Memory PolicyPlan
+// plan is Props with every default chosen: what Validate judges and what
+// Apply builds. Capacities that are unresolved tokens keep their CDK
+// encoding.
+type plan struct {
+	min, max              float64
+	cpu, requests, memory policy
 }
 
-// Plan resolves p with its defaults. Reading durations calls into jsii.
-func (p *Props) Plan() Plan {
+// plan is the one place Props' defaults are applied.
+func (p *Props) plan() plan {
 	if p == nil {
 		p = &Props{}
 	}
-	cpu, req, mem := p.Cpu, p.Requests, p.Memory
-	if cpu == nil {
-		cpu = &TargetProps{}
-	}
-	if req == nil {
-		req = &RequestProps{}
-	}
-	return Plan{
-		MinCapacity: Min(p),
-		MaxCapacity: Max(p),
-		Cpu: PolicyPlan{
-			Enabled:          !isTrue(p.DisableCpu),
-			Target:           defaults.Or(cpu.TargetPercent, DefaultCpuTargetPercent),
-			ScaleInCooldown:  resolve(cpu.ScaleInCooldown, DefaultCpuScaleInCooldown),
-			ScaleOutCooldown: resolve(cpu.ScaleOutCooldown, DefaultCpuScaleOutCooldown),
+	cpu := defaults.Or(p.Cpu, TargetProps{})
+	req := defaults.Or(p.Requests, RequestProps{})
+	mem := defaults.Or(p.Memory, TargetProps{})
+	return plan{
+		min: defaults.Or(p.MinCapacity, DefaultMinCapacity),
+		max: defaults.Or(p.MaxCapacity, DefaultMaxCapacity),
+		cpu: policy{
+			enabled:   !defaults.Or(p.DisableCpu, false),
+			target:    defaults.Or(cpu.TargetPercent, DefaultCpuTargetPercent),
+			scaleIn:   cpu.ScaleInCooldown,
+			scaleOut:  cpu.ScaleOutCooldown,
+			defaultIn: DefaultCpuScaleInCooldown, defaultOut: DefaultCpuScaleOutCooldown,
 		},
-		Requests: PolicyPlan{
-			Enabled:          !isTrue(p.DisableRequests),
-			Target:           defaults.Or(req.RequestsPerTarget, DefaultRequestsPerTarget),
-			ScaleInCooldown:  resolve(req.ScaleInCooldown, DefaultRequestsScaleInCooldown),
-			ScaleOutCooldown: resolve(req.ScaleOutCooldown, DefaultRequestsScaleOutCooldown),
+		requests: policy{
+			enabled:   !defaults.Or(p.DisableRequests, false),
+			target:    defaults.Or(req.RequestsPerTarget, DefaultRequestsPerTarget),
+			scaleIn:   req.ScaleInCooldown,
+			scaleOut:  req.ScaleOutCooldown,
+			defaultIn: DefaultRequestsScaleInCooldown, defaultOut: DefaultRequestsScaleOutCooldown,
 		},
-		Memory: memoryPlan(mem),
+		memory: policy{
+			enabled:   p.Memory != nil,
+			target:    defaults.Or(mem.TargetPercent, DefaultMemoryTargetPercent),
+			scaleIn:   mem.ScaleInCooldown,
+			scaleOut:  mem.ScaleOutCooldown,
+			defaultIn: DefaultMemoryScaleInCooldown, defaultOut: DefaultMemoryScaleOutCooldown,
+		},
 	}
 }
 
-func memoryPlan(mem *TargetProps) PolicyPlan {
-	if mem == nil {
-		return PolicyPlan{
-			Target:           DefaultMemoryTargetPercent,
-			ScaleInCooldown:  DefaultMemoryScaleInCooldown,
-			ScaleOutCooldown: DefaultMemoryScaleOutCooldown,
-		}
-	}
-	return PolicyPlan{
-		Enabled:          true,
-		Target:           defaults.Or(mem.TargetPercent, DefaultMemoryTargetPercent),
-		ScaleInCooldown:  resolve(mem.ScaleInCooldown, DefaultMemoryScaleInCooldown),
-		ScaleOutCooldown: resolve(mem.ScaleOutCooldown, DefaultMemoryScaleOutCooldown),
-	}
+// cooldowns returns the policy's cooldowns for the CDK.
+func (pp policy) cooldowns() (in, out awscdk.Duration) {
+	return defaults.Duration(pp.scaleIn, pp.defaultIn), defaults.Duration(pp.scaleOut, pp.defaultOut)
 }
 
-// Validate reports the first value that Application Auto Scaling would
+// validate reports the first value that Application Auto Scaling would
 // refuse or that makes no sense: capacities whole numbers, MinCapacity 0
 // or more, MaxCapacity 1 or more and not below MinCapacity; percentages
-// 1 to 100; requests per target 1 or more; cooldowns 0 s or more in whole
-// seconds. Disabled policies are not judged, nor are unresolved tokens.
-func (p Plan) Validate() error {
+// 1 to 100; requests per target 1 or more; cooldowns in whole seconds.
+// Disabled policies are not judged, nor are unresolved tokens.
+func (pl plan) validate() error {
 	checks := []func() error{
-		func() error { return checkCapacity("MinCapacity", p.MinCapacity, 0) },
-		func() error { return checkCapacity("MaxCapacity", p.MaxCapacity, 1) },
-		p.checkRange,
-		func() error { return checkPolicy("Cpu", "TargetPercent", p.Cpu, 1, 100) },
-		func() error { return checkPolicy("Requests", "RequestsPerTarget", p.Requests, 1, math.Inf(1)) },
-		func() error { return checkPolicy("Memory", "TargetPercent", p.Memory, 1, 100) },
+		func() error { return checkCapacity("MinCapacity", pl.min, 0) },
+		func() error { return checkCapacity("MaxCapacity", pl.max, 1) },
+		pl.checkRange,
+		func() error { return checkPolicy("Cpu", "TargetPercent", pl.cpu, 1, 100) },
+		func() error { return checkPolicy("Requests", "RequestsPerTarget", pl.requests, 1, math.Inf(1)) },
+		func() error { return checkPolicy("Memory", "TargetPercent", pl.memory, 1, 100) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -235,135 +219,92 @@ func checkCapacity(name string, n, lo float64) error {
 	return nil
 }
 
-func (p Plan) checkRange() error {
-	if token.IsNumber(&p.MinCapacity) || token.IsNumber(&p.MaxCapacity) || p.MinCapacity <= p.MaxCapacity {
+func (pl plan) checkRange() error {
+	if token.IsNumber(&pl.min) || token.IsNumber(&pl.max) || pl.min <= pl.max {
 		return nil
 	}
-	return errorf("MinCapacity %v is above MaxCapacity %v; use a minimum no larger than the maximum", p.MinCapacity, p.MaxCapacity)
+	return errorf("MinCapacity %v is above MaxCapacity %v; use a minimum no larger than the maximum", pl.min, pl.max)
 }
 
-func checkPolicy(policy, targetName string, pp PolicyPlan, lo, hi float64) error {
-	if !pp.Enabled {
+func checkPolicy(name, targetName string, pp policy, lo, hi float64) error {
+	if !pp.enabled {
 		return nil
 	}
-	if !token.IsNumber(&pp.Target) && (math.IsNaN(pp.Target) || pp.Target < lo || pp.Target > hi) {
+	if !token.IsNumber(&pp.target) && (math.IsNaN(pp.target) || pp.target < lo || pp.target > hi) {
 		if math.IsInf(hi, 1) {
-			return errorf("%s.%s %v is out of range; use %v or more", policy, targetName, pp.Target, lo)
+			return errorf("%s.%s %v is out of range; use %v or more", name, targetName, pp.target, lo)
 		}
-		return errorf("%s.%s %v is out of range; use %v to %v", policy, targetName, pp.Target, lo, hi)
+		return errorf("%s.%s %v is out of range; use %v to %v", name, targetName, pp.target, lo, hi)
 	}
-	if err := checkCooldown(policy+".ScaleInCooldown", pp.ScaleInCooldown); err != nil {
+	if err := checkCooldown(name+".ScaleInCooldown", timing.Of(pp.scaleIn, pp.defaultIn)); err != nil {
 		return err
 	}
-	return checkCooldown(policy+".ScaleOutCooldown", pp.ScaleOutCooldown)
+	return checkCooldown(name+".ScaleOutCooldown", timing.Of(pp.scaleOut, pp.defaultOut))
 }
 
+// checkCooldown checks that d is whole seconds; awscdk.Duration cannot be
+// negative.
 func checkCooldown(name string, d time.Duration) error {
-	switch {
-	case d == healthcheck.Unresolved:
-		return nil
-	case d < 0:
-		return errorf("%s %s is negative; use 0s or more", name, healthcheck.FormatDuration(d))
-	case d%time.Second != 0:
-		return errorf("%s %s is not a whole number of seconds; use whole seconds, 0s or more", name, healthcheck.FormatDuration(d))
+	if d != timing.Unresolved && d%time.Second != 0 {
+		return errorf("%s %s is not a whole number of seconds; use whole seconds, 0s or more", name, timing.Format(d))
 	}
 	return nil
 }
 
 // Validate reports the first prop that Application Auto Scaling would
-// refuse or that makes no sense (see Plan.Validate), and a policy that is
-// both tuned and turned off. A nil receiver is the default configuration
-// and valid.
+// refuse or that makes no sense, with a message naming the prop, its value
+// and what is allowed: capacities whole numbers, MinCapacity 0 or more,
+// MaxCapacity 1 or more and not below MinCapacity; percentages 1 to 100;
+// requests per target 1 or more; cooldowns in whole seconds; a policy both
+// tuned and turned off. Disabled policies are not judged, nor are
+// unresolved tokens. A nil receiver is the default configuration and
+// valid. It calls into jsii only to read durations that are set.
 func (p *Props) Validate() error {
 	if p == nil {
 		return nil
 	}
-	if p.Cpu != nil && isTrue(p.DisableCpu) {
+	if p.Cpu != nil && defaults.Or(p.DisableCpu, false) {
 		return errorf("Cpu is set but DisableCpu is true; drop one of them")
 	}
-	if p.Requests != nil && isTrue(p.DisableRequests) {
+	if p.Requests != nil && defaults.Or(p.DisableRequests, false) {
 		return errorf("Requests is set but DisableRequests is true; drop one of them")
 	}
-	return p.Plan().Validate()
-}
-
-// Min returns the smallest task count p allows: MinCapacity or its
-// default. A token comes back as is (see token.IsNumber).
-func Min(p *Props) float64 {
-	if p == nil {
-		return DefaultMinCapacity
-	}
-	return defaults.Or(p.MinCapacity, DefaultMinCapacity)
-}
-
-// Max returns the largest task count p allows: MaxCapacity or its default.
-// A token comes back as is (see token.IsNumber).
-func Max(p *Props) float64 {
-	if p == nil {
-		return DefaultMaxCapacity
-	}
-	return defaults.Or(p.MaxCapacity, DefaultMaxCapacity)
+	return p.plan().validate()
 }
 
 // Apply turns on autoscaling for service and creates the policies p
-// describes under its scalable task count, with the construct IDs
-// CpuPolicyID, RequestsPolicyID and MemoryPolicyID. targetGroup may be
-// nil: then there is no requests-per-target policy; when given it must
-// already be attached to a load balancer (a listener's target group).
-// Apply panics with the Validate message on bad props, before creating
-// anything.
+// describes under its scalable task count, with the construct IDs "Cpu",
+// "Requests" and "Memory". targetGroup may be nil: then there is no
+// requests-per-target policy; when given it must already be attached to a
+// load balancer (a listener's target group). Apply panics with the
+// Validate message on bad props, before creating anything.
 func Apply(service awsecs.BaseService, targetGroup elbv2.ApplicationTargetGroup, p *Props) awsecs.ScalableTaskCount {
 	if err := p.Validate(); err != nil {
 		panic(err.Error())
 	}
-	if p == nil {
-		p = &Props{}
-	}
+	pl := p.plan()
 	count := service.AutoScaleTaskCount(&awsapplicationautoscaling.EnableScalingProps{
-		MinCapacity: jsii.Number(Min(p)),
-		MaxCapacity: jsii.Number(Max(p)),
+		MinCapacity: jsii.Number(pl.min),
+		MaxCapacity: jsii.Number(pl.max),
 	})
-	if !isTrue(p.DisableCpu) {
-		cpu := p.Cpu
-		if cpu == nil {
-			cpu = &TargetProps{}
-		}
-		count.ScaleOnCpuUtilization(jsii.String(CpuPolicyID), &awsecs.CpuUtilizationScalingProps{
-			TargetUtilizationPercent: jsii.Number(defaults.Or(cpu.TargetPercent, DefaultCpuTargetPercent)),
-			ScaleInCooldown:          defaults.Duration(cpu.ScaleInCooldown, DefaultCpuScaleInCooldown),
-			ScaleOutCooldown:         defaults.Duration(cpu.ScaleOutCooldown, DefaultCpuScaleOutCooldown),
+	if pl.cpu.enabled {
+		in, out := pl.cpu.cooldowns()
+		count.ScaleOnCpuUtilization(jsii.String(cpuPolicyID), &awsecs.CpuUtilizationScalingProps{
+			TargetUtilizationPercent: jsii.Number(pl.cpu.target), ScaleInCooldown: in, ScaleOutCooldown: out,
 		})
 	}
-	if targetGroup != nil && !isTrue(p.DisableRequests) {
-		req := p.Requests
-		if req == nil {
-			req = &RequestProps{}
-		}
-		count.ScaleOnRequestCount(jsii.String(RequestsPolicyID), &awsecs.RequestCountScalingProps{
-			RequestsPerTarget: jsii.Number(defaults.Or(req.RequestsPerTarget, DefaultRequestsPerTarget)),
-			TargetGroup:       targetGroup,
-			ScaleInCooldown:   defaults.Duration(req.ScaleInCooldown, DefaultRequestsScaleInCooldown),
-			ScaleOutCooldown:  defaults.Duration(req.ScaleOutCooldown, DefaultRequestsScaleOutCooldown),
+	if targetGroup != nil && pl.requests.enabled {
+		in, out := pl.requests.cooldowns()
+		count.ScaleOnRequestCount(jsii.String(requestsPolicyID), &awsecs.RequestCountScalingProps{
+			RequestsPerTarget: jsii.Number(pl.requests.target), TargetGroup: targetGroup,
+			ScaleInCooldown: in, ScaleOutCooldown: out,
 		})
 	}
-	if mem := p.Memory; mem != nil {
-		count.ScaleOnMemoryUtilization(jsii.String(MemoryPolicyID), &awsecs.MemoryUtilizationScalingProps{
-			TargetUtilizationPercent: jsii.Number(defaults.Or(mem.TargetPercent, DefaultMemoryTargetPercent)),
-			ScaleInCooldown:          defaults.Duration(mem.ScaleInCooldown, DefaultMemoryScaleInCooldown),
-			ScaleOutCooldown:         defaults.Duration(mem.ScaleOutCooldown, DefaultMemoryScaleOutCooldown),
+	if pl.memory.enabled {
+		in, out := pl.memory.cooldowns()
+		count.ScaleOnMemoryUtilization(jsii.String(memoryPolicyID), &awsecs.MemoryUtilizationScalingProps{
+			TargetUtilizationPercent: jsii.Number(pl.memory.target), ScaleInCooldown: in, ScaleOutCooldown: out,
 		})
 	}
 	return count
-}
-
-func isTrue(b *bool) bool { return b != nil && *b }
-
-func resolve(d awscdk.Duration, def time.Duration) time.Duration {
-	if d == nil {
-		return def
-	}
-	if v, ok := healthcheck.Seconds(d); ok {
-		return v
-	}
-	return healthcheck.Unresolved
 }

@@ -51,18 +51,6 @@ func TestValidateRejectsBadInput(t *testing.T) {
 	}
 }
 
-func TestPlanValidateRejectsNegativeCooldowns(t *testing.T) {
-	// GIVEN a plan with a negative cooldown (awscdk.Duration cannot hold one;
-	// a plan filled by hand can)
-	p := (*scaling.Props)(nil).Plan()
-	p.Requests.ScaleInCooldown = -1e9
-	// WHEN validated THEN it is refused
-	want := "scaling: Requests.ScaleInCooldown -1s is negative; use 0s or more"
-	if err := p.Validate(); err == nil || err.Error() != want {
-		t.Errorf("Validate() = %v\nwant        %s", err, want)
-	}
-}
-
 func TestValidateSkipsTokensAndDisabledPolicies(t *testing.T) {
 	token := func() *float64 { return awscdk.Token_AsNumber(awscdk.Aws_ACCOUNT_ID()) }
 	good := []*scaling.Props{
@@ -80,17 +68,5 @@ func TestValidateSkipsTokensAndDisabledPolicies(t *testing.T) {
 		if err := p.Validate(); err != nil {
 			t.Errorf("case %d: Validate() = %v, want nil", i, err)
 		}
-	}
-}
-
-func TestMinMaxResolveDefaults(t *testing.T) {
-	// GIVEN no props, then explicit ones
-	// WHEN resolved THEN defaults and overrides come back
-	if scaling.Min(nil) != 1 || scaling.Max(nil) != 10 {
-		t.Errorf("Min(nil), Max(nil) = %v, %v; want 1, 10", scaling.Min(nil), scaling.Max(nil))
-	}
-	p := &scaling.Props{MinCapacity: jsii.Number(2), MaxCapacity: jsii.Number(4)}
-	if scaling.Min(p) != 2 || scaling.Max(p) != 4 {
-		t.Errorf("Min, Max = %v, %v; want 2, 4", scaling.Min(p), scaling.Max(p))
 	}
 }

@@ -8,7 +8,10 @@ import (
 	"github.com/agentcdk/agentcdk/secrets"
 )
 
-var allowed = regexp.MustCompile(`^[a-zA-Z0-9_./-]+$`)
+var (
+	allowed    = regexp.MustCompile(`^[a-zA-Z0-9_./-]+$`)
+	identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
 
 func FuzzParameter(f *testing.F) {
 	for _, s := range []string{"/agents/prod/OPENAI_API_KEY", "simple", "/aws/x", "a/b", "/a//b", "/a/", "", "ünï"} {
@@ -29,10 +32,10 @@ func FuzzParameter(f *testing.F) {
 		// THEN an accepted one keeps every SSM and ECS rule
 		lower := strings.ToLower(strings.TrimPrefix(name, "/"))
 		levels := strings.Split(strings.TrimPrefix(name, "/"), "/")
-		if version < 0 || !allowed.MatchString(name) || len(name) > secrets.MaxParameterNameLength ||
+		if version < 0 || !allowed.MatchString(name) || len(name) > 1011-45 ||
 			strings.HasPrefix(lower, "aws") || strings.HasPrefix(lower, "ssm") ||
 			(strings.Contains(name, "/") && (!strings.HasPrefix(name, "/") || len(levels) > 15 || strings.Contains(name, "//") || strings.HasSuffix(name, "/"))) ||
-			secrets.CheckEnvName("EnvName", env) != nil {
+			!identifier.MatchString(env) {
 			t.Fatalf("Validate accepted env %q, name %q, version %d", env, name, version)
 		}
 	})

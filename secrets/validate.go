@@ -13,15 +13,15 @@ import (
 // The SSM Parameter Store name rules (Systems Manager user guide,
 // "parameter name requirements"; PutParameter API reference).
 const (
-	// MaxParameterNameLength is the longest parameter name accepted here:
+	// maxParameterNameLength is the longest parameter name accepted here:
 	// AWS allows 1011 characters including the ARN before the name, which
 	// is 45 characters in most regions
 	// ("arn:aws:ssm:us-east-2:111122223333:parameter/").
-	MaxParameterNameLength = 1011 - 45
+	maxParameterNameLength = 1011 - 45
 
-	// MaxHierarchyDepth is the deepest parameter hierarchy AWS allows,
+	// maxHierarchyDepth is the deepest parameter hierarchy AWS allows,
 	// counting the name itself: "/a/b/c" is 3 levels.
-	MaxHierarchyDepth = 15
+	maxHierarchyDepth = 15
 )
 
 var (
@@ -37,8 +37,10 @@ func errorf(format string, args ...any) error {
 // Manager would refuse or that makes no sense, with a message naming the
 // prop, its value and what is allowed: a nil entry; an EnvName that is
 // missing or not an identifier; no source or two; an SSM name AWS would
-// refuse (see CheckParameterName); a Version below 1, not whole, or given
-// for a Secrets Manager secret; a Field that is empty, holds ":", or is
+// refuse (characters outside a-zA-Z0-9_.-/, over 966 characters, a
+// leading "aws" or "ssm", or a hierarchy without a leading "/", with an
+// empty level or deeper than 15 levels); a Version below 1, not whole, or
+// given for a Secrets Manager secret; a Field that is empty, holds ":", or is
 // given for a parameter; and an EnvName given twice. It needs no jsii.
 // Unresolved tokens are not judged.
 func Validate(list []*Secret) error {
@@ -67,7 +69,7 @@ func (s *Secret) validate(i int) error {
 	}
 	name := *s.EnvName
 	if !token.IsString(s.EnvName) {
-		if err := CheckEnvName("EnvName", name); err != nil {
+		if err := checkEnvName("EnvName", name); err != nil {
 			return err
 		}
 	}
@@ -115,37 +117,26 @@ func (s *Secret) validateSecretsManager(env string) error {
 	return nil
 }
 
-// CheckEnvName reports whether name is a valid environment variable name:
+// checkEnvName reports whether name is a valid environment variable name:
 // letters, digits and underscores, not starting with a digit. prop names
 // the field in the message.
-func CheckEnvName(prop, name string) error {
+func checkEnvName(prop, name string) error {
 	if !envNamePattern.MatchString(name) {
 		return errorf("%s %q is not a valid identifier; use letters, digits and underscores, not starting with a digit", prop, name)
 	}
 	return nil
 }
 
-// CheckParameterName reports whether SSM Parameter Store accepts name as
-// a parameter name: only a-zA-Z0-9_.-/ characters; at most
-// MaxParameterNameLength characters; not starting with "aws" or "ssm" in
-// any case (also after a leading "/", so "/aws/..." is refused: read
-// Secrets Manager secrets through SecretsManager, not the
-// /aws/reference/secretsmanager path); a name in a hierarchy is fully
-// qualified (starts with "/"), has no empty level and no trailing "/",
-// and is at most MaxHierarchyDepth levels deep.
-func CheckParameterName(name string) error {
-	return checkParameterName(name, "")
-}
-
-// checkParameterName is CheckParameterName naming the variable (if any)
-// the parameter fills.
+// checkParameterName reports whether SSM Parameter Store accepts name as a
+// parameter name (see parameterNameProblem); the message names the
+// variable env, if any, that the parameter fills.
 func checkParameterName(name, env string) error {
 	problem := parameterNameProblem(name)
 	if problem == "" {
 		return nil
 	}
 	shown := fmt.Sprintf("%q", name)
-	if len(name) > MaxParameterNameLength {
+	if len(name) > maxParameterNameLength {
 		shown = fmt.Sprintf("of %d characters", len(name))
 	}
 	if env != "" {
@@ -155,13 +146,19 @@ func checkParameterName(name, env string) error {
 }
 
 // parameterNameProblem says what is wrong with name and what is allowed,
-// or "" when SSM accepts it.
+// or "" when SSM accepts it: only a-zA-Z0-9_.-/ characters; at most
+// maxParameterNameLength characters; not starting with "aws" or "ssm" in
+// any case (also after a leading "/", so "/aws/..." is refused: read
+// Secrets Manager secrets through SecretsManager, not the
+// /aws/reference/secretsmanager path); a name in a hierarchy is fully
+// qualified (starts with "/"), has no empty level and no trailing "/",
+// and is at most maxHierarchyDepth levels deep.
 func parameterNameProblem(name string) string {
 	switch {
 	case name == "":
 		return `is empty; use a name such as "/agents/prod/OPENAI_API_KEY"`
-	case len(name) > MaxParameterNameLength:
-		return fmt.Sprintf("is too long; use at most %d characters", MaxParameterNameLength)
+	case len(name) > maxParameterNameLength:
+		return fmt.Sprintf("is too long; use at most %d characters", maxParameterNameLength)
 	case !paramNamePattern.MatchString(name):
 		return `holds characters SSM refuses; use only a-z, A-Z, 0-9, "_", ".", "-" and "/"`
 	}
@@ -179,46 +176,8 @@ func parameterNameProblem(name string) string {
 	if slices.Contains(levels, "") {
 		return `has an empty level; use names such as "/agents/prod/OPENAI_API_KEY", without "//" or a trailing "/"`
 	}
-	if len(levels) > MaxHierarchyDepth {
-		return fmt.Sprintf("is %d levels deep; use at most %d", len(levels), MaxHierarchyDepth)
+	if len(levels) > maxHierarchyDepth {
+		return fmt.Sprintf("is %d levels deep; use at most %d", len(levels), maxHierarchyDepth)
 	}
 	return ""
-}
-
-// CheckEnvironment reports a plain environment variable whose name is not
-// a valid identifier, or that is also filled from a secret: the two
-// sources would compete for one variable. environment is the container's
-// plain environment (as in awsecs.ContainerDefinitionOptions.Environment);
-// either argument may be empty.
-func CheckEnvironment(environment *map[string]*string, list []*Secret) error {
-	if environment == nil {
-		return nil
-	}
-	secretNames := map[string]bool{}
-	for _, s := range list {
-		if s != nil && s.EnvName != nil {
-			secretNames[*s.EnvName] = true
-		}
-	}
-	for _, name := range sortedKeys(*environment) {
-		if token.IsString(&name) {
-			continue
-		}
-		if err := CheckEnvName("Environment name", name); err != nil {
-			return err
-		}
-		if secretNames[name] {
-			return errorf("%s is in both Environment and Secrets; set it in one of them", name)
-		}
-	}
-	return nil
-}
-
-func sortedKeys(m map[string]*string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

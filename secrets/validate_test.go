@@ -117,28 +117,6 @@ func TestFromParametersJoinsThePrefix(t *testing.T) {
 	}
 }
 
-func TestCheckEnvironment(t *testing.T) {
-	list := secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY")
-	cases := []struct {
-		name string
-		env  map[string]*string
-		want string
-	}{
-		{"clash", map[string]*string{"LOG_LEVEL": jsii.String("info"), "OPENAI_API_KEY": jsii.String("x")},
-			"secrets: OPENAI_API_KEY is in both Environment and Secrets; set it in one of them"},
-		{"bad name", map[string]*string{"LOG-LEVEL": jsii.String("info")},
-			`secrets: Environment name "LOG-LEVEL" is not a valid identifier; use letters, digits and underscores, not starting with a digit`},
-		{"fine", map[string]*string{"LOG_LEVEL": jsii.String("info")}, ""},
-	}
-	for _, c := range cases {
-		// GIVEN a plain environment beside the secrets WHEN checked THEN clashes and bad names are reported
-		err := secrets.CheckEnvironment(&c.env, list)
-		if (c.want == "" && err != nil) || (c.want != "" && (err == nil || err.Error() != c.want)) {
-			t.Errorf("%s: CheckEnvironment() = %v, want %q", c.name, err, c.want)
-		}
-	}
-}
-
 func TestVersionLabels(t *testing.T) {
 	// GIVEN one pinned parameter, one at the latest version and a Secrets Manager secret
 	list := []*secrets.Secret{
