@@ -419,6 +419,9 @@ func (p *Props) validateSize() error {
 }
 
 func (p *Props) validateContainer() error {
+	if err := checkEnum("LogRetention", p.LogRetention, retentionDays, "awslogs.RetentionDays", awslogs.RetentionDays_ONE_MONTH); err != nil {
+		return err
+	}
 	if v := p.ContainerPort; v != nil && !token.IsNumber(v) && (*v < 1 || *v > 65535 || *v != float64(int(*v))) {
 		return fmt.Errorf("agentservice: ContainerPort %v is not a port; use a whole number from 1 to 65535", *v)
 	}

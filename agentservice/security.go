@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -142,6 +143,9 @@ func (p *Props) validateHTTPS() error {
 	}
 	if v := p.DomainName; v != nil && !token.IsString(v) && !domainName.MatchString(*v) {
 		return fmt.Errorf("agentservice: DomainName %q is not a domain name; use one such as agent.example.com", *v)
+	}
+	if err := checkEnum("SslPolicy", p.SslPolicy, sslPolicies, "awselasticloadbalancingv2.SslPolicy", elbv2.SslPolicy_RECOMMENDED_TLS); err != nil {
+		return err
 	}
 	if !p.https() {
 		if p.SslPolicy != "" || p.RedirectHTTP != nil {

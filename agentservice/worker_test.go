@@ -726,13 +726,75 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 }
 
 func TestAPropSharedByBothConstructsFailsWithOneMessage(t *testing.T) {
-	// GIVEN the same bad StopTimeout on the web service and on the worker
-	bad := awscdk.Duration_Seconds(jsii.Number(121))
-	web := (&agentservice.Props{Image: registryImage(), StopTimeout: bad}).Validate()
-	worker := (&agentservice.WorkerProps{Image: registryImage(), StopTimeout: bad}).Validate()
+	secs := func(n float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) }
+	cases := []struct {
+		name string
+		set  func(web *agentservice.Props, worker *agentservice.WorkerProps)
+	}{
+		{"StopTimeout too long", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.StopTimeout, k.StopTimeout = secs(121), secs(121)
+		}},
+		{"StopTimeout too short", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.StopTimeout, k.StopTimeout = secs(1), secs(1)
+		}},
+		{"Cpu", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.Cpu, k.Cpu = jsii.Number(1000), jsii.Number(1000)
+		}},
+		{"MemoryLimitMiB", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.MemoryLimitMiB, k.MemoryLimitMiB = jsii.Number(100), jsii.Number(100)
+		}},
+		{"ContainerName", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.ContainerName, k.ContainerName = jsii.String("my agent!"), jsii.String("my agent!")
+		}},
+		{"Environment name", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			env := &map[string]*string{"LOG-LEVEL": jsii.String("info")}
+			w.Environment, k.Environment = env, env
+		}},
+		{"Environment credential", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			env := &map[string]*string{"OPENAI_API_KEY": jsii.String("sk-test")}
+			w.Environment, k.Environment = env, env
+		}},
+		{"Secrets", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			list := []*secrets.Secret{secrets.FromParameter("KEY", "no spaces please", 0)}
+			w.Secrets, k.Secrets = list, list
+		}},
+		{"Secrets beside Environment", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			env := &map[string]*string{"MODEL": jsii.String("small")}
+			list := secrets.FromParameters("/agents/prod", 0, "MODEL")
+			w.Environment, k.Environment, w.Secrets, k.Secrets = env, env, list, list
+		}},
+		{"LogStreamPrefix", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.LogStreamPrefix, k.LogStreamPrefix = jsii.String("a:b"), jsii.String("a:b")
+		}},
+		{"LogRetention", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.LogRetention, k.LogRetention = "FOREVERISH", "FOREVERISH"
+		}},
+		{"ClusterName", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.ClusterName, k.ClusterName = jsii.String("my cluster!"), jsii.String("my cluster!")
+		}},
+		{"CpuArchitecture", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.CpuArchitecture, k.CpuArchitecture = "sparc", "sparc"
+		}},
+		{"Image reference", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.Image, k.Image = agentservice.ImageFromRegistry("my image:latest"), agentservice.ImageFromRegistry("my image:latest")
+		}},
+		{"Image directory", func(w *agentservice.Props, k *agentservice.WorkerProps) {
+			w.Image, k.Image = agentservice.ImageFromDirectory("./no-such-agent"), agentservice.ImageFromDirectory("./no-such-agent")
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// GIVEN the same bad value on the web service and on the worker
+			web, worker := &agentservice.Props{Image: registryImage()}, &agentservice.WorkerProps{Image: registryImage()}
+			c.set(web, worker)
 
-	// THEN both say the same
-	if web == nil || worker == nil || web.Error() != worker.Error() {
-		t.Fatalf("web: %v\nworker: %v", web, worker)
+			// WHEN both are validated
+			webErr, workerErr := web.Validate(), worker.Validate()
+
+			// THEN both refuse it with the same message
+			if webErr == nil || workerErr == nil || webErr.Error() != workerErr.Error() {
+				t.Fatalf("web:    %v\nworker: %v", webErr, workerErr)
+			}
+		})
 	}
 }
