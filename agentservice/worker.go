@@ -41,6 +41,12 @@ import (
 //     ScaleFromZeroAlarm on IF(FILL(m2, 0) == 0 AND m1 > 0, 1, 0) >= 1:
 //     messages are waiting and no task runs. Only with MinCapacity 0.
 //
+// BacklogPolicy waits 60 s after a scale-out (a new task needs about a
+// minute to start and show in the metrics) and 120 s after a scale-in;
+// ScaleFromZeroAction waits 5 minutes, during which the task it added
+// counts, so the alarm staying in ALARM while that task starts adds no
+// second one.
+//
 // Scale-in stops idle tasks only: while a job runs, the consumer holds the
 // task's ECS scale-in protection, which the task role may set for tasks of
 // its cluster.
