@@ -67,3 +67,22 @@ func ExampleTiming_DeployStep_ecsPatterns() {
 	// agentcdk     healthy 2m0s + drained 30s + stopped 1m0s = 3m30s
 	// ecs-patterns healthy 3m0s + drained 5m0s + stopped 30s = 8m30s
 }
+
+// The worst case of each deploy strategy with the default budget: a rolling
+// deploy of one step (both tasks replaced at once at 100/200 %), and the
+// blue/green family with a 5-minute final bake; canary holds 5 % of the
+// traffic for 10 minutes, linear moves 10 % every 6 minutes (ECS's own
+// defaults for both).
+func ExampleTiming_ShiftDeploy() {
+	t := healthcheck.DefaultTiming()
+	bake := 5 * time.Minute
+	fmt.Println("rolling   ", t.DeployStep())
+	fmt.Println("blue/green", t.ShiftDeploy(healthcheck.Shift{BakeTime: bake}))
+	fmt.Println("canary    ", t.ShiftDeploy(healthcheck.Shift{Pauses: 1, StepBakeTime: 10 * time.Minute, BakeTime: bake}))
+	fmt.Println("linear    ", t.ShiftDeploy(healthcheck.Shift{Pauses: healthcheck.LinearPauses(10), StepBakeTime: 6 * time.Minute, BakeTime: bake}))
+	// Output:
+	// rolling    3m30s
+	// blue/green 8m30s
+	// canary     18m30s
+	// linear     1h2m30s
+}
