@@ -65,20 +65,15 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		}
 		logAccessLogs(scope, f.lb, f.bucket)
 	}
-	f.tg = elbv2.NewApplicationTargetGroup(scope, jsii.String("TargetGroup"), &elbv2.ApplicationTargetGroupProps{
-		Vpc:                 vpc,
-		Port:                jsii.Number(p.port()),
-		Protocol:            elbv2.ApplicationProtocol_HTTP,
-		TargetType:          elbv2.TargetType_IP,
-		HealthCheck:         targetGroupHealthCheck(p.HealthCheck),
-		DeregistrationDelay: p.deregistrationDelay(),
-	})
+	f.tg = elbv2.NewApplicationTargetGroup(scope, jsii.String("TargetGroup"), p.targetGroupProps(vpc))
+	forward, answer := p.listenerDefault(f.tg)
 	if !p.https() {
 		f.listener = f.lb.AddListener(jsii.String("Listener"), &elbv2.BaseApplicationListenerProps{
 			Port:                jsii.Number(DefaultListenerPort),
 			Protocol:            elbv2.ApplicationProtocol_HTTP,
 			Open:                jsii.Bool(p.public()),
-			DefaultTargetGroups: &[]elbv2.IApplicationTargetGroup{f.tg},
+			DefaultTargetGroups: forward,
+			DefaultAction:       answer,
 		})
 		allowFromVpc(f.lb, p, vpc, DefaultListenerPort)
 		f.url = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("http://"), f.lb.LoadBalancerDnsName()})
@@ -108,7 +103,8 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		Certificates:        &[]elbv2.IListenerCertificate{elbv2.ListenerCertificate_FromCertificateManager(f.cert)},
 		SslPolicy:           policy,
 		Open:                jsii.Bool(p.public()),
-		DefaultTargetGroups: &[]elbv2.IApplicationTargetGroup{f.tg},
+		DefaultTargetGroups: forward,
+		DefaultAction:       answer,
 	})
 	if defaults.Or(p.RedirectHTTP, true) {
 		f.redirect = f.lb.AddRedirect(&elbv2.ApplicationLoadBalancerRedirectConfig{
@@ -121,6 +117,34 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 	allowFromVpc(f.lb, p, vpc, DefaultHTTPSPort)
 	f.url = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), host})
 	return f
+}
+
+// targetGroupProps describes the tasks' target group, and the second one
+// a blue/green-family deploy shifts traffic to: the same health check and
+// deregistration delay, so both drain alike.
+func (p *Props) targetGroupProps(vpc awsec2.IVpc) *elbv2.ApplicationTargetGroupProps {
+	return &elbv2.ApplicationTargetGroupProps{
+		Vpc:                 vpc,
+		Port:                jsii.Number(p.port()),
+		Protocol:            elbv2.ApplicationProtocol_HTTP,
+		TargetType:          elbv2.TargetType_IP,
+		HealthCheck:         targetGroupHealthCheck(p.HealthCheck),
+		DeregistrationDelay: p.deregistrationDelay(),
+	}
+}
+
+// listenerDefault is what the serving listener does with a request no rule
+// takes: forward it to tg for a rolling deploy; answer 404 for the
+// blue/green family, whose production rule takes every request (tg may
+// hold no task at all once ECS has moved the service to the other group).
+// One of the two is nil.
+func (p *Props) listenerDefault(tg elbv2.ApplicationTargetGroup) (*[]elbv2.IApplicationTargetGroup, elbv2.ListenerAction) {
+	if !p.shifted() {
+		return &[]elbv2.IApplicationTargetGroup{tg}, nil
+	}
+	return nil, elbv2.ListenerAction_FixedResponse(jsii.Number(404), &elbv2.FixedResponseOptions{
+		ContentType: jsii.String("text/plain"), MessageBody: jsii.String("no route"),
+	})
 }
 
 // allowFromVpc opens an internal load balancer's listener port to the

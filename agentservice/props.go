@@ -223,6 +223,12 @@ type Props struct {
 	//
 	// Default: 10.
 	Target5xxAlarmThreshold *float64
+	// Deployment chooses how ECS moves the service onto a new revision:
+	// rolling, blue/green, canary or linear (see Deployment, and its traps).
+	//
+	// Default: - a rolling deploy at MinHealthyPercent..MaxHealthyPercent,
+	// with the circuit breaker and the deployment alarms.
+	Deployment *Deployment
 
 	// CpuArchitecture is the CPU the tasks run on; a Directory image is
 	// built for it.
@@ -376,6 +382,7 @@ func (p *Props) Validate() error {
 		},
 		p.validateCount,
 		p.validateDeployment,
+		p.validateStrategy,
 		p.validateSecurity,
 		p.validateFirewall,
 		p.validateLogging,

@@ -1,6 +1,8 @@
 package agentservice
 
 import (
+	"time"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -8,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -58,7 +61,24 @@ type Service struct {
 	// made); nil when AccessLogs is false.
 	AccessLogsBucket awss3.IBucket
 	// TargetGroup holds the tasks and runs the load balancer's health check.
+	// With a blue/green, canary or linear Deployment it holds them every
+	// second deploy, AlternateTargetGroup the others.
 	TargetGroup elbv2.ApplicationTargetGroup
+	// AlternateTargetGroup is the second target group of a blue/green,
+	// canary or linear Deployment, with TargetGroup's health check and
+	// deregistration delay; nil for a rolling one.
+	AlternateTargetGroup elbv2.ApplicationTargetGroup
+	// ProductionRule is the rule of Listener whose weights ECS moves from
+	// one target group to the other during a blue/green, canary or linear
+	// deploy: every path, last in priority; nil for a rolling Deployment.
+	ProductionRule elbv2.ApplicationListenerRule
+	// TestRule sends requests that carry Deployment.TestTrafficHeader to
+	// the new revision before production traffic moves; nil without it.
+	TestRule elbv2.ApplicationListenerRule
+	// DeployRole is the role ECS assumes to register tasks in the two
+	// target groups and shift the rules' weights; nil for a rolling
+	// Deployment.
+	DeployRole awsiam.Role
 	// Service is the ECS Fargate service.
 	Service awsecs.FargateService
 	// ScalableTaskCount is the service's autoscaling target; add policies
@@ -91,13 +111,22 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
 	s.AccessLogsBucket, s.Certificate, s.URL, s.Firewall = f.bucket, f.cert, f.url, f.firewall
+	var shift shifter
+	if props.shifted() {
+		shift = trafficShift(s, props, s.Vpc, s.Listener, s.TargetGroup)
+		s.AlternateTargetGroup, s.ProductionRule, s.TestRule, s.DeployRole = shift.alt, shift.production, shift.test, shift.role
+	}
 	if defaults.Or(props.DeploymentAlarms, true) {
-		s.Alarms = alarms(s, props, s.TargetGroup)
+		s.Alarms = alarms(s, props, s.TargetGroup, s.AlternateTargetGroup)
 	}
 	s.Service = fargateService(s, props, s.Cluster, s.TaskDefinition, s.Alarms)
+	if props.shifted() {
+		shift.order(s.Service)
+	}
 	s.TargetGroup.AddTarget(s.Service.LoadBalancerTarget(&awsecs.LoadBalancerTargetOptions{
-		ContainerName: jsii.String(props.containerName()),
-		ContainerPort: jsii.Number(props.port()),
+		ContainerName:   jsii.String(props.containerName()),
+		ContainerPort:   jsii.Number(props.port()),
+		AlternateTarget: shift.alternateTarget(),
 	}))
 	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, props.Scaling)
 	awscdk.NewCfnOutput(s, jsii.String("URL"), &awscdk.CfnOutputProps{
@@ -118,6 +147,7 @@ func fargateService(scope constructs.Construct, p *Props, cluster awsecs.ICluste
 	props := p.serviceProps(scope, cluster, def)
 	props.DesiredCount = jsii.Number(p.desiredCount())
 	props.HealthCheckGracePeriod = gracePeriod(p.HealthCheck)
+	p.deploymentProps(props)
 	if len(alarms) > 0 {
 		names := make([]*string, len(alarms))
 		for i, a := range alarms {
@@ -185,30 +215,60 @@ func (p *Props) capacityProviders() *[]*awsecs.CapacityProviderStrategy {
 // minutes running, fires the 5xx alarm.
 const DefaultTarget5xxAlarmThreshold = 10
 
+// The deployment alarms judge alarmEvaluationPeriods periods of
+// alarmPeriod: the 5xx alarm needs all of them to breach, the unhealthy
+// one two of them. A bake time must leave them that long (alarmWindow).
+const (
+	alarmPeriod            = time.Minute
+	alarmEvaluationPeriods = 3
+)
+
 // alarms watches what a bad deployment shows first: the new tasks answer
-// 5xx, or fail the load balancer's health check.
-func alarms(scope constructs.Construct, p *Props, tg elbv2.ApplicationTargetGroup) []awscloudwatch.Alarm {
-	minute := awscdk.Duration_Minutes(jsii.Number(1))
+// 5xx, or fail the load balancer's health check. With a second target
+// group (alt, nil for a rolling deploy) each alarm watches the sum over
+// both, wherever ECS has put the new revision.
+func alarms(scope constructs.Construct, p *Props, tg, alt elbv2.ApplicationTargetGroup) []awscloudwatch.Alarm {
+	minute := awscdk.Duration_Minutes(jsii.Number(alarmPeriod.Minutes()))
+	errors5xx := func(g elbv2.ApplicationTargetGroup) awscloudwatch.IMetric {
+		return g.Metrics().HttpCodeTarget(elbv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")})
+	}
+	unhealthyHosts := func(g elbv2.ApplicationTargetGroup) awscloudwatch.IMetric {
+		return g.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")})
+	}
 	errors := awscloudwatch.NewAlarm(scope, jsii.String("Target5xxAlarm"), &awscloudwatch.AlarmProps{
 		AlarmDescription:   jsii.String("The agent's tasks answer with 5xx; rolls back a deployment in progress"),
-		Metric:             tg.Metrics().HttpCodeTarget(elbv2.HttpCodeTarget_TARGET_5XX_COUNT, &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}),
+		Metric:             bothGroups(errors5xx, tg, alt, minute, "5xx responses from the tasks in both target groups"),
 		Threshold:          jsii.Number(defaults.Or(p.Target5xxAlarmThreshold, DefaultTarget5xxAlarmThreshold)),
-		EvaluationPeriods:  jsii.Number(3),
-		DatapointsToAlarm:  jsii.Number(3),
+		EvaluationPeriods:  jsii.Number(alarmEvaluationPeriods),
+		DatapointsToAlarm:  jsii.Number(alarmEvaluationPeriods),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	unhealthy := awscloudwatch.NewAlarm(scope, jsii.String("UnhealthyTargetsAlarm"), &awscloudwatch.AlarmProps{
 		AlarmDescription:   jsii.String("Some of the agent's tasks fail the load balancer's health check; rolls back a deployment in progress"),
-		Metric:             tg.Metrics().UnhealthyHostCount(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
+		Metric:             bothGroups(unhealthyHosts, tg, alt, minute, "Unhealthy tasks in both target groups"),
 		Threshold:          jsii.Number(1),
-		EvaluationPeriods:  jsii.Number(3),
+		EvaluationPeriods:  jsii.Number(alarmEvaluationPeriods),
 		DatapointsToAlarm:  jsii.Number(2),
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	notify(p.AlarmTopic, errors, unhealthy)
 	return []awscloudwatch.Alarm{errors, unhealthy}
+}
+
+// bothGroups is metric of tg, or, with a second group alt, the sum of
+// metric over both (a group without data counts 0).
+func bothGroups(metric func(elbv2.ApplicationTargetGroup) awscloudwatch.IMetric, tg, alt elbv2.ApplicationTargetGroup, period awscdk.Duration, label string) awscloudwatch.IMetric {
+	if alt == nil {
+		return metric(tg)
+	}
+	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String("FILL(primary, 0) + FILL(alternate, 0)"),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{"primary": metric(tg), "alternate": metric(alt)},
+		Period:       period,
+		Label:        jsii.String(label),
+	})
 }
 
 // notify makes topic the action of each alarm; a nil topic does nothing.
