@@ -7,12 +7,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
+	"github.com/agentcdk/agentcdk/scaling"
 	"github.com/agentcdk/agentcdk/secrets"
 )
 
@@ -33,7 +35,10 @@ var (
 	// logs through the managed Lambda basic execution policy.
 	defaultSGProvider = stacktest.Suppression{Path: "/Compliance/Custom::VpcRestrictDefaultSGCustomResourceProvider/Role", Rule: "AwsSolutions-IAM4",
 		AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}}
-	execWildcard = stacktest.Suppression{Path: "/Compliance/Agent/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{
+	// A blue/green-family deploy's role reads the load balancer with
+	// Describe actions, which have no resource-level permissions.
+	deployRoleWildcard = stacktest.Suppression{Path: "/Compliance/Agent/DeployRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}}
+	execWildcard       = stacktest.Suppression{Path: "/Compliance/Agent/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{
 		"Resource::*",
 		"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<AgentExecLogsE0F2D8ED>:*",
 	}}
@@ -115,6 +120,29 @@ func complianceCases() []complianceCase {
 			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, execWildcard},
 		},
 		{
+			name: "blue/green with a test header",
+			props: func(awscdk.Stack) *agentservice.Props {
+				return strategy(base(), awsecs.DeploymentStrategy_BLUE_GREEN, jsii.String("X-Agent-Canary"))
+			},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+		},
+		{
+			name:  "canary",
+			props: func(awscdk.Stack) *agentservice.Props { return strategy(base(), awsecs.DeploymentStrategy_CANARY, nil) },
+			want:  []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+		},
+		{
+			name:  "linear with https",
+			https: true,
+			props: func(stack awscdk.Stack) *agentservice.Props {
+				p := strategy(base(), awsecs.DeploymentStrategy_LINEAR, nil)
+				p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
+					jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"))
+				return p
+			},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+		},
+		{
 			name:               "fargate spot with deletion protection",
 			deletionProtection: true,
 			props: func(awscdk.Stack) *agentservice.Props {
@@ -126,6 +154,14 @@ func complianceCases() []complianceCase {
 			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 	}
+}
+
+// strategy sets a blue/green-family deploy on p, with the requests policy
+// off as it must be, and a test header when header is not nil.
+func strategy(p *agentservice.Props, s awsecs.DeploymentStrategy, header *string) *agentservice.Props {
+	p.Deployment = &agentservice.Deployment{Strategy: s, TestTrafficHeader: header}
+	p.Scaling = &scaling.Props{DisableRequests: jsii.Bool(true)}
+	return p
 }
 
 func TestComplianceAwsSolutions(t *testing.T) {

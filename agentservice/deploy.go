@@ -20,8 +20,7 @@ import (
 // a nil Props.Deployment, is the rolling deploy.
 //
 // Rolling (awsecs.DeploymentStrategy_ROLLING) replaces tasks in place,
-// within MinHealthyPercent..MaxHealthyPercent; the circuit breaker and the
-// deployment alarms roll it back. The other three strategies are ECS's
+// within MinHealthyPercent..MaxHealthyPercent. The other three strategies are ECS's
 // blue/green family: ECS starts a full set of new tasks in a second target
 // group beside the old set, then moves the weights of the listener rule
 // that serves production traffic to it:
@@ -32,9 +31,11 @@ import (
 //     StepBakeTime.
 //
 // After the last shift the old set keeps running for BakeTime: until then a
-// rollback is a weight flip back to it, with no task to start. The
-// deployment alarms (DeploymentAlarms) watch both target groups and roll
-// the deploy back at any step. For these strategies the construct makes the
+// rollback is a weight flip back to it, with no task to start. Every
+// strategy rolls back on its own: the circuit breaker (CircuitBreaker) when
+// new tasks fail to start or to turn healthy, the deployment alarms
+// (DeploymentAlarms, which watch both target groups) when they answer 5xx
+// or fail health checks, at any step and during BakeTime. For these strategies the construct makes the
 // second target group (Service.AlternateTargetGroup, with the health check
 // and deregistration delay of the first), the production listener rule ECS
 // shifts (Service.ProductionRule: every path, after any rule of yours), an
@@ -51,8 +52,6 @@ import (
 //     new set is a full DesiredCount beside the old one, so plan for twice
 //     the tasks while it runs. They still govern the replacement of
 //     unhealthy tasks.
-//   - ECS's circuit breaker watches rolling deploys only: leave
-//     CircuitBreaker unset.
 //   - After a deploy, the production rule on the load balancer forwards to
 //     the group ECS moved traffic to, not to the one in the template; a
 //     stack update that changes the rule itself (its priority, its
@@ -352,9 +351,6 @@ func (p *Props) validateStrategyNeighbours() error {
 		return nil
 	}
 	s := p.strategy()
-	if p.CircuitBreaker != nil {
-		return fmt.Errorf("agentservice: CircuitBreaker is set with Deployment.Strategy %s, but ECS's circuit breaker watches rolling deploys only; drop it: the deployment alarms roll a %s deploy back", s, s)
-	}
 	if p.Scaling == nil || !defaults.Or(p.Scaling.DisableRequests, false) {
 		return fmt.Errorf("agentservice: Deployment.Strategy %s moves traffic between TargetGroup and AlternateTargetGroup, so the requests-per-target scaling policy, which watches TargetGroup, would see no requests after every second deploy; set Scaling.DisableRequests (CPU scaling stays on)", s)
 	}

@@ -78,11 +78,12 @@ func TestDeploymentStrategiesShiftTrafficBetweenTwoTargetGroups(t *testing.T) {
 			tmpl, svc, stack := synthStack(t, shifted(c.strategy))
 			ref := func(v any) any { return stack.Resolve(v) }
 
-			// THEN ECS deploys with the strategy, a 5-minute bake and the
-			// deployment alarms, and without the rolling-only circuit breaker
+			// THEN ECS deploys with the strategy, a 5-minute bake, the
+			// deployment alarms and the circuit breaker, both rolling back
 			config := map[string]any{
-				"Alarms":            alarmsOf(stack, svc),
-				"BakeTimeInMinutes": 5, "MaximumPercent": 200, "MinimumHealthyPercent": 100,
+				"Alarms":                   alarmsOf(stack, svc),
+				"DeploymentCircuitBreaker": map[string]any{"Enable": true, "Rollback": true},
+				"BakeTimeInMinutes":        5, "MaximumPercent": 200, "MinimumHealthyPercent": 100,
 				"Strategy": string(c.strategy),
 			}
 			for k, v := range c.config {
@@ -329,9 +330,6 @@ func TestValidateRefusesBadDeployments(t *testing.T) {
 		{"longer than cloudformation waits", with(linear, func(p *agentservice.Props) {
 			p.Deployment.LinearPercent, p.Deployment.StepBakeTime, p.Deployment.BakeTime = jsii.Number(10), minutes(200), minutes(300)
 		}), "agentservice: Deployment bakes for 126000s (BakeTime 18000s + 9 × StepBakeTime 12000s), over the 118800s CloudFormation allows a LINEAR deploy; shorten BakeTime or StepBakeTime"},
-		{"circuit breaker on a canary", with(canary, func(p *agentservice.Props) {
-			p.CircuitBreaker = &awsecs.DeploymentCircuitBreaker{Enable: jsii.Bool(true), Rollback: jsii.Bool(true)}
-		}), "agentservice: CircuitBreaker is set with Deployment.Strategy CANARY, but ECS's circuit breaker watches rolling deploys only; drop it: the deployment alarms roll a CANARY deploy back"},
 		{"requests scaling on a canary", with(canary, func(p *agentservice.Props) { p.Scaling = nil }),
 			"agentservice: Deployment.Strategy CANARY moves traffic between TargetGroup and AlternateTargetGroup, so the requests-per-target scaling policy, which watches TargetGroup, would see no requests after every second deploy; set Scaling.DisableRequests (CPU scaling stays on)"},
 	}

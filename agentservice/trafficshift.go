@@ -126,14 +126,15 @@ func (s shifter) order(service awsecs.FargateService) {
 }
 
 // deploymentProps sets a blue/green-family strategy on a service's props.
-// The circuit breaker goes: it watches rolling deploys only.
+// The circuit breaker stays: ECS's guide ("Amazon ECS deployment failure
+// detection") has it watch blue/green deploys as it watches rolling ones,
+// and it catches the tasks that never start, which no alarm sees.
 func (p *Props) deploymentProps(props *awsecs.FargateServiceProps) {
 	if !p.shifted() {
 		return
 	}
 	d := p.Deployment
 	props.DeploymentStrategy = p.strategy()
-	props.CircuitBreaker = nil
 	props.BakeTime = p.bakeTime()
 	switch p.strategy() {
 	case awsecs.DeploymentStrategy_CANARY:

@@ -1,0 +1,136 @@
+package agentservice_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/internal/mototest"
+	"github.com/agentcdk/agentcdk/internal/stacktest"
+)
+
+// TestDeploymentStrategiesLintAndDeploy puts each blue/green-family
+// strategy through cfn-lint and a deploy and update on moto_server.
+//
+// What moto 5.2.1 does with them: its CloudFormation makes the second
+// target group, the listener rules (weights, conditions, priority) and the
+// role, but creates the ECS service from Cluster, TaskDefinition and
+// DesiredCount alone: the DeploymentConfiguration (strategy, bake times,
+// canary and linear steps, alarms, circuit breaker) and the LoadBalancers
+// with their AdvancedConfiguration are dropped, and an update only
+// registers a new task definition revision. It also drops the target
+// groups' attributes (a deregistration delay reads AWS's 300 s default) and
+// skips the alarms, as it does for a rolling stack. So the test proves the
+// template deploys and the load balancer is wired as ECS needs it, not
+// that traffic shifts.
+func TestDeploymentStrategiesLintAndDeploy(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		strategy awsecs.DeploymentStrategy
+		header   *string
+	}{
+		{"DeployBlueGreen", awsecs.DeploymentStrategy_BLUE_GREEN, jsii.String("X-Agent-Canary")},
+		{"DeployCanary", awsecs.DeploymentStrategy_CANARY, nil},
+		{"DeployLinear", awsecs.DeploymentStrategy_LINEAR, nil},
+	} {
+		t.Run(string(c.strategy), func(t *testing.T) {
+			// GIVEN the strategy's stack, synthesized
+			app := stacktest.NewApp(t)
+			name := c.name
+			stack := awscdk.NewStack(app, jsii.String(name), nil)
+			props := shifted(c.strategy)
+			props.Deployment.TestTrafficHeader = c.header
+			agentservice.New(stack, jsii.String("Agent"), props)
+			s := stacktest.Synth(t, stack)
+
+			// WHEN cfn-lint checks it THEN it reports no error and no warning
+			stacktest.CfnLint(t, s.TemplatePath)
+
+			// WHEN it is deployed to the emulator
+			d := stacktest.Deploy(t, mototest.Start(t), name, s.TemplatePath)
+			t.Logf("moto's CloudFormation does not implement (not deployed): %s", strings.Join(d.Skipped, ", "))
+
+			// THEN the service runs its 2 tasks
+			services := d.Services(t)
+			if len(services) != 1 || services[0].DesiredCount != 2 || aws.ToString(services[0].Status) != "ACTIVE" {
+				t.Fatalf("services = %+v, want one ACTIVE with 2 tasks", services)
+			}
+			// AND the two target groups check /health alike (moto leaves out
+			// their attributes: the deregistration delay is the template tests')
+			client := elbv2.NewFromConfig(d.Config)
+			var shapes []string
+			for _, g := range d.TargetGroups(t) {
+				shapes = append(shapes, fmt.Sprintf("%s %d %s every %ds timeout %ds", g.Protocol, aws.ToInt32(g.Port),
+					aws.ToString(g.HealthCheckPath), aws.ToInt32(g.HealthCheckIntervalSeconds), aws.ToInt32(g.HealthCheckTimeoutSeconds)))
+			}
+			want := "HTTP 8080 /health every 30s timeout 5s"
+			if len(shapes) != 2 || shapes[0] != want || shapes[1] != want {
+				t.Errorf("target groups = %q, want two of %q", shapes, want)
+			}
+			// AND the listener's rules forward to both groups, all weight on the first
+			rules := listenerRules(t, client, d, s)
+			wantRules := []string{"50000 path-pattern [/*] -> 100/0"}
+			if c.header != nil {
+				wantRules = append(wantRules, "49999 http-header X-Agent-Canary [*] -> 100/0")
+			}
+			slices.Sort(wantRules)
+			if !slices.Equal(rules, wantRules) {
+				t.Errorf("listener rules = %q, want %q", rules, wantRules)
+			}
+
+			// WHEN an update changes the container definition
+			// THEN the stack completes
+			d.Update(t, stacktest.NewRevision(d.Template, 2))
+		})
+	}
+}
+
+// listenerRules describes the non-default rules of the stack's one
+// listener as "PRIORITY FIELD VALUES -> WEIGHT/WEIGHT", sorted.
+func listenerRules(t *testing.T, client *elbv2.Client, d *stacktest.Deployment, s *stacktest.Synthesized) []string {
+	t.Helper()
+	var listener string
+	for id := range s.Resources("AWS::ElasticLoadBalancingV2::Listener") {
+		listener = d.PhysicalIDs[id]
+	}
+	out, err := client.DescribeRules(context.Background(), &elbv2.DescribeRulesInput{ListenerArn: aws.String(listener)})
+	if err != nil {
+		t.Fatalf("describe rules of %s: %v", listener, err)
+	}
+	var rules []string
+	for _, r := range out.Rules {
+		if aws.ToBool(r.IsDefault) {
+			continue
+		}
+		var cond string
+		for _, c := range r.Conditions {
+			switch {
+			case c.PathPatternConfig != nil:
+				cond = fmt.Sprintf("path-pattern %v", c.PathPatternConfig.Values)
+			case c.HttpHeaderConfig != nil:
+				cond = fmt.Sprintf("http-header %s %v", aws.ToString(c.HttpHeaderConfig.HttpHeaderName), c.HttpHeaderConfig.Values)
+			}
+		}
+		var weights []string
+		for _, a := range r.Actions {
+			if a.ForwardConfig == nil {
+				continue
+			}
+			for _, g := range a.ForwardConfig.TargetGroups {
+				weights = append(weights, fmt.Sprint(aws.ToInt32(g.Weight)))
+			}
+		}
+		rules = append(rules, fmt.Sprintf("%s %s -> %s", aws.ToString(r.Priority), cond, strings.Join(weights, "/")))
+	}
+	slices.Sort(rules)
+	return rules
+}
