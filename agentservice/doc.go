@@ -30,7 +30,9 @@
 // the health check and timing budget of package healthcheck and the
 // scaling of package scaling. Deployments are rolling and safe: minimum
 // healthy 100 %, maximum 200 %, and the deployment circuit breaker rolls a
-// failing deployment back.
+// failing deployment back. Props.Deployment turns on ECS's blue/green,
+// canary or linear deploys instead (see Deployment), and Props.DeployTime
+// gives the worst-case duration of one deploy of any of them.
 //
 // # The contract with agentkit
 //
@@ -53,7 +55,9 @@
 // replaces the resource. Service: Vpc, Cluster, Logs, TaskDef, LB,
 // LBSecurityGroup, TargetGroup, Service, URL, Target5xxAlarm,
 // UnhealthyTargetsAlarm, AccessLogs (the bucket), Certificate and Alias (with
-// a domain), ExecLogs (with ECS Exec), and under LB, Listener. Worker: Vpc,
+// a domain), ExecLogs (with ECS Exec), AlternateTargetGroup, ProductionRule,
+// TestRule and DeployRole (with a blue/green-family Deployment), and under
+// LB, Listener. Worker: Vpc,
 // Cluster, Logs, TaskDef, Queue, DeadLetterQueue, DeadLetterAlarm, Service,
 // QueueUrl, and under the service's task count BacklogPerTask,
 // ScaleFromZero and ScaleFromZeroAlarm.

@@ -5,9 +5,11 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/scaling"
 	"github.com/agentcdk/agentcdk/secrets"
 )
 
@@ -44,4 +46,33 @@ func ExampleProps_Validate() {
 	fmt.Println(props.Validate())
 	// Output:
 	// agentservice: MemoryLimitMiB 4096 does not fit Cpu 256; Fargate offers 512, 1024 or 2048
+}
+
+// A canary deploy: 5 % of the traffic goes to the new revision for 10
+// minutes, then the rest; the old tasks stay 5 minutes more, and the
+// deployment alarms roll it back at any point. Request-count scaling is
+// off because ECS alternates the revisions between two target groups.
+func ExampleDeployment() {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Agent"), nil)
+	props := &agentservice.Props{
+		Image:      agentservice.ImageFromRegistry("public.ecr.aws/example/agent:1.0.0"),
+		Deployment: &agentservice.Deployment{Strategy: awsecs.DeploymentStrategy_CANARY},
+		Scaling:    &scaling.Props{DisableRequests: jsii.Bool(true)},
+	}
+	svc := agentservice.New(stack, jsii.String("Agent"), props)
+
+	tmpl := assertions.Template_FromStack(stack, nil)
+	for _, r := range *tmpl.FindResources(jsii.String("AWS::ECS::Service"), nil) {
+		c := (*r)["Properties"].(map[string]any)["DeploymentConfiguration"].(map[string]any)
+		fmt.Println("strategy:", c["Strategy"], "canary:", c["CanaryConfiguration"], "bake:", c["BakeTimeInMinutes"], "min")
+	}
+	fmt.Println("target groups:", len(*tmpl.FindResources(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), nil)))
+	fmt.Println("traffic shifted by:", *svc.ProductionRule.Node().Path(), "as", *svc.DeployRole.Node().Path())
+	fmt.Println("worst-case deploy:", props.DeployTime())
+	// Output:
+	// strategy: CANARY canary: map[CanaryBakeTimeInMinutes:10 CanaryPercent:5] bake: 5 min
+	// target groups: 2
+	// traffic shifted by: Agent/Agent/ProductionRule as Agent/Agent/DeployRole
+	// worst-case deploy: 18m30s
 }

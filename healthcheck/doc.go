@@ -3,7 +3,9 @@
 // period, the optional ECS container health check (the agent binary probes
 // itself, so distroless images need no curl), and Timing, the pure-Go
 // budget that ties deregistration delay, stop timeout, idle timeout and
-// the health checks together and checks them against each other.
+// the health checks together and checks them against each other; it also
+// times a deploy: one rolling step (Timing.DeployStep) or a blue/green,
+// canary or linear traffic shift (Timing.ShiftDeploy).
 //
 // Every optional prop has a documented default, exported as a Default...
 // constant. The health path is agentkit.HealthPath: the runtime package
