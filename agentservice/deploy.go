@@ -308,6 +308,9 @@ func checkPercent(name string, v *float64, r percentRange) error {
 const alarmWindow = alarmEvaluationPeriods * alarmPeriod
 
 func (p *Props) validateBakeTimes() error {
+	if !p.shifted() {
+		return nil
+	}
 	s := p.shift()
 	alarmed := defaults.Or(p.DeploymentAlarms, true)
 	if s.Pauses > 0 {

@@ -2,6 +2,7 @@ package agentservice_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -384,6 +385,17 @@ func TestShortBakesPassWithoutDeploymentAlarms(t *testing.T) {
 	// WHEN the props are validated THEN nothing contradicts: no alarm waits to fire
 	if err := p.Validate(); err != nil {
 		t.Fatalf("Validate() = %v", err)
+	}
+}
+
+func TestAWorkerHasNoDeploymentStrategy(t *testing.T) {
+	// GIVEN the worker's props WHEN a Deployment is looked for
+	_, ok := reflect.TypeFor[agentservice.WorkerProps]().FieldByName("Deployment")
+
+	// THEN there is none: a worker has no load balancer to shift traffic
+	// on, so a canary worker does not compile, and it deploys rolling
+	if ok {
+		t.Error("WorkerProps has a Deployment field; a worker cannot shift traffic")
 	}
 }
 
