@@ -59,6 +59,14 @@ func (t *tracked) serveDeadline(w http.ResponseWriter, r *http.Request, d time.D
 			panic(p) // net/http recovers it, logs it and closes the connection
 		}
 	case <-timer.C:
+		// A handler blocked writing to a peer that stopped reading holds
+		// the writer's lock: a write deadline frees it, and bounds the
+		// answer written below. net/http sets no write deadline of its own
+		// (agentkit leaves WriteTimeout zero), so it is cleared afterwards
+		// for the connection's next request.
+		rc := http.NewResponseController(w)
+		rc.SetWriteDeadline(time.Now().Add(RequestTimeoutGrace))
+		defer rc.SetWriteDeadline(time.Time{})
 		sent, ok := g.expire(d)
 		if !ok { // the handler returned just now
 			p := <-done

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +354,53 @@ func (t tee) WithGroup(g string) slog.Handler                { return tee{t[0].W
 func (t tee) Handle(ctx context.Context, r slog.Record) error {
 	t[0].Handle(ctx, r.Clone())
 	return t[1].Handle(ctx, r)
+}
+
+func TestAStreamToAPeerThatStoppedReadingIsTakenOverAtItsDeadline(t *testing.T) {
+	t.Parallel()
+	// GIVEN a stream handler that ignores its context and writes as fast as
+	// it can, to a client that sends its request and then reads nothing
+	var srv *agentkit.Server
+	logs := make(logEvents, 256)
+	late := make(chan error, 1)
+	event := strings.Repeat("x", 64<<10)
+	srv = &agentkit.Server{
+		RequestTimeout: agentkit.MinRequestTimeout,
+		Logger:         slog.New(logs),
+		HTTP: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st, err := srv.Stream(w, r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer st.Close()
+			for {
+				if err := st.Send("token", event); err != nil {
+					late <- err
+					return
+				}
+			}
+		})},
+	}
+	addr, _ := serveInProcess(t, srv)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /run/stream HTTP/1.1\r\nHost: agent\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+
+	// WHEN the deadline and its grace pass, the handler blocked in a write
+	// THEN Server still takes the response over: the write fails, rather
+	// than wait on the peer for ever, and the handler can return
+	select {
+	case err := <-late:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("the handler's write failed with %v, want a deadline", err)
+		}
+	case <-time.After(30 * time.Second): // a guard against a hang, not a measure
+		t.Fatal("the handler's write to the stalled peer is still blocked")
+	}
 }
