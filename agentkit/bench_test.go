@@ -44,6 +44,14 @@ func BenchmarkTrackedHandler(b *testing.B) {
 	benchHandler(b, srv.Handler(noop), "/run")
 }
 
+// BenchmarkTrackedHandlerWithDeadline is BenchmarkTrackedHandler under a
+// request deadline: a context with a deadline, a goroutine, a guarded
+// writer and a timer per request.
+func BenchmarkTrackedHandlerWithDeadline(b *testing.B) {
+	srv := agentkit.Server{RequestTimeout: time.Minute}
+	benchHandler(b, srv.Handler(noop), "/run")
+}
+
 func BenchmarkHealth(b *testing.B) {
 	benchHandler(b, &agentkit.Health{}, "/health")
 }
@@ -75,6 +83,26 @@ func BenchmarkServeOverLoopback(b *testing.B) {
 		b.Fatal(err)
 	}
 	srv := &agentkit.Server{HTTP: &http.Server{Handler: noop}, Logger: slog.New(slog.DiscardHandler)}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	}()
+	benchLoopback(b, "http://"+l.Addr().String()+"/run")
+}
+
+// BenchmarkServeWithDeadlineOverLoopback is BenchmarkServeOverLoopback
+// under a request deadline.
+func BenchmarkServeWithDeadlineOverLoopback(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &agentkit.Server{HTTP: &http.Server{Handler: noop}, RequestTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()

@@ -28,6 +28,15 @@ const (
 	// and sends stream heartbeats well inside it.
 	EnvIdleTimeout = "AGENTKIT_IDLE_TIMEOUT"
 
+	// EnvRequestTimeout names the environment variable that holds the
+	// request deadline as a Go duration: the longest a request (a stream
+	// included) may run. Server ends each request's context at it and
+	// makes sure the client gets an answer saying so. The construct derives
+	// the load balancer's deregistration delay from it
+	// (RequestTimeout + RequestDeadlineMargin), so that a deploy or a
+	// scale-in never cuts a request.
+	EnvRequestTimeout = "AGENTKIT_REQUEST_TIMEOUT"
+
 	// ProbeArg is the argument that runs an agent binary as its own
 	// container health check: `agent healthcheck`.
 	ProbeArg = "healthcheck"
@@ -84,6 +93,15 @@ const (
 
 	// MaxIdleTimeout is the largest idle timeout an ALB accepts.
 	MaxIdleTimeout = 4000 * time.Second
+
+	// MinRequestTimeout is the shortest request deadline accepted.
+	MinRequestTimeout = time.Second
+
+	// MaxRequestTimeout is the longest request deadline accepted. Every
+	// deploy, scale-in and Spot interruption waits up to the deadline for
+	// each task it stops, so work that runs longer belongs on a queue
+	// worker (package sqsworker), not in a request.
+	MaxRequestTimeout = 10 * time.Minute
 )
 
 // PortFromEnv returns the port in PORT, or DefaultPort when it is unset.
@@ -103,6 +121,12 @@ func PortFromEnv() (int, error) {
 // DefaultStopTimeout when it is unset.
 func StopTimeoutFromEnv() (time.Duration, error) {
 	return durationFromEnv(EnvStopTimeout, DefaultStopTimeout, MinStopTimeout, MaxStopTimeout)
+}
+
+// RequestTimeoutFromEnv returns the duration in AGENTKIT_REQUEST_TIMEOUT,
+// or 0 (no deadline) when it is unset.
+func RequestTimeoutFromEnv() (time.Duration, error) {
+	return durationFromEnv(EnvRequestTimeout, 0, MinRequestTimeout, MaxRequestTimeout)
 }
 
 // IdleTimeoutFromEnv returns the duration in AGENTKIT_IDLE_TIMEOUT, or
@@ -141,6 +165,21 @@ const (
 	// proxies and clients with shorter timeouts than the ALB's also see
 	// traffic.
 	MaxHeartbeatInterval = 15 * time.Second
+
+	// RequestTimeoutGrace is how long after a request's deadline Server
+	// lets its handler answer (the handler sees its context end with the
+	// cause ErrRequestTimeout) before it answers for it: a 504, or an SSE
+	// "error" event on a stream that has begun.
+	RequestTimeoutGrace = 2 * time.Second
+
+	// RequestDeadlineMargin is how much longer than the request deadline
+	// the load balancer's deregistration delay must be: RequestTimeoutGrace
+	// for the answer to be written, and time for it to reach the load
+	// balancer. ECS sends SIGTERM only after the delay, and the load
+	// balancer lets go of a deregistered task's requests when the delay
+	// ends, so with this margin every request through the load balancer
+	// has ended, with its whole answer or a clean error, before either.
+	RequestDeadlineMargin = 5 * time.Second
 )
 
 // DrainDeadlines returns the drain timeline for a container stopTimeout,

@@ -23,6 +23,43 @@
 //     (default 30s, ECS's own; 2s to 120s).
 //   - AGENTKIT_IDLE_TIMEOUT: the load balancer's idle timeout (default 60s,
 //     the ALB's own; 1s to 4000s).
+//   - AGENTKIT_REQUEST_TIMEOUT: the request deadline (default none; 1s to
+//     10m), below.
+//
+// # The request deadline
+//
+// ECS stops a task (a deploy, a scale-in, a Spot interruption) by first
+// deregistering it from its target groups: the load balancer sends it no
+// new request and lets those in flight run for the deregistration delay,
+// after which it lets go of them, and only then does ECS send SIGTERM. So
+// the deregistration delay, not the stop timeout, bounds a request routed
+// through the load balancer, and the drain at SIGTERM comes too late to
+// save one that is still running. The construct therefore gives the
+// service one request deadline (Server.RequestTimeout, from
+// AGENTKIT_REQUEST_TIMEOUT) and makes the deregistration delay
+// RequestDeadlineMargin (5s) longer. Server enforces the deadline, so that
+// every request has ended, with its whole answer or with a clean error,
+// before the load balancer lets go of it:
+//
+//   - At the deadline, counted from the moment the handler is called, the
+//     request's context ends with the cause ErrRequestTimeout. A handler
+//     answers at once: a 504 with a body saying so, or an "error" event on
+//     a stream (the example agent does both).
+//   - RequestTimeoutGrace (2s) later, if the handler has still not
+//     returned, Server answers for it: a 504 with a JSON body when nothing
+//     was sent yet; an SSE "error" event, then the end of the stream, on a
+//     text/event-stream response; a plain answer already begun ends as it
+//     stands (its status is sent and cannot change). The response then
+//     ends; the handler's later writes fail with http.ErrHandlerTimeout,
+//     and the drain no longer waits for it. A handler that hijacked its
+//     connection is left alone.
+//
+// The handler runs in a goroutine of its own for this, as under
+// http.TimeoutHandler, but nothing is buffered: streams stream. A panic
+// in it still reaches net/http (logged with its stack, the connection
+// closed); one after Server answered for it is logged. Health probes have
+// no deadline. Without a deadline (the variable unset), a request costs
+// what it cost before: two atomic adds.
 //
 // # The drain
 //

@@ -67,6 +67,14 @@ type Server struct {
 	// Default: AGENTKIT_IDLE_TIMEOUT, or DefaultIdleTimeout when unset.
 	IdleTimeout time.Duration
 
+	// RequestTimeout is the request deadline: the longest a request (a
+	// stream included) may run. Each request's context ends at it with the
+	// cause ErrRequestTimeout; a handler that does not answer within
+	// RequestTimeoutGrace after that is answered for (see "The request
+	// deadline" in the package documentation). Health probes are exempt.
+	// Default: AGENTKIT_REQUEST_TIMEOUT, or no deadline when unset.
+	RequestTimeout time.Duration
+
 	// CloseDelay is how long the listener keeps accepting connections
 	// after the drain begins, answering 503 on HealthPath, so that a load
 	// balancer that has not yet stopped routing to this process sees it
@@ -102,13 +110,13 @@ type Server struct {
 
 // timing is a Server's resolved configuration.
 type timing struct {
-	stop, idle, cancelAt, closeAt time.Duration
+	stop, idle, request, cancelAt, closeAt time.Duration
 }
 
 // ListenAndServe listens on HTTP.Addr, or on ":$PORT" (PortFromEnv) when
-// it is empty, and calls Serve. A malformed PORT, AGENTKIT_STOP_TIMEOUT or
-// AGENTKIT_IDLE_TIMEOUT, or an invalid field, is reported before it
-// listens.
+// it is empty, and calls Serve. A malformed PORT, AGENTKIT_STOP_TIMEOUT,
+// AGENTKIT_IDLE_TIMEOUT or AGENTKIT_REQUEST_TIMEOUT, or an invalid field,
+// is reported before it listens.
 func (s *Server) ListenAndServe(ctx context.Context) error {
 	if _, err := s.timing(); err != nil {
 		return err
@@ -172,7 +180,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	log := s.logger()
 	// Durations as strings: a JSON handler would print nanoseconds.
 	log.Info("agentkit: serving", "addr", l.Addr().String(), "stop_timeout", t.stop.String(),
-		"idle_timeout", t.idle.String(), "cancel_at", t.cancelAt.String(), "close_at", t.closeAt.String())
+		"idle_timeout", t.idle.String(), "request_timeout", t.request.String(), "cancel_at", t.cancelAt.String(), "close_at", t.closeAt.String())
 
 	var reason string
 	var serveErr error
@@ -190,21 +198,25 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 
 // Handler returns h wrapped the way Serve wraps HTTP.Handler: requests for
 // HealthPath go to the Server's Health; the others are counted as in flight
-// while h serves them, so the drain waits for them. A nil h means
-// http.DefaultServeMux. Use it to drive a Server's handling in memory, with
-// httptest.
+// while h serves them, so the drain waits for them, and run under the
+// request deadline. A nil h means http.DefaultServeMux. Use it to drive a
+// Server's handling in memory, with httptest. A malformed
+// AGENTKIT_REQUEST_TIMEOUT, which Serve would report, means no deadline
+// here.
 func (s *Server) Handler(h http.Handler) http.Handler {
 	s.mu.Lock()
 	s.initLocked()
 	health := s.health
 	s.mu.Unlock()
-	return &tracked{s: s, health: health, next: orDefault(h)}
+	d, _ := s.requestTimeout()
+	return &tracked{s: s, health: health, next: orDefault(h), deadline: d}
 }
 
 type tracked struct {
-	s      *Server
-	health *Health
-	next   http.Handler
+	s        *Server
+	health   *Health
+	next     http.Handler
+	deadline time.Duration // 0: none
 }
 
 func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -214,6 +226,10 @@ func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	t.s.inflight.Add(1)
 	defer t.s.inflight.Add(-1)
+	if t.deadline > 0 {
+		t.serveDeadline(w, r, t.deadline)
+		return
+	}
 	t.next.ServeHTTP(w, r)
 }
 
@@ -308,6 +324,9 @@ func (s *Server) timing() (timing, error) {
 	if t.idle, err = s.idleTimeout(); err != nil {
 		return t, err
 	}
+	if t.request, err = s.requestTimeout(); err != nil {
+		return t, err
+	}
 	t.cancelAt, t.closeAt = DrainDeadlines(t.stop)
 	if s.CloseDelay < 0 || s.CloseDelay >= t.cancelAt {
 		return t, fmt.Errorf("agentkit: Server.CloseDelay %s leaves no time to drain; use 0 up to less than %s (the cancel point for a stop timeout of %s)",
@@ -333,6 +352,16 @@ func (s *Server) stopTimeout() (time.Duration, error) {
 		return 0, fmt.Errorf("agentkit: Server.StopTimeout %s is out of range; use %s to %s", s.StopTimeout, MinStopTimeout, MaxStopTimeout)
 	}
 	return s.StopTimeout, nil
+}
+
+func (s *Server) requestTimeout() (time.Duration, error) {
+	if s.RequestTimeout == 0 {
+		return RequestTimeoutFromEnv()
+	}
+	if s.RequestTimeout < MinRequestTimeout || s.RequestTimeout > MaxRequestTimeout {
+		return 0, fmt.Errorf("agentkit: Server.RequestTimeout %s is out of range; use %s to %s", s.RequestTimeout, MinRequestTimeout, MaxRequestTimeout)
+	}
+	return s.RequestTimeout, nil
 }
 
 func (s *Server) idleTimeout() (time.Duration, error) {
@@ -383,7 +412,7 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 			conn(c, state)
 		}
 	}
-	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler)}
+	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request}
 	base, reqCtx := hs.BaseContext, s.reqCtx
 	hs.BaseContext = func(l net.Listener) context.Context {
 		if base == nil {

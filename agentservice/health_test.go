@@ -51,7 +51,6 @@ func TestNoContainerHealthCheckUnlessAsked(t *testing.T) {
 
 func TestHealthCheckOverridesReachTheTemplate(t *testing.T) {
 	// GIVEN every health-check prop overridden
-	secs := func(n float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) }
 	tmpl, _ := synth(t, &agentservice.Props{
 		Image: registryImage(),
 		HealthCheck: &healthcheck.Props{

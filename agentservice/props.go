@@ -15,10 +15,12 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/timing"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/agentcdk/agentcdk/scaling"
 	"github.com/agentcdk/agentcdk/secrets"
@@ -108,8 +110,8 @@ type Props struct {
 	// Default: 8080 (agentkit.DefaultPort).
 	ContainerPort *float64
 	// Environment holds plain environment variables for the container. The
-	// construct sets PORT, AGENTKIT_STOP_TIMEOUT and AGENTKIT_IDLE_TIMEOUT
-	// itself; they may not appear here. Never put secrets here: use Secrets.
+	// construct sets PORT, AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT and
+	// AGENTKIT_REQUEST_TIMEOUT itself; they may not appear here. Never put secrets here: use Secrets.
 	//
 	// Default: - none beyond the agentkit contract.
 	Environment *map[string]*string
@@ -172,14 +174,37 @@ type Props struct {
 	// (package scaling).
 	Scaling *scaling.Props
 
-	// DeregistrationDelay is how long the load balancer lets in-flight
-	// requests finish on a task being stopped before ECS sends SIGTERM.
+	// RequestTimeout is the longest a request, or a stream, may run: work
+	// that takes longer belongs on a Worker. The container gets it as
+	// AGENTKIT_REQUEST_TIMEOUT, and agentkit ends each request at it with a
+	// clean answer (a 504 or an SSE error event). The deregistration delay
+	// is derived from it, so that a deploy, a scale-in or a Spot
+	// interruption never cuts a request. 1 s to 10 min, at most IdleTimeout
+	// unless LongRequestsStream.
 	//
-	// Default: 30 s (AWS's own default of 300 s makes every deploy slow).
+	// Default: 60 s.
+	RequestTimeout awscdk.Duration
+	// LongRequestsStream says that every request that may run longer than
+	// IdleTimeout is a stream whose heartbeats (agentkit.Server.Stream)
+	// keep the connection alive, which lets RequestTimeout exceed
+	// IdleTimeout.
+	//
+	// Default: false.
+	LongRequestsStream *bool
+	// DeregistrationDelay is how long the load balancer lets in-flight
+	// requests finish on a task being stopped before ECS sends SIGTERM. It
+	// must be at least RequestTimeout + 5 s (agentkit.RequestDeadlineMargin),
+	// or deploys would cut requests still within their deadline.
+	//
+	// Default: RequestTimeout + 5 s; 65 s with the default RequestTimeout
+	// (AWS's own default of 300 s makes every deploy slow).
 	DeregistrationDelay awscdk.Duration
 	// StopTimeout is how long ECS waits after SIGTERM before SIGKILL; the
 	// container gets it as AGENTKIT_STOP_TIMEOUT so agentkit drains within
-	// it. At most 120 s on Fargate.
+	// it. The requests routed through the load balancer have ended before
+	// SIGTERM (see DeregistrationDelay), so it covers what is left:
+	// background jobs and requests that did not come through the load
+	// balancer. At most 120 s on Fargate.
 	//
 	// Default: 60 s.
 	StopTimeout awscdk.Duration
@@ -348,9 +373,10 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // reservedEnv are the variables the construct sets from other props.
 var reservedEnv = map[string]string{
-	agentkit.EnvPort:        "ContainerPort",
-	agentkit.EnvStopTimeout: "StopTimeout",
-	agentkit.EnvIdleTimeout: "IdleTimeout",
+	agentkit.EnvPort:           "ContainerPort",
+	agentkit.EnvStopTimeout:    "StopTimeout",
+	agentkit.EnvIdleTimeout:    "IdleTimeout",
+	agentkit.EnvRequestTimeout: "RequestTimeout",
 }
 
 // Validate reports the first prop that AWS would refuse or that makes no
@@ -386,6 +412,7 @@ func (p *Props) Validate() error {
 		p.validateSecurity,
 		p.validateFirewall,
 		p.validateLogging,
+		p.validateRequestTimeout,
 		func() error { return p.timing().Validate() },
 	}
 	for _, check := range checks {
@@ -538,7 +565,24 @@ func (p *Props) validateDeployment() error {
 // timing gathers the durations that must agree with each other; a token
 // is marked unresolved there, and no rule judges it.
 func (p *Props) timing() healthcheck.Timing {
-	return healthcheck.TimingOf(p.HealthCheck, p.DeregistrationDelay, p.StopTimeout, p.IdleTimeout)
+	t := healthcheck.TimingOf(p.HealthCheck, p.RequestTimeout, p.DeregistrationDelay, p.StopTimeout, p.IdleTimeout)
+	t.LongRequestsStream = defaults.Or(p.LongRequestsStream, false)
+	return t
+}
+
+// validateRequestTimeout refuses what the timing rules cannot judge: a zero
+// deadline, and one that is a token with no delay given to go with it,
+// since the delay cannot be computed from a token.
+func (p *Props) validateRequestTimeout() error {
+	d, ok := timing.Seconds(p.RequestTimeout)
+	if ok && d <= 0 { // a Timing reads 0 as "no deadline", which agentkit would refuse
+		return fmt.Errorf("agentservice: RequestTimeout %s is not a deadline; use %s to %s",
+			timing.Format(d), timing.Format(agentkit.MinRequestTimeout), timing.Format(agentkit.MaxRequestTimeout))
+	}
+	if p.RequestTimeout != nil && !ok && p.DeregistrationDelay == nil {
+		return errors.New("agentservice: RequestTimeout is an unresolved token, so the deregistration delay cannot be derived from it; set DeregistrationDelay too, at least RequestTimeout + 5s")
+	}
+	return nil
 }
 
 func (p *Props) cpu() float64          { return defaults.Or(p.Cpu, DefaultCpu) }
@@ -564,8 +608,18 @@ func (p *Props) idleTimeout() awscdk.Duration {
 	return defaults.Duration(p.IdleTimeout, healthcheck.DefaultIdleTimeout)
 }
 
+func (p *Props) requestTimeout() awscdk.Duration {
+	return defaults.Duration(p.RequestTimeout, healthcheck.DefaultRequestTimeout)
+}
+
+// deregistrationDelay is the given delay, or the request deadline plus
+// agentkit.RequestDeadlineMargin (validation has refused a token deadline
+// without a delay).
 func (p *Props) deregistrationDelay() awscdk.Duration {
-	return defaults.Duration(p.DeregistrationDelay, healthcheck.DefaultDeregistrationDelay)
+	if p.DeregistrationDelay != nil {
+		return p.DeregistrationDelay
+	}
+	return awscdk.Duration_Seconds(jsii.Number(p.timing().DeregistrationDelay.Seconds()))
 }
 
 func (p *Props) logRetention() awslogs.RetentionDays {

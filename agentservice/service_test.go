@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 }
 
 // registryImage keeps tests free of Docker build contexts.
+// secs is a duration of n seconds.
+func secs(n float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) }
+
 func registryImage() *agentservice.Image {
 	return agentservice.ImageFromRegistry("public.ecr.aws/agentcdk/agent:1.0.0")
 }
@@ -82,6 +85,7 @@ func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 			// (CDK renders environment and secrets sorted by name)
 			"Environment": arrayWith(
 				map[string]any{"Name": "AGENTKIT_IDLE_TIMEOUT", "Value": "120s"},
+				map[string]any{"Name": "AGENTKIT_REQUEST_TIMEOUT", "Value": "60s"},
 				map[string]any{"Name": "AGENTKIT_STOP_TIMEOUT", "Value": "60s"},
 				map[string]any{"Name": "PORT", "Value": "8080"},
 			),
@@ -128,7 +132,7 @@ func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 		"HealthCheckTimeoutSeconds":  5,
 		"HealthyThresholdCount":      2,
 		"UnhealthyThresholdCount":    3,
-		"TargetGroupAttributes":      arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "30"}),
+		"TargetGroupAttributes":      arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "65"}),
 	}))
 	// AND autoscaling spans 1 to 10 tasks
 	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{
@@ -155,7 +159,8 @@ func TestNewOverridesChangeTheTemplate(t *testing.T) {
 		ContainerInsights:    jsii.Bool(false),
 		StopTimeout:          awscdk.Duration_Seconds(jsii.Number(90)),
 		IdleTimeout:          awscdk.Duration_Seconds(jsii.Number(300)),
-		DeregistrationDelay:  awscdk.Duration_Seconds(jsii.Number(10)),
+		RequestTimeout:       awscdk.Duration_Seconds(jsii.Number(240)),
+		DeregistrationDelay:  awscdk.Duration_Seconds(jsii.Number(250)),
 		MinHealthyPercent:    jsii.Number(50),
 		MaxHealthyPercent:    jsii.Number(150),
 		HealthCheck:          &healthcheck.Props{Path: jsii.String("/ready"), GracePeriod: awscdk.Duration_Seconds(jsii.Number(120))},
@@ -175,6 +180,7 @@ func TestNewOverridesChangeTheTemplate(t *testing.T) {
 			"StopTimeout":  90,
 			"Environment": arrayWith(
 				map[string]any{"Name": "AGENTKIT_IDLE_TIMEOUT", "Value": "300s"},
+				map[string]any{"Name": "AGENTKIT_REQUEST_TIMEOUT", "Value": "240s"},
 				map[string]any{"Name": "AGENTKIT_STOP_TIMEOUT", "Value": "90s"},
 				map[string]any{"Name": "MODEL", "Value": "small"},
 				map[string]any{"Name": "PORT", "Value": "9000"},
@@ -199,12 +205,44 @@ func TestNewOverridesChangeTheTemplate(t *testing.T) {
 	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), obj(map[string]any{
 		"Port":                  9000,
 		"HealthCheckPath":       "/ready",
-		"TargetGroupAttributes": arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "10"}),
+		"TargetGroupAttributes": arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "250"}),
 	}))
 	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{
 		"MinCapacity": 2, "MaxCapacity": 4,
 	}))
 	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(1))
+}
+
+func TestTheDeregistrationDelayFollowsTheRequestDeadline(t *testing.T) {
+	cases := []struct {
+		name            string
+		props           *agentservice.Props
+		deadline, delay string
+	}{
+		{"a 45s deadline", &agentservice.Props{RequestTimeout: secs(45)}, "45s", "50"},
+		{"a long streamed deadline", &agentservice.Props{RequestTimeout: secs(300), LongRequestsStream: jsii.Bool(true)}, "300s", "305"},
+		{"a delay given beside the deadline", &agentservice.Props{RequestTimeout: secs(20), DeregistrationDelay: secs(40)}, "20s", "40"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// GIVEN a request deadline
+			c.props.Image = registryImage()
+
+			// WHEN the service synthesizes
+			tmpl, _ := synth(t, c.props)
+
+			// THEN the container gets the deadline and the target group a
+			// delay of the deadline plus agentkit's margin (or the one given)
+			tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
+				"ContainerDefinitions": arrayWith(obj(map[string]any{
+					"Environment": arrayWith(map[string]any{"Name": "AGENTKIT_REQUEST_TIMEOUT", "Value": c.deadline}),
+				})),
+			}))
+			tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), obj(map[string]any{
+				"TargetGroupAttributes": arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": c.delay}),
+			}))
+		})
+	}
 }
 
 func TestNewReusesAnExistingVpcAndCluster(t *testing.T) {

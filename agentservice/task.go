@@ -81,9 +81,10 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup, env *map
 // agentkit contract.
 func environment(p *Props) *map[string]*string {
 	return withEnv(p.Environment, map[string]*string{
-		agentkit.EnvPort:        jsii.String(fmt.Sprint(p.port())),
-		agentkit.EnvStopTimeout: envDuration(p.stopTimeout()),
-		agentkit.EnvIdleTimeout: envDuration(p.idleTimeout()),
+		agentkit.EnvPort:           jsii.String(fmt.Sprint(p.port())),
+		agentkit.EnvStopTimeout:    envDuration(p.stopTimeout()),
+		agentkit.EnvIdleTimeout:    envDuration(p.idleTimeout()),
+		agentkit.EnvRequestTimeout: envDuration(p.requestTimeout()),
 	})
 }
 

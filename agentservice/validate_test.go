@@ -205,6 +205,18 @@ func TestValidateRefusesBadProps(t *testing.T) {
 			"agentservice: MaxAzs 0 is not a zone count; use a whole number of at least 1"},
 		{"negative nat gateways", &agentservice.Props{Image: img, NatGateways: jsii.Number(-1)},
 			"agentservice: NatGateways -1 is not a gateway count; use a whole number of at least 0"},
+		{"deregistration delay shorter than the request deadline", &agentservice.Props{Image: img, DeregistrationDelay: secs(30)},
+			"healthcheck: DeregistrationDelay 30s is shorter than RequestTimeout 60s plus 5s for its answer to leave; the load balancer would cut requests still within their deadline on every deploy and scale-in, so use at least 65s"},
+		{"request deadline above the idle timeout", &agentservice.Props{Image: img, RequestTimeout: secs(180)},
+			"healthcheck: RequestTimeout 180s is longer than IdleTimeout 120s, which cuts a response that sends nothing for that long; raise IdleTimeout to at least 180s, or set LongRequestsStream if every request longer than 120s streams with heartbeats (agentkit.Server.Stream)"},
+		{"request deadline for the worker", &agentservice.Props{Image: img, RequestTimeout: secs(1800), LongRequestsStream: jsii.Bool(true)},
+			"healthcheck: RequestTimeout 1800s is above 600s; a deploy or scale-in waits that long for every task it stops, so run work this long on a queue worker (agentservice.NewWorker) instead"},
+		{"request deadline of zero", &agentservice.Props{Image: img, RequestTimeout: secs(0)},
+			"agentservice: RequestTimeout 0s is not a deadline; use 1s to 600s"},
+		{"request deadline as a token without a delay", &agentservice.Props{Image: img, RequestTimeout: awscdk.Duration_Seconds(awscdk.Token_AsNumber(awscdk.Aws_ACCOUNT_ID()))},
+			"agentservice: RequestTimeout is an unresolved token, so the deregistration delay cannot be derived from it; set DeregistrationDelay too, at least RequestTimeout + 5s"},
+		{"deadline in the environment", &agentservice.Props{Image: img, Environment: &map[string]*string{"AGENTKIT_REQUEST_TIMEOUT": jsii.String("5m")}},
+			"agentservice: Environment sets AGENTKIT_REQUEST_TIMEOUT, which the construct sets from RequestTimeout; set RequestTimeout instead"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

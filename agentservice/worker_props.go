@@ -432,7 +432,7 @@ func (p *WorkerProps) validateStopTimeout() error {
 	// both constructs; the worker has no load balancer timings to check.
 	u := timing.Unresolved
 	return healthcheck.Timing{
-		StopTimeout: d, DeregistrationDelay: u, IdleTimeout: u, HealthCheckInterval: u, HealthCheckTimeout: u, GracePeriod: u,
+		StopTimeout: d, RequestTimeout: u, DeregistrationDelay: u, IdleTimeout: u, HealthCheckInterval: u, HealthCheckTimeout: u, GracePeriod: u,
 		HealthyThresholdCount: timing.UnresolvedCount, UnhealthyThresholdCount: timing.UnresolvedCount,
 	}.Validate()
 }

@@ -726,7 +726,6 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 }
 
 func TestAPropSharedByBothConstructsFailsWithOneMessage(t *testing.T) {
-	secs := func(n float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) }
 	cases := []struct {
 		name string
 		set  func(web *agentservice.Props, worker *agentservice.WorkerProps)

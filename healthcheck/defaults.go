@@ -36,14 +36,26 @@ const (
 
 // Defaults of the timing budget.
 const (
+	// DefaultRequestTimeout is the request deadline: the longest a request
+	// (a stream included) may run. It is passed to the agent as
+	// agentkit.EnvRequestTimeout, and agentkit ends a request at it with a
+	// clean answer. A minute covers an agent's answers and most streams;
+	// longer work belongs on a queue worker.
+	DefaultRequestTimeout = 60 * time.Second
+
 	// DefaultDeregistrationDelay is how long the load balancer lets
 	// in-flight requests of a deregistered task finish before ECS sends
-	// SIGTERM. AWS's own default is 300 s, which makes every deploy and
-	// scale-in wait five minutes per task.
-	DefaultDeregistrationDelay = 30 * time.Second
+	// SIGTERM: DefaultRequestTimeout + agentkit.RequestDeadlineMargin, so
+	// that every request has ended before the load balancer lets go of it.
+	// AWS's own default is 300 s, which makes every deploy and scale-in
+	// wait five minutes per task.
+	DefaultDeregistrationDelay = DefaultRequestTimeout + agentkit.RequestDeadlineMargin
 
 	// DefaultStopTimeout is the container's ECS stopTimeout: the time
-	// between SIGTERM and SIGKILL. It is within Fargate's limit
+	// between SIGTERM and SIGKILL. The requests routed through the load
+	// balancer have ended before SIGTERM (see DefaultDeregistrationDelay),
+	// so it covers what is left: background jobs (agentkit.Server.Go) and
+	// requests that did not come through the load balancer. It is within Fargate's limit
 	// (agentkit.MaxStopTimeout) and is passed to the agent as
 	// agentkit.EnvStopTimeout.
 	DefaultStopTimeout = 60 * time.Second
@@ -97,6 +109,8 @@ const (
 	maxIdleTimeout          = agentkit.MaxIdleTimeout
 	minStopTimeout          = agentkit.MinStopTimeout
 	maxStopTimeout          = agentkit.MaxStopTimeout
+	minRequestTimeout       = agentkit.MinRequestTimeout
+	maxRequestTimeout       = agentkit.MaxRequestTimeout
 	minContainerInterval    = 5 * time.Second
 	maxContainerInterval    = 300 * time.Second
 	minContainerTimeout     = 2 * time.Second

@@ -18,7 +18,7 @@ func ExampleTiming_DeployStep() {
 	fmt.Println(t.Validate())
 	// Output:
 	// new task healthy within 2m0s
-	// one deploy step within 3m30s
+	// one deploy step within 4m5s
 	// healthcheck: StopTimeout 150s is out of range; use 2s to 120s
 }
 
@@ -64,7 +64,7 @@ func ExampleTiming_DeployStep_ecsPatterns() {
 			c.name, c.t.NewTaskHealthy(), c.t.DeregistrationDelay, c.t.StopTimeout, c.t.DeployStep())
 	}
 	// Output:
-	// agentcdk     healthy 2m0s + drained 30s + stopped 1m0s = 3m30s
+	// agentcdk     healthy 2m0s + drained 1m5s + stopped 1m0s = 4m5s
 	// ecs-patterns healthy 3m0s + drained 5m0s + stopped 30s = 8m30s
 }
 

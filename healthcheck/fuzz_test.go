@@ -11,12 +11,13 @@ import (
 
 func FuzzTiming(f *testing.F) {
 	d := healthcheck.DefaultTiming()
-	f.Add(int64(d.DeregistrationDelay), int64(d.StopTimeout), int64(d.IdleTimeout), int64(d.HealthCheckInterval),
+	f.Add(int64(d.RequestTimeout), false, int64(d.DeregistrationDelay), int64(d.StopTimeout), int64(d.IdleTimeout), int64(d.HealthCheckInterval),
 		int64(d.HealthCheckTimeout), int64(d.GracePeriod), d.HealthyThresholdCount, d.UnhealthyThresholdCount)
-	f.Add(int64(-1), int64(0), int64(1), int64(2), int64(3), int64(4), 0, 11)
-	f.Fuzz(func(t *testing.T, dereg, stop, idle, interval, timeout, grace int64, healthy, unhealthy int) {
+	f.Add(int64(0), true, int64(-1), int64(0), int64(1), int64(2), int64(3), int64(4), 0, 11)
+	f.Fuzz(func(t *testing.T, request int64, stream bool, dereg, stop, idle, interval, timeout, grace int64, healthy, unhealthy int) {
 		// GIVEN any budget
 		tm := healthcheck.Timing{
+			RequestTimeout: time.Duration(request), LongRequestsStream: stream,
 			DeregistrationDelay: time.Duration(dereg), StopTimeout: time.Duration(stop),
 			IdleTimeout: time.Duration(idle), HealthCheckInterval: time.Duration(interval),
 			HealthCheckTimeout: time.Duration(timeout), GracePeriod: time.Duration(grace),
@@ -37,7 +38,10 @@ func FuzzTiming(f *testing.F) {
 			tm.HealthCheckInterval < 5*time.Second || tm.HealthCheckInterval > 300*time.Second ||
 			tm.HealthyThresholdCount < 2 || tm.HealthyThresholdCount > 10 ||
 			tm.DeregistrationDelay < 0 || tm.DeregistrationDelay > time.Hour ||
-			tm.StopTimeout%time.Second != 0 {
+			tm.StopTimeout%time.Second != 0 ||
+			tm.RequestTimeout != 0 && (tm.RequestTimeout < time.Second || tm.RequestTimeout > 10*time.Minute ||
+				tm.DeregistrationDelay < tm.RequestTimeout+5*time.Second ||
+				!tm.LongRequestsStream && tm.RequestTimeout > tm.IdleTimeout) {
 			t.Fatalf("Validate accepted %+v", tm)
 		}
 		// AND its deploy step covers the wait for health, the drain and the stop

@@ -40,7 +40,7 @@ func TestTokensAreNotJudged(t *testing.T) {
 		t.Errorf("ContainerProps.Validate() = %v, want nil", err)
 	}
 	// AND the timing budget marks them unresolved
-	timing := healthcheck.TimingOf(p, nil, nil, nil)
+	timing := healthcheck.TimingOf(p, nil, nil, nil, nil)
 	if timing.HealthCheckInterval != healthcheck.Unresolved || timing.HealthyThresholdCount != healthcheck.UnresolvedCount {
 		t.Errorf("TimingOf = %+v, want Unresolved interval and count", timing)
 	}

@@ -3,6 +3,7 @@ package healthcheck
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
+	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/internal/timing"
 	"github.com/agentcdk/agentcdk/internal/token"
 )
@@ -47,6 +48,8 @@ type Props struct {
 
 // propsNames are the names Props.Validate reports.
 var propsNames = fieldNames{
+	requestTimeout:      timingNames.requestTimeout,
+	longRequestsStream:  timingNames.longRequestsStream,
 	deregistrationDelay: timingNames.deregistrationDelay,
 	stopTimeout:         timingNames.stopTimeout,
 	idleTimeout:         timingNames.idleTimeout,
@@ -85,19 +88,30 @@ func (p *Props) Validate() error {
 			}
 		}
 	}
-	return TimingOf(p, nil, nil, nil).validate(propsNames)
+	return TimingOf(p, nil, nil, nil, nil).validate(propsNames)
 }
 
-// TimingOf fills a Timing from p and the three durations the caller owns;
-// nil values take their defaults, tokens become Unresolved or
-// UnresolvedCount. Call p.Validate first: counts that are not whole
-// numbers are truncated here.
-func TimingOf(p *Props, deregistrationDelay, stopTimeout, idleTimeout awscdk.Duration) Timing {
+// TimingOf fills a Timing from p and the durations the caller owns; nil
+// values take their defaults (a nil deregistrationDelay is the request
+// deadline plus agentkit.RequestDeadlineMargin), tokens become Unresolved
+// or UnresolvedCount. LongRequestsStream is left false for the caller to
+// set. Call p.Validate first: counts that are not whole numbers are
+// truncated here.
+func TimingOf(p *Props, requestTimeout, deregistrationDelay, stopTimeout, idleTimeout awscdk.Duration) Timing {
 	if p == nil {
 		p = &Props{}
 	}
+	request := timing.Of(requestTimeout, DefaultRequestTimeout)
+	dereg := Unresolved
+	if request != Unresolved {
+		dereg = request + agentkit.RequestDeadlineMargin
+	}
+	if deregistrationDelay != nil {
+		dereg = timing.Of(deregistrationDelay, 0)
+	}
 	return Timing{
-		DeregistrationDelay:     timing.Of(deregistrationDelay, DefaultDeregistrationDelay),
+		RequestTimeout:          request,
+		DeregistrationDelay:     dereg,
 		StopTimeout:             timing.Of(stopTimeout, DefaultStopTimeout),
 		IdleTimeout:             timing.Of(idleTimeout, DefaultIdleTimeout),
 		HealthCheckInterval:     timing.Of(p.Interval, DefaultInterval),

@@ -1,6 +1,11 @@
 package healthcheck
 
-import "time"
+import (
+	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/timing"
+)
 
 // Timing is the timing budget of an agent service in plain Go values: how
 // long a task may take to become healthy, to drain and to stop, and how
@@ -11,10 +16,19 @@ import "time"
 // How ECS stops a task: it deregisters the task from the target group and
 // waits out DeregistrationDelay while the load balancer lets in-flight
 // requests finish; then it sends SIGTERM and, StopTimeout later, SIGKILL.
-// The agent learns StopTimeout and IdleTimeout through the environment
-// (agentkit.EnvStopTimeout, agentkit.EnvIdleTimeout) so that it drains
-// before SIGKILL and keeps its own keep-alive idle timeout above the ALB's.
+// The agent learns RequestTimeout, StopTimeout and IdleTimeout through the
+// environment (agentkit.EnvRequestTimeout, agentkit.EnvStopTimeout,
+// agentkit.EnvIdleTimeout) so that it ends each request before the load
+// balancer lets go of it, drains before SIGKILL and keeps its own
+// keep-alive idle timeout above the ALB's.
 type Timing struct {
+	// RequestTimeout is the request deadline; 0 means none, and the rules
+	// that involve it are skipped.
+	RequestTimeout time.Duration
+	// LongRequestsStream says that every request that may run longer than
+	// IdleTimeout is a stream with heartbeats, so RequestTimeout may
+	// exceed IdleTimeout.
+	LongRequestsStream bool
 	// DeregistrationDelay is the target group's deregistration delay.
 	DeregistrationDelay time.Duration
 	// StopTimeout is the container's ECS stopTimeout.
@@ -38,6 +52,7 @@ type Timing struct {
 // DefaultTiming returns the budget made of this package's defaults.
 func DefaultTiming() Timing {
 	return Timing{
+		RequestTimeout:          DefaultRequestTimeout,
 		DeregistrationDelay:     DefaultDeregistrationDelay,
 		StopTimeout:             DefaultStopTimeout,
 		IdleTimeout:             DefaultIdleTimeout,
@@ -50,7 +65,12 @@ func DefaultTiming() Timing {
 }
 
 // Validate reports the first value AWS would refuse or that contradicts
-// another: every duration a whole number of seconds; StopTimeout 2..120 s
+// another: every duration a whole number of seconds; RequestTimeout 1 s to
+// 10 min (agentkit.MaxRequestTimeout: longer work belongs on a queue
+// worker), at most IdleTimeout unless LongRequestsStream (the load
+// balancer cuts a response silent for IdleTimeout), and at least
+// agentkit.RequestDeadlineMargin below DeregistrationDelay (or a deploy
+// cuts requests within their deadline); StopTimeout 2..120 s
 // (agentkit.MinStopTimeout to agentkit.MaxStopTimeout: below, the agent has
 // no room to drain; above, Fargate refuses the task definition);
 // DeregistrationDelay 0..3600 s; IdleTimeout 1..4000 s; HealthCheckInterval
@@ -64,10 +84,13 @@ func (t Timing) Validate() error {
 // fieldNames are the names messages use for the Timing fields, so that a
 // caller validating its own props names its own fields.
 type fieldNames struct {
+	requestTimeout, longRequestsStream,
 	deregistrationDelay, stopTimeout, idleTimeout, interval, timeout, gracePeriod, healthy, unhealthy string
 }
 
 var timingNames = fieldNames{
+	requestTimeout:      "RequestTimeout",
+	longRequestsStream:  "LongRequestsStream",
 	deregistrationDelay: "DeregistrationDelay",
 	stopTimeout:         "StopTimeout",
 	idleTimeout:         "IdleTimeout",
@@ -89,11 +112,39 @@ func (t Timing) validate(n fieldNames) error {
 		checkIntCount(n.healthy, t.HealthyThresholdCount, minThresholdCount, maxThresholdCount),
 		checkIntCount(n.unhealthy, t.UnhealthyThresholdCount, minThresholdCount, maxThresholdCount),
 		checkDuration(n.gracePeriod, t.GracePeriod, 0, maxGracePeriod),
+		t.checkRequestTimeout(n),
 	}
 	for _, err := range checks {
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkRequestTimeout holds the request deadline to what the load balancer
+// allows around it.
+func (t Timing) checkRequestTimeout(n fieldNames) error {
+	r := t.RequestTimeout
+	if r == 0 || r == Unresolved {
+		return nil
+	}
+	if err := checkDuration(n.requestTimeout, r, minRequestTimeout, maxRequestTimeout); err != nil {
+		if r > maxRequestTimeout {
+			return errorf("%s %s is above %s; a deploy or scale-in waits that long for every task it stops, so run work this long on a queue worker (agentservice.NewWorker) instead",
+				n.requestTimeout, timing.Format(r), timing.Format(maxRequestTimeout))
+		}
+		return err
+	}
+	if d := t.DeregistrationDelay; d != Unresolved && d < r+agentkit.RequestDeadlineMargin {
+		return errorf("%s %s is shorter than %s %s plus %s for its answer to leave; the load balancer would cut requests still within their deadline on every deploy and scale-in, so use at least %s",
+			n.deregistrationDelay, timing.Format(d), n.requestTimeout, timing.Format(r),
+			timing.Format(agentkit.RequestDeadlineMargin), timing.Format(r+agentkit.RequestDeadlineMargin))
+	}
+	if i := t.IdleTimeout; i != Unresolved && r > i && !t.LongRequestsStream {
+		return errorf("%s %s is longer than %s %s, which cuts a response that sends nothing for that long; raise %s to at least %s, or set %s if every request longer than %s streams with heartbeats (agentkit.Server.Stream)",
+			n.requestTimeout, timing.Format(r), n.idleTimeout, timing.Format(i), n.idleTimeout, timing.Format(r),
+			n.longRequestsStream, timing.Format(i))
 	}
 	return nil
 }
@@ -133,7 +184,7 @@ func (t Timing) newTaskHealthy() (time.Duration, bool) {
 // replacing one task): the new task becomes healthy (NewTaskHealthy), then
 // the old task is drained (DeregistrationDelay) and stopped (StopTimeout,
 // after which ECS sends SIGKILL). With the defaults it is
-// max(60s, (3+2-1) × 30s) + 30s + 60s = 210s. It returns 0 when a field it
+// max(60s, (3+2-1) × 30s) + 65s + 60s = 245s. It returns 0 when a field it
 // needs is unresolved.
 func (t Timing) DeployStep() time.Duration {
 	healthy, ok := t.newTaskHealthy()

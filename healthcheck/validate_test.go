@@ -146,6 +146,18 @@ func TestTimingValidateRejectsContradictions(t *testing.T) {
 			`healthcheck: IdleTimeout 4001s is out of range; use 1s to 4000s`},
 		{"check timeout not below interval", with(func(t *healthcheck.Timing) { t.HealthCheckTimeout = 30 * time.Second }),
 			`healthcheck: HealthCheckTimeout 30s is not below HealthCheckInterval 30s; use a timeout shorter than the interval`},
+		{"request deadline over what a request is for", with(func(t *healthcheck.Timing) { t.RequestTimeout = 15 * time.Minute }),
+			`healthcheck: RequestTimeout 900s is above 600s; a deploy or scale-in waits that long for every task it stops, so run work this long on a queue worker (agentservice.NewWorker) instead`},
+		{"request deadline under a second", with(func(t *healthcheck.Timing) { t.RequestTimeout = 500 * time.Millisecond }),
+			`healthcheck: RequestTimeout 500ms is not a whole number of seconds; use 1s to 600s in whole seconds`},
+		{"deregistration delay shorter than the deadline", with(func(t *healthcheck.Timing) { t.DeregistrationDelay = 30 * time.Second }),
+			`healthcheck: DeregistrationDelay 30s is shorter than RequestTimeout 60s plus 5s for its answer to leave; the load balancer would cut requests still within their deadline on every deploy and scale-in, so use at least 65s`},
+		{"deregistration delay without the margin", with(func(t *healthcheck.Timing) { t.DeregistrationDelay = 64 * time.Second }),
+			`healthcheck: DeregistrationDelay 64s is shorter than RequestTimeout 60s plus 5s for its answer to leave; the load balancer would cut requests still within their deadline on every deploy and scale-in, so use at least 65s`},
+		{"deadline above the idle timeout for plain answers", with(func(t *healthcheck.Timing) {
+			t.RequestTimeout, t.DeregistrationDelay = 180*time.Second, 185*time.Second
+		}),
+			`healthcheck: RequestTimeout 180s is longer than IdleTimeout 120s, which cuts a response that sends nothing for that long; raise IdleTimeout to at least 180s, or set LongRequestsStream if every request longer than 120s streams with heartbeats (agentkit.Server.Stream)`},
 		{"fractional stop timeout", with(func(t *healthcheck.Timing) { t.StopTimeout = 1500 * time.Millisecond }),
 			`healthcheck: StopTimeout 1.5s is not a whole number of seconds; use 2s to 120s in whole seconds`},
 		{"threshold too low", with(func(t *healthcheck.Timing) { t.HealthyThresholdCount = 1 }),
@@ -175,9 +187,9 @@ func TestDefaultTimingIsConsistent(t *testing.T) {
 	if got := tm.NewTaskHealthy(); got != 120*time.Second {
 		t.Errorf("NewTaskHealthy() = %v, want 2m0s", got)
 	}
-	// AND a deploy step takes at most 120s + 30s drain + 60s stop = 210s
-	if got := tm.DeployStep(); got != 210*time.Second {
-		t.Errorf("DeployStep() = %v, want 3m30s", got)
+	// AND a deploy step takes at most 120s + 65s drain + 60s stop = 245s
+	if got := tm.DeployStep(); got != 245*time.Second {
+		t.Errorf("DeployStep() = %v, want 4m5s", got)
 	}
 }
 
@@ -186,8 +198,37 @@ func TestDeployStepUsesTheGracePeriodWhenItIsLonger(t *testing.T) {
 	tm := healthcheck.DefaultTiming()
 	tm.GracePeriod = 300 * time.Second
 	// WHEN the step is computed THEN the grace period bounds the new task
-	if got, want := tm.DeployStep(), (300+30+60)*time.Second; got != want {
+	if got, want := tm.DeployStep(), (300+65+60)*time.Second; got != want {
 		t.Errorf("DeployStep() = %v, want %v", got, want)
+	}
+}
+
+func TestTimingAcceptsLongStreamsAndNoDeadline(t *testing.T) {
+	// GIVEN a 5-minute deadline on a service whose long requests stream,
+	// and a budget with no deadline at all
+	streams := healthcheck.DefaultTiming()
+	streams.RequestTimeout, streams.DeregistrationDelay, streams.LongRequestsStream = 5*time.Minute, 305*time.Second, true
+	none := healthcheck.DefaultTiming()
+	none.RequestTimeout, none.DeregistrationDelay = 0, 0
+	// WHEN validated THEN both are consistent
+	for _, tm := range []healthcheck.Timing{streams, none} {
+		if err := tm.Validate(); err != nil {
+			t.Errorf("Validate(%+v) = %v", tm, err)
+		}
+	}
+}
+
+func TestTimingOfDerivesTheDeregistrationDelayFromTheDeadline(t *testing.T) {
+	// GIVEN a request deadline and no deregistration delay
+	tm := healthcheck.TimingOf(nil, awscdk.Duration_Seconds(jsii.Number(45)), nil, nil, nil)
+	// WHEN the budget is filled THEN the delay is the deadline plus the margin
+	if tm.RequestTimeout != 45*time.Second || tm.DeregistrationDelay != 50*time.Second {
+		t.Errorf("TimingOf = %+v", tm)
+	}
+	// AND a token deadline leaves the delay unresolved too
+	tok := healthcheck.TimingOf(nil, awscdk.Duration_Seconds(awscdk.Token_AsNumber(awscdk.Aws_ACCOUNT_ID())), nil, nil, nil)
+	if tok.RequestTimeout != healthcheck.Unresolved || tok.DeregistrationDelay != healthcheck.Unresolved {
+		t.Errorf("TimingOf(token) = %+v", tok)
 	}
 }
 
@@ -195,7 +236,7 @@ func TestTimingOfFillsDefaultsAndOverrides(t *testing.T) {
 	// GIVEN props and the caller's own durations
 	p := &healthcheck.Props{Interval: secs(10), HealthyThresholdCount: jsii.Number(5)}
 	// WHEN the budget is filled
-	tm := healthcheck.TimingOf(p, secs(0), awscdk.Duration_Minutes(jsii.Number(2)), nil)
+	tm := healthcheck.TimingOf(p, nil, secs(0), awscdk.Duration_Minutes(jsii.Number(2)), nil)
 	// THEN overrides and defaults land in their fields
 	want := healthcheck.DefaultTiming()
 	want.HealthCheckInterval = 10 * time.Second

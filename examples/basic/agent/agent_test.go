@@ -245,6 +245,8 @@ func TestAgentRejectsMalformedRequests(t *testing.T) {
 		{"empty input", "POST", "/run", `{"input": ""}`, 400, `\"input\" is missing or empty; send {\"input\": \"...\"}`},
 		{"null", "POST", "/run", `null`, 400, `\"input\" is missing or empty; send {\"input\": \"...\"}`},
 		{"too large", "POST", "/run", `{"input": "` + strings.Repeat("a", 1<<20) + `"}`, 413, `request body is larger than 1048576 bytes`},
+		{"bad simulated latency", "POST", "/run", `{"input": "x", "simulated_latency": "soon"}`, 400, `\"simulated_latency\" \"soon\" is not a Go duration of 0 or more (for example \"2s\")`},
+		{"negative simulated latency", "POST", "/run/stream", `{"input": "x", "simulated_latency": "-1s"}`, 400, `\"simulated_latency\" \"-1s\" is not a Go duration of 0 or more (for example \"2s\")`},
 		{"stream without input", "GET", "/run/stream", "", 400, `query parameter \"input\" is missing or empty`},
 		{"stream with bad body", "POST", "/run/stream", `[1]`, 400, `request body is not {\"input\": \"...\"}: json: cannot unmarshal array into Go value of type main.runRequest`},
 	}

@@ -15,6 +15,7 @@
 //	AGENT_SIMULATED_LATENCY  how long each run takes, a Go duration (default 0)
 //	AGENTKIT_STOP_TIMEOUT    the container's stopTimeout (default 30s)
 //	AGENTKIT_IDLE_TIMEOUT    the load balancer's idle timeout (default 60s)
+//	AGENTKIT_REQUEST_TIMEOUT the request deadline (default none)
 //
 // Routes:
 //
@@ -23,12 +24,17 @@
 //	POST /run/stream   {"input": "..."} -> server-sent events
 //	GET  /run/stream?input=...           -> server-sent events (EventSource)
 //
+// A POST body may also hold "simulated_latency", a Go duration that stands
+// in for a slower or faster model on that run only.
+//
 // A stream sends one "token" event per word, {"token": "..."}, then "done"
 // with {"output": "..."}. When the process starts draining it sends
 // "draining" and carries on; if the stop timeout comes too close it sends
 // "error" with {"error": "agent is stopping; retry"} and ends; a run cut
 // that way, or whose request body is still arriving then, gets 503 with the
-// same error. Bad requests get 400 (413 when over 1 MiB, 408 when the body
+// same error. A run that reaches the request deadline gets 504 with
+// {"error": "the run did not finish within the request deadline; ..."},
+// or, on a stream, an "error" event with it. Bad requests get 400 (413 when over 1 MiB, 408 when the body
 // does not arrive within the read timeout) with {"error": "..."}.
 package main
 
@@ -123,6 +129,10 @@ func (a *agent) routes() *http.ServeMux {
 
 type runRequest struct {
 	Input string `json:"input"`
+	// SimulatedLatency, when set, replaces AGENT_SIMULATED_LATENCY for
+	// this run: the stand-in for a slower or faster model.
+	SimulatedLatency string `json:"simulated_latency,omitempty"`
+	latency          time.Duration
 }
 
 type runResponse struct {
@@ -133,8 +143,13 @@ type errorResponse struct {
 	Error string `json:"error"`
 }
 
-// errStopping is what a client hears when the drain cancels its run.
-const errStopping = "agent is stopping; retry"
+// What a client hears when its run is cut short: by the drain (retry, the
+// next task will answer) or by the request deadline (the run is too long to
+// answer synchronously).
+const (
+	errStopping = "agent is stopping; retry"
+	errDeadline = "the run did not finish within the request deadline; make it shorter, or run it on the queue worker"
+)
 
 func (a *agent) run(w http.ResponseWriter, r *http.Request) {
 	req, code, err := decodeRun(w, r)
@@ -143,9 +158,9 @@ func (a *agent) run(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("run started", "input_bytes", len(req.Input), "stream", false)
-	if err := sleep(r.Context(), a.latency, nil, nil); err != nil {
-		if errors.Is(context.Cause(r.Context()), agentkit.ErrDrainTimeout) {
-			writeJSON(w, http.StatusServiceUnavailable, errorResponse{Error: errStopping})
+	if err := sleep(r.Context(), a.runLatency(req), nil, nil); err != nil {
+		if code, msg, ok := cutShort(r.Context()); ok {
+			writeJSON(w, code, errorResponse{Error: msg})
 		}
 		return // otherwise the client left: nobody to answer
 	}
@@ -178,7 +193,7 @@ func (a *agent) stream(w http.ResponseWriter, r *http.Request) {
 
 	output := answer(req.Input)
 	tokens := strings.SplitAfter(output, " ")
-	per := a.latency / time.Duration(len(tokens))
+	per := a.runLatency(req) / time.Duration(len(tokens))
 	draining := st.Draining()
 	for _, tok := range tokens {
 		err := sleep(r.Context(), per, draining, func() {
@@ -186,8 +201,8 @@ func (a *agent) stream(w http.ResponseWriter, r *http.Request) {
 			st.Send("draining", "{}")
 		})
 		if err != nil {
-			if errors.Is(context.Cause(r.Context()), agentkit.ErrDrainTimeout) {
-				st.Send("error", mustJSON(errorResponse{Error: errStopping}))
+			if _, msg, ok := cutShort(r.Context()); ok {
+				st.Send("error", mustJSON(errorResponse{Error: msg}))
 			}
 			return
 		}
@@ -196,6 +211,28 @@ func (a *agent) stream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st.Send("done", mustJSON(runResponse{Output: output}))
+}
+
+// runLatency is how long the stand-in model takes for req.
+func (a *agent) runLatency(req runRequest) time.Duration {
+	if req.SimulatedLatency != "" {
+		return req.latency
+	}
+	return a.latency
+}
+
+// cutShort says what to tell a client whose run ended before its answer:
+// the drain's cancel point (503, retry elsewhere) or the request deadline
+// (504). ok is false when the client itself left.
+func cutShort(ctx context.Context) (code int, msg string, ok bool) {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, agentkit.ErrDrainTimeout):
+		return http.StatusServiceUnavailable, errStopping, true
+	case errors.Is(cause, agentkit.ErrRequestTimeout):
+		return http.StatusGatewayTimeout, errDeadline, true
+	}
+	return 0, "", false
 }
 
 // answer stands in for the model.
@@ -242,6 +279,13 @@ func decodeRun(w http.ResponseWriter, r *http.Request) (runRequest, int, error) 
 	}
 	if req.Input == "" {
 		return req, http.StatusBadRequest, errors.New(`"input" is missing or empty; send {"input": "..."}`)
+	}
+	if v := req.SimulatedLatency; v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return req, http.StatusBadRequest, fmt.Errorf(`"simulated_latency" %q is not a Go duration of 0 or more (for example "2s")`, v)
+		}
+		req.latency = d
 	}
 	return req, 0, nil
 }
