@@ -75,14 +75,15 @@ type Deployment struct {
 	LinearPercent *float64
 	// StepBakeTime is how long a CANARY deploy holds the canary share, or a
 	// LINEAR deploy each step before the next, in whole minutes, 0 to 1440.
-	// With DeploymentAlarms it must leave the alarms time to fire (3
-	// minutes).
+	// With DeploymentAlarms it must leave the alarms time to judge it: 3
+	// minutes after a request failing at RequestTimeout is answered (4
+	// minutes with the default deadline).
 	//
 	// Default: 10 minutes for CANARY, 6 for LINEAR (ECS's defaults).
 	StepBakeTime awscdk.Duration
 	// BakeTime is how long the old tasks keep running after all traffic has
 	// moved, in whole minutes, 0 to 1440. With DeploymentAlarms it must
-	// leave the alarms time to fire (3 minutes).
+	// leave the alarms time to judge it, as StepBakeTime.
 	//
 	// Default: 5 minutes.
 	BakeTime awscdk.Duration
@@ -303,22 +304,41 @@ func checkPercent(name string, v *float64, r percentRange) error {
 }
 
 // alarmWindow is the time the deployment alarms need to fire: their
-// evaluation periods (see alarms). A bake shorter than that ends before an
-// alarm could judge what it baked.
+// evaluation periods (see alarms).
 const alarmWindow = alarmEvaluationPeriods * alarmPeriod
+
+// alarmNeed is how long a bake must last for the deployment alarms to judge
+// what it baked: a request that fails slowly is answered (504) only at the
+// request deadline, and lands in the 5xx metric then; the alarm needs its
+// window after that. So alarmWindow + RequestTimeout, in the whole minutes
+// ECS counts. An unresolved deadline counts as none.
+func (p *Props) alarmNeed() (need, deadline time.Duration) {
+	deadline = p.timing().RequestTimeout
+	if deadline == timing.Unresolved || deadline < 0 {
+		deadline = 0
+	}
+	need = alarmWindow + deadline
+	if r := need % time.Minute; r != 0 {
+		need += time.Minute - r
+	}
+	return need, deadline
+}
 
 func (p *Props) validateBakeTimes() error {
 	if !p.shifted() {
 		return nil
 	}
 	s := p.shift()
-	alarmed := defaults.Or(p.DeploymentAlarms, true)
+	var need, deadline time.Duration
+	if defaults.Or(p.DeploymentAlarms, true) {
+		need, deadline = p.alarmNeed()
+	}
 	if s.Pauses > 0 {
-		if err := checkBake("StepBakeTime", s.StepBakeTime, alarmed); err != nil {
+		if err := checkBake("StepBakeTime", s.StepBakeTime, need, deadline); err != nil {
 			return err
 		}
 	}
-	if err := checkBake("BakeTime", s.BakeTime, alarmed); err != nil {
+	if err := checkBake("BakeTime", s.BakeTime, need, deadline); err != nil {
 		return err
 	}
 	if s.Pauses == timing.UnresolvedCount || s.StepBakeTime == timing.Unresolved || s.BakeTime == timing.Unresolved {
@@ -331,9 +351,9 @@ func (p *Props) validateBakeTimes() error {
 	return nil
 }
 
-// checkBake holds a bake time to ECS's whole minutes, 0 to 1440, and, when
-// the deployment alarms roll deploys back, to the time they need to fire.
-func checkBake(name string, d time.Duration, alarmed bool) error {
+// checkBake holds a bake time to ECS's whole minutes, 0 to 1440, and to
+// need, what the deployment alarms need to judge it (0 without them).
+func checkBake(name string, d, need, deadline time.Duration) error {
 	switch {
 	case d == timing.Unresolved:
 		return nil
@@ -341,8 +361,9 @@ func checkBake(name string, d time.Duration, alarmed bool) error {
 		return fmt.Errorf("agentservice: Deployment.%s %s is out of range; use whole minutes from 0s to %s (24 h)", name, timing.Format(d), timing.Format(maxBakeTime))
 	case d%time.Minute != 0:
 		return fmt.Errorf("agentservice: Deployment.%s %s is not a whole number of minutes, which is what ECS counts; use %s or %s", name, timing.Format(d), timing.Format(d.Truncate(time.Minute)), timing.Format(d.Truncate(time.Minute)+time.Minute))
-	case alarmed && d < alarmWindow:
-		return fmt.Errorf("agentservice: Deployment.%s %s is shorter than the %s the deployment alarms need to fire (%d one-minute datapoints), so it would end before they could roll the deploy back; use at least %s, or turn DeploymentAlarms off", name, timing.Format(d), timing.Format(alarmWindow), alarmEvaluationPeriods, timing.Format(alarmWindow))
+	case d < need:
+		return fmt.Errorf("agentservice: Deployment.%s %s is shorter than the %s the deployment alarms need to judge it (%d one-minute datapoints after a request that fails at its RequestTimeout, %s, is answered), so it would end before they could roll the deploy back; use at least %s, or turn DeploymentAlarms off",
+			name, timing.Format(d), timing.Format(need), alarmEvaluationPeriods, timing.Format(deadline), timing.Format(need))
 	}
 	return nil
 }

@@ -51,7 +51,7 @@ func (s Shift) TrafficTime() time.Duration {
 //	NewTaskHealthy + Pauses × StepBakeTime + BakeTime + DeregistrationDelay + StopTimeout
 //
 // With the defaults and a canary of one 10-minute pause and a 5-minute bake
-// it is 120s + 600s + 300s + 30s + 60s = 1110s. Lifecycle hooks, which may
+// it is 120s + 600s + 300s + 65s + 60s = 1145s. Lifecycle hooks, which may
 // hold a stage for up to 24 hours, are not counted. It returns 0 when a
 // field it needs is unresolved.
 func (t Timing) ShiftDeploy(s Shift) time.Duration {

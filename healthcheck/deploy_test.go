@@ -35,11 +35,11 @@ func TestShiftDeployAddsEveryPhase(t *testing.T) {
 		shift healthcheck.Shift
 		want  time.Duration
 	}{
-		// 120 s healthy + traffic + 30 s drained + 60 s stopped
-		{"blue/green, 5 min bake", healthcheck.Shift{BakeTime: 5 * min}, 510 * time.Second},
-		{"canary, 10 min step, 5 min bake", healthcheck.Shift{Pauses: 1, StepBakeTime: 10 * min, BakeTime: 5 * min}, 1110 * time.Second},
-		{"linear 10 %, 6 min steps, 5 min bake", healthcheck.Shift{Pauses: 9, StepBakeTime: 6 * min, BakeTime: 5 * min}, 3750 * time.Second},
-		{"no bake at all", healthcheck.Shift{}, 210 * time.Second},
+		// 120 s healthy + traffic + 65 s drained + 60 s stopped
+		{"blue/green, 5 min bake", healthcheck.Shift{BakeTime: 5 * min}, 545 * time.Second},
+		{"canary, 10 min step, 5 min bake", healthcheck.Shift{Pauses: 1, StepBakeTime: 10 * min, BakeTime: 5 * min}, 1145 * time.Second},
+		{"linear 10 %, 6 min steps, 5 min bake", healthcheck.Shift{Pauses: 9, StepBakeTime: 6 * min, BakeTime: 5 * min}, 3785 * time.Second},
+		{"no bake at all", healthcheck.Shift{}, 245 * time.Second},
 		{"unresolved bake", healthcheck.Shift{BakeTime: healthcheck.Unresolved}, 0},
 		{"unresolved step", healthcheck.Shift{Pauses: 1, StepBakeTime: healthcheck.Unresolved}, 0},
 	}

@@ -81,8 +81,8 @@ func ExampleTiming_ShiftDeploy() {
 	fmt.Println("canary    ", t.ShiftDeploy(healthcheck.Shift{Pauses: 1, StepBakeTime: 10 * time.Minute, BakeTime: bake}))
 	fmt.Println("linear    ", t.ShiftDeploy(healthcheck.Shift{Pauses: healthcheck.LinearPauses(10), StepBakeTime: 6 * time.Minute, BakeTime: bake}))
 	// Output:
-	// rolling    3m30s
-	// blue/green 8m30s
-	// canary     18m30s
-	// linear     1h2m30s
+	// rolling    4m5s
+	// blue/green 9m5s
+	// canary     19m5s
+	// linear     1h3m5s
 }
