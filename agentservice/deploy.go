@@ -115,10 +115,17 @@ const (
 	maxCloudFormationTrafficTime = 33 * time.Hour // CloudFormation refuses a canary or linear deploy that bakes longer
 )
 
-// The ranges are the ECS API's (CanaryConfiguration.canaryPercent,
-// LinearConfiguration.stepPercent, *BakeTimeInMinutes) and CloudFormation's
-// schema of AWS::ECS::Service (BakeTimeInMinutes 0..1440; the 33-hour limit
-// on BakeTimeInMinutes + step bake × steps of a canary or linear deploy).
+// The ranges are the ECS API's (CanaryConfiguration.canaryPercent 0.1..100
+// and LinearConfiguration.stepPercent 3..100, both in multiples of 0.1;
+// canaryBakeTimeInMinutes and stepBakeTimeInMinutes 0..1440:
+// https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CanaryConfiguration.html,
+// .../API_LinearConfiguration.html) and CloudFormation's (AWS::ECS::Service
+// DeploymentConfiguration.BakeTimeInMinutes 0..1440 in its resource schema;
+// the 33-hour limit on BakeTimeInMinutes + step bake × steps of a canary or
+// linear deploy: aws-properties-ecs-service-canaryconfiguration.html and
+// -linearconfiguration.html in the CloudFormation template reference). The
+// header name is ELB's HttpHeaderConditionConfig.HttpHeaderName, at most
+// 40 characters.
 var (
 	canaryRange = percentRange{0.1, 100}
 	linearRange = percentRange{3, 100}
