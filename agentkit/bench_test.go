@@ -78,31 +78,21 @@ func BenchmarkHealthOverLoopback(b *testing.B) {
 // agentkit adds to a request on the wire: the tracking, and the connection
 // bookkeeping of its ConnState hook (two state changes per request).
 func BenchmarkServeOverLoopback(b *testing.B) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := &agentkit.Server{HTTP: &http.Server{Handler: noop}, Logger: slog.New(slog.DiscardHandler)}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			b.Error(err)
-		}
-	}()
-	benchLoopback(b, "http://"+l.Addr().String()+"/run")
+	benchServe(b, &agentkit.Server{HTTP: &http.Server{Handler: noop}, Logger: slog.New(slog.DiscardHandler)})
 }
 
 // BenchmarkServeWithDeadlineOverLoopback is BenchmarkServeOverLoopback
 // under a request deadline.
 func BenchmarkServeWithDeadlineOverLoopback(b *testing.B) {
+	benchServe(b, &agentkit.Server{HTTP: &http.Server{Handler: noop}, RequestTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)})
+}
+
+// benchServe runs srv.Serve on loopback for the length of a benchmark.
+func benchServe(b *testing.B, srv *agentkit.Server) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := &agentkit.Server{HTTP: &http.Server{Handler: noop}, RequestTimeout: time.Minute, Logger: slog.New(slog.DiscardHandler)}
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()
