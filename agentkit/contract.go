@@ -215,3 +215,86 @@ func HeartbeatInterval(idleTimeout time.Duration) time.Duration {
 func clamp(d, lo, hi time.Duration) time.Duration {
 	return min(max(d, lo), hi)
 }
+
+// The metrics side of the contract. agentkit writes CloudWatch Embedded
+// Metric Format (EMF) lines to stdout; the awslogs driver ships them and
+// CloudWatch Logs turns them into metrics. The construct sets the
+// namespace and the service dimension, then scales on, graphs and alarms
+// on these very names, so they are defined here once.
+const (
+	// EnvMetricsNamespace names the environment variable that holds the
+	// CloudWatch namespace of the metrics agentkit writes.
+	EnvMetricsNamespace = "AGENTKIT_METRICS_NAMESPACE"
+
+	// EnvMetricsService names the environment variable that holds the
+	// value of the Service dimension: one service, however many tasks.
+	// Without it (or with "off"), agentkit writes no metrics.
+	EnvMetricsService = "AGENTKIT_METRICS_SERVICE"
+
+	// DefaultMetricsNamespace is the namespace used when
+	// AGENTKIT_METRICS_NAMESPACE is unset.
+	DefaultMetricsNamespace = "AgentCDK"
+
+	// MetricsInterval is how often each task writes one line of metrics,
+	// aggregated over the interval. Target tracking reads one-minute
+	// metrics, so a task contributes six data points a minute to each.
+	MetricsInterval = 10 * time.Second
+
+	// DimensionService is the dimension every metric carries.
+	DimensionService = "Service"
+
+	// DimensionModel is the second dimension of the model-call metrics.
+	DimensionModel = "Model"
+
+	// MaxModels bounds the Model dimension's values a process reports:
+	// calls to further models are reported as ModelOther.
+	MaxModels = 20
+
+	// ModelOther is the Model value of calls beyond MaxModels models.
+	ModelOther = "other"
+)
+
+// Metric names, per service (dimension Service) unless noted. Each task
+// writes one data point per MetricsInterval, so the Average statistic of a
+// gauge is its average per task, and Sum of a count is the service's.
+const (
+	// MetricRequestsInFlight is the average number of requests being
+	// served over the interval (a gauge, sampled): the concurrency a task
+	// holds, which the construct's concurrency scaling tracks.
+	MetricRequestsInFlight = "RequestsInFlight"
+	// MetricRequestsInFlightMax is the most requests in flight at once
+	// during the interval.
+	MetricRequestsInFlightMax = "RequestsInFlightMax"
+	// MetricOpenStreams is the number of open server-sent event streams at
+	// the end of the interval.
+	MetricOpenStreams = "OpenStreams"
+	// MetricRunningJobs is the number of background jobs (Server.Go, or a
+	// worker's jobs) running at the end of the interval.
+	MetricRunningJobs = "RunningJobs"
+	// MetricRequests counts the requests answered during the interval.
+	MetricRequests = "Requests"
+	// MetricServerErrors counts the requests answered with a 5xx status.
+	MetricServerErrors = "ServerErrors"
+	// MetricLatency is the distribution of the answered requests' latency,
+	// in milliseconds, from the handler's start to its return.
+	MetricLatency = "Latency"
+	// MetricJobsCompleted and MetricJobsFailed count the background jobs
+	// that ended during the interval, without and with an error.
+	MetricJobsCompleted = "JobsCompleted"
+	MetricJobsFailed    = "JobsFailed"
+	// MetricDrainSeconds is how long the drain took, written once at stop;
+	// MetricDrainCut counts the requests and jobs it had to cut.
+	MetricDrainSeconds = "DrainSeconds"
+	MetricDrainCut     = "DrainCut"
+
+	// Model calls, per service and model (dimensions Service and Model),
+	// recorded by agent code.
+	MetricModelCalls   = "ModelCalls"
+	MetricModelErrors  = "ModelErrors"
+	MetricInputTokens  = "InputTokens"
+	MetricOutputTokens = "OutputTokens"
+	MetricModelLatency = "ModelLatency"
+	// MetricModelCost is the estimated cost of the calls in US dollars,
+	// from a price table; written only when the table has the model.
+	MetricModelCost = "EstimatedCostUSD"
+)
