@@ -231,6 +231,13 @@ const (
 	// Without it (or with "off"), agentkit writes no metrics.
 	EnvMetricsService = "AGENTKIT_METRICS_SERVICE"
 
+	// EnvModelPrices names the environment variable that holds a price
+	// table for model calls, as JSON: model name to US dollars per million
+	// input and output tokens, {"model": {"input": 3, "output": 15}}. With
+	// it, agentkit writes MetricModelCost for the models it lists. The
+	// prices are the caller's, and the cost an estimate.
+	EnvModelPrices = "AGENTKIT_MODEL_PRICES"
+
 	// DefaultMetricsNamespace is the namespace used when
 	// AGENTKIT_METRICS_NAMESPACE is unset.
 	DefaultMetricsNamespace = "AgentCDK"
