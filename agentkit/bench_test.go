@@ -52,6 +52,28 @@ func BenchmarkTrackedHandlerWithDeadline(b *testing.B) {
 	benchHandler(b, srv.Handler(noop), "/run")
 }
 
+// BenchmarkTrackedHandlerWithMetrics is BenchmarkTrackedHandler with the
+// metrics on: the status, the latency and the in-flight peak recorded.
+func BenchmarkTrackedHandlerWithMetrics(b *testing.B) {
+	srv := &agentkit.Server{HTTP: &http.Server{Handler: noop}, Logger: slog.New(slog.DiscardHandler),
+		Metrics: &agentkit.Metrics{Service: "bench", Output: io.Discard}}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	defer func() { stop(); <-done }()
+	// An answer over the wire means Serve has set its metrics up.
+	resp, err := http.Get("http://" + l.Addr().String() + "/run")
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	benchHandler(b, srv.Handler(noop), "/run")
+}
+
 func BenchmarkHealth(b *testing.B) {
 	benchHandler(b, &agentkit.Health{}, "/health")
 }
@@ -103,6 +125,13 @@ func benchServe(b *testing.B, srv *agentkit.Server) {
 		}
 	}()
 	benchLoopback(b, "http://"+l.Addr().String()+"/run")
+}
+
+// BenchmarkServeWithMetricsOverLoopback is BenchmarkServeOverLoopback
+// with the metrics on.
+func BenchmarkServeWithMetricsOverLoopback(b *testing.B) {
+	benchServe(b, &agentkit.Server{HTTP: &http.Server{Handler: noop}, Logger: slog.New(slog.DiscardHandler),
+		Metrics: &agentkit.Metrics{Service: "bench", Output: io.Discard}})
 }
 
 // BenchmarkPlainServerOverLoopback is the baseline of

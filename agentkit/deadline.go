@@ -171,8 +171,17 @@ func (g *deadlineWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // Unwrap lets http.ResponseController reach the real writer for what
-// writes nothing: read and write deadlines, full duplex.
-func (g *deadlineWriter) Unwrap() http.ResponseWriter { return g.w }
+// writes nothing: read and write deadlines, full duplex. Once Server has
+// taken the response over there is nothing left to reach (the controller
+// then answers http.ErrNotSupported).
+func (g *deadlineWriter) Unwrap() http.ResponseWriter {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.expired {
+		return nil
+	}
+	return g.w
+}
 
 // handlerReturned records that the handler has returned, and reports
 // whether it did so before the deadline took the response over.

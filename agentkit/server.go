@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -84,6 +85,13 @@ type Server struct {
 	// before it sends SIGTERM, so no new request is on its way.
 	CloseDelay time.Duration
 
+	// Metrics configures the CloudWatch metrics Serve writes: requests,
+	// concurrency, latency, jobs and model calls (see "Metrics" in the
+	// package documentation).
+	// Default: from the environment; none unless AGENTKIT_METRICS_SERVICE
+	// is set.
+	Metrics *Metrics
+
 	// Logger receives the drain's progress, the errors of jobs, the panics
 	// of handlers, jobs and checks, and net/http's own error log.
 	// Default: slog.Default().
@@ -106,6 +114,7 @@ type Server struct {
 	reqCtx    context.Context // parent of every request context
 	reqCancel context.CancelCauseFunc
 	health    *Health
+	meter     *meter // nil: no metrics
 }
 
 // timing is a Server's resolved configuration.
@@ -173,6 +182,20 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	stop := stopsignal.Watch(ctx)
 	defer stop.Release()
+	var drainStart time.Time
+	if m := s.meter; m != nil {
+		metricsStop, metricsDone := make(chan struct{}), make(chan struct{})
+		go m.run(gauges{inflight: s.inflight.Load, jobs: func() int64 { return int64(s.jobCount()) }}, metricsStop,
+			func() map[string]float64 {
+				return map[string]float64{
+					MetricDrainSeconds: math.Round(time.Since(drainStart).Seconds()*1000) / 1000,
+					MetricDrainCut:     float64(s.inflight.Load() + int64(s.jobCount())),
+				}
+			}, metricsDone)
+		// The last line, with the drain's outcome, is written before Serve
+		// returns: the process may exit right after.
+		defer func() { close(metricsStop); <-metricsDone }()
+	}
 
 	dl := &drainListener{Listener: l}
 	served := make(chan error, 1)
@@ -192,6 +215,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		reason = serveErr.Error()
 		served = nil
 	}
+	drainStart = time.Now()
 	err = s.drain(&drainRun{hs: hs, l: dl, served: served, t: t, stop: stop}, reason)
 	return errors.Join(serveErr, err)
 }
@@ -202,14 +226,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 // request deadline. A nil h means http.DefaultServeMux. Use it to drive a
 // Server's handling in memory, with httptest. A malformed
 // AGENTKIT_REQUEST_TIMEOUT, which Serve would report, means no deadline
-// here.
+// here; requests are counted in the metrics once Serve has begun.
 func (s *Server) Handler(h http.Handler) http.Handler {
 	s.mu.Lock()
 	s.initLocked()
-	health := s.health
+	health, m := s.health, s.meter
 	s.mu.Unlock()
 	d, _ := s.requestTimeout()
-	return &tracked{s: s, health: health, next: orDefault(h), deadline: d}
+	return &tracked{s: s, health: health, next: orDefault(h), deadline: d, meter: m}
 }
 
 type tracked struct {
@@ -217,6 +241,7 @@ type tracked struct {
 	health   *Health
 	next     http.Handler
 	deadline time.Duration // 0: none
+	meter    *meter        // nil: no metrics
 }
 
 func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -224,8 +249,16 @@ func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.health.ServeHTTP(w, r)
 		return
 	}
-	t.s.inflight.Add(1)
+	n := t.s.inflight.Add(1)
 	defer t.s.inflight.Add(-1)
+	if t.meter != nil {
+		t.serveMetered(w, r, n)
+		return
+	}
+	t.serve(w, r)
+}
+
+func (t *tracked) serve(w http.ResponseWriter, r *http.Request) {
 	if t.deadline > 0 {
 		t.serveDeadline(w, r, t.deadline)
 		return
@@ -249,12 +282,15 @@ func (s *Server) Go(f func(ctx context.Context) error) error {
 		return ErrDraining
 	}
 	s.jobs++
-	ctx := s.jobCtx
+	ctx, m := withMeter(s.jobCtx, s.meter), s.meter
 	s.mu.Unlock()
 
 	go func() {
 		defer s.jobDone()
 		err := callUser(ctx, f)
+		if m != nil {
+			m.jobEnded(err)
+		}
 		var pe *panicError
 		switch {
 		case errors.As(err, &pe):
@@ -336,6 +372,9 @@ func (s *Server) timing() (timing, error) {
 		return t, fmt.Errorf("agentkit: http.Server.IdleTimeout %s is not longer than the load balancer idle timeout %s; the load balancer would answer 502 (leave it zero for %s)",
 			s.HTTP.IdleTimeout, t.idle, t.idle+IdleTimeoutMargin)
 	}
+	if _, err := newMeter(s.Metrics, true); err != nil {
+		return t, err
+	}
 	if s.Health != nil {
 		if err := s.Health.Validate(); err != nil {
 			return t, err
@@ -412,8 +451,13 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 			conn(c, state)
 		}
 	}
-	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request}
-	base, reqCtx := hs.BaseContext, s.reqCtx
+	m, err := newMeter(s.Metrics, true)
+	if err != nil {
+		return nil, t, err
+	}
+	s.meter = m
+	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request, meter: m}
+	base, reqCtx := hs.BaseContext, withMeter(s.reqCtx, m)
 	hs.BaseContext = func(l net.Listener) context.Context {
 		if base == nil {
 			return reqCtx

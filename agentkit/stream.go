@@ -37,6 +37,8 @@ type Stream struct {
 
 	stop chan struct{}
 	done chan struct{}
+
+	meter *meter // counts the open streams; nil without metrics
 }
 
 // Stream starts a server-sent event response on w: it sets the SSE headers,
@@ -73,6 +75,10 @@ func (s *Server) Stream(w http.ResponseWriter, r *http.Request) (*Stream, error)
 		last:     time.Now(),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
+		meter:    s.meter,
+	}
+	if st.meter != nil {
+		st.meter.streams.Add(1)
 	}
 	go st.beat(r.Context().Done())
 	return st, nil
@@ -119,6 +125,9 @@ func (st *Stream) Close() error {
 	if !st.closed {
 		st.closed = true
 		close(st.stop)
+		if st.meter != nil {
+			st.meter.streams.Add(-1)
+		}
 	}
 	st.mu.Unlock()
 	<-st.done
