@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +60,26 @@ type agentProc struct {
 	mu   sync.Mutex
 	logs []string // stderr lines
 	more chan struct{}
+
+	stdout lockedBuffer // the EMF metrics, when on
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and readers at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // startAgent runs the agent binary with args and env on a free port.
@@ -69,6 +90,7 @@ func startAgent(t *testing.T, env []string, args ...string) *agentProc {
 	cmd.Env = append(os.Environ(), "AGENT_HOST=127.0.0.1", "PORT="+port, "GORACE=atexit_sleep_ms=0")
 	cmd.Env = append(cmd.Env, env...)
 	p := &agentProc{t: t, cmd: cmd, base: "http://127.0.0.1:" + port, done: make(chan struct{}), more: make(chan struct{}, 1)}
+	cmd.Stdout = &p.stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@
 //	AGENTKIT_STOP_TIMEOUT    the container's stopTimeout (default 30s)
 //	AGENTKIT_IDLE_TIMEOUT    the load balancer's idle timeout (default 60s)
 //	AGENTKIT_REQUEST_TIMEOUT the request deadline (default none)
+//	AGENTKIT_METRICS_SERVICE the service the metrics on stdout are for (default none: no metrics)
+//	AGENT_MODEL              the name the stand-in model's calls are recorded under (default "simulated")
 //
 // Routes:
 //
@@ -59,6 +61,7 @@ import (
 const (
 	envHost    = "AGENT_HOST"
 	envLatency = "AGENT_SIMULATED_LATENCY"
+	envModel   = "AGENT_MODEL"
 )
 
 // maxBody bounds a request body.
@@ -89,7 +92,11 @@ func run(log *slog.Logger) error {
 		return err
 	}
 	srv := &agentkit.Server{Logger: log}
-	a := &agent{latency: latency, srv: srv, log: log}
+	model := os.Getenv(envModel)
+	if model == "" {
+		model = "simulated"
+	}
+	a := &agent{latency: latency, srv: srv, log: log, model: model}
 	srv.HTTP = &http.Server{
 		Addr:    net.JoinHostPort(os.Getenv(envHost), strconv.Itoa(port)),
 		Handler: a.routes(),
@@ -117,6 +124,7 @@ type agent struct {
 	latency time.Duration
 	srv     *agentkit.Server
 	log     *slog.Logger
+	model   string // the name its calls are recorded under
 }
 
 func (a *agent) routes() *http.ServeMux {
@@ -158,7 +166,10 @@ func (a *agent) run(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.Info("run started", "input_bytes", len(req.Input), "stream", false)
-	if err := sleep(r.Context(), a.runLatency(req), nil, nil); err != nil {
+	began := time.Now()
+	err = sleep(r.Context(), a.runLatency(req), nil, nil)
+	a.recordCall(r.Context(), req.Input, began, err)
+	if err != nil {
 		if code, msg, ok := cutShort(r.Context()); ok {
 			writeJSON(w, code, errorResponse{Error: msg})
 		}
@@ -195,12 +206,16 @@ func (a *agent) stream(w http.ResponseWriter, r *http.Request) {
 	tokens := strings.SplitAfter(output, " ")
 	per := a.runLatency(req) / time.Duration(len(tokens))
 	draining := st.Draining()
+	began := time.Now()
+	var runErr error
+	defer func() { a.recordCall(r.Context(), req.Input, began, runErr) }()
 	for _, tok := range tokens {
 		err := sleep(r.Context(), per, draining, func() {
 			draining = nil // tell the client once
 			st.Send("draining", "{}")
 		})
 		if err != nil {
+			runErr = err
 			if _, msg, ok := cutShort(r.Context()); ok {
 				st.Send("error", mustJSON(errorResponse{Error: msg}))
 			}
@@ -211,6 +226,19 @@ func (a *agent) stream(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	st.Send("done", mustJSON(runResponse{Output: output}))
+}
+
+// recordCall records the stand-in model's call in the metrics, as agent
+// code records each call to its model: tokens (here, words) in and out,
+// latency and error.
+func (a *agent) recordCall(ctx context.Context, input string, began time.Time, err error) {
+	agentkit.RecordModelCall(ctx, agentkit.ModelCall{
+		Model:        a.model,
+		InputTokens:  len(strings.Fields(input)),
+		OutputTokens: len(strings.Fields(answer(input))),
+		Latency:      time.Since(began),
+		Err:          err,
+	})
 }
 
 // runLatency is how long the stand-in model takes for req.
