@@ -105,6 +105,11 @@
 //     the policy computes from the count before that scale-out and goes
 //     ahead only if the result is larger than the count now; after it, it
 //     computes from the count now, whether or not the added tasks serve yet.
+//     A scale-in ends a scale-out cooldown (ours too). With one invocation a
+//     minute, a scale-out cooldown under 60 s, like the reference's 30 s,
+//     never binds: each minute a policy multiplies the count it set a minute
+//     ago, tasks that do not serve yet included, by a metric from before
+//     they were ordered.
 //  5. Scale-in cooldown: scale-in is blocked until it ends; a scale-out
 //     during it goes ahead at once and ends it (the guide, same section).
 //  6. Several policies: the service "will scale out ... if any of the

@@ -156,7 +156,9 @@ func (sc *scaler) evaluate(points []point, desired, now int) int {
 		sc.decision = append(sc.decision, Decision{At: now, From: desired, To: out})
 		return out
 	case inReady && len(sc.setup.Policies) > 0:
-		sc.lastIn = now
+		// A scale-in ends a scale-out cooldown: the capacity that scale-out
+		// added is gone, so it no longer counts toward the next one (ours).
+		sc.lastIn, sc.lastOut = now, longAgo
 		sc.decision = append(sc.decision, Decision{At: now, From: desired, To: inTo})
 		return inTo
 	}
