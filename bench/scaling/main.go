@@ -32,6 +32,8 @@
 // RequestCount still counts a request a target answered 503, "only
 // incremented for requests where the load balancer node was able to choose
 // a target": ELB's CloudWatch metrics page). Retries are not modelled.
+// agentkit has no such limit today: without one, the excess would be
+// served slowly rather than refused, which this model does not cover.
 //
 // A new task serves -task-start after the scaling decision (ECS placement,
 // image pull, container start; 60 s) and takes traffic -health-delay later
@@ -156,20 +158,23 @@ func main() {
 }
 
 // concurrency is the in-flight policy's settings: its target, a second
-// target to compare (0 for none) and its cooldowns in seconds.
+// target to compare (0 for none) and its cooldowns in seconds, and
+// refScaleOut, the CPU and requests policies' scale-out cooldown.
 type concurrency struct {
 	target, alt               float64
 	scaleInCooldown, scaleOut int
+	refScaleOut               int
 }
 
 // setups are the policies compared. CPU and requests use the reference
 // values, the scaling package's defaults (CPU 70 % with scale-in 60 s and
 // scale-out 30 s; 100 requests per target with scale-in 120 s and scale-out
-// 30 s). The concurrency policy's cooldowns default to the requests
-// policy's: the construct's are not settled yet.
+// 30 s, which -ref-scale-out-cooldown changes). The concurrency policy's
+// cooldowns default to the requests policy's: the construct's are not
+// settled yet.
 func setups(c concurrency) []Setup {
-	cpu := Policy{Metric: CPU, Target: 70, ScaleInCooldown: 60, ScaleOutCooldown: 30}
-	req := Policy{Metric: RequestsPerTarget, Target: 100, ScaleInCooldown: 120, ScaleOutCooldown: 30}
+	cpu := Policy{Metric: CPU, Target: 70, ScaleInCooldown: 60, ScaleOutCooldown: c.refScaleOut}
+	req := Policy{Metric: RequestsPerTarget, Target: 100, ScaleInCooldown: 120, ScaleOutCooldown: c.refScaleOut}
 	conc := func(t float64) Policy {
 		return Policy{Metric: InFlight, Target: t, ScaleInCooldown: c.scaleInCooldown, ScaleOutCooldown: c.scaleOut}
 	}
@@ -223,6 +228,7 @@ func parseFlags(args []string) (Params, concurrency, error) {
 	alt := fs.Float64("inflight-target-2", 0, "a second concurrency target to compare (0: none)")
 	inCooldown := fs.Duration("inflight-scale-in-cooldown", 120*time.Second, "the concurrency policy's scale-in cooldown")
 	outCooldown := fs.Duration("inflight-scale-out-cooldown", 30*time.Second, "the concurrency policy's scale-out cooldown")
+	refOutCooldown := fs.Duration("ref-scale-out-cooldown", 30*time.Second, "the CPU and requests policies' scale-out cooldown")
 	var c concurrency
 	if err := fs.Parse(args); err != nil {
 		return p, c, err
@@ -235,7 +241,7 @@ func parseFlags(args []string) (Params, concurrency, error) {
 		dst *int
 	}{{*burstStart, &p.BurstStart}, {*burstLength, &p.BurstLength}, {*duration, &p.Duration}, {*hold, &p.Hold},
 		{*taskStart, &p.TaskStart}, {*health, &p.HealthDelay}, {*dereg, &p.DeregDelay}, {*metricDelay, &p.MetricDelay},
-		{*inCooldown, &c.scaleInCooldown}, {*outCooldown, &c.scaleOut}} {
+		{*inCooldown, &c.scaleInCooldown}, {*outCooldown, &c.scaleOut}, {*refOutCooldown, &c.refScaleOut}} {
 		if f.d < 0 || f.d%time.Second != 0 {
 			return p, c, fmt.Errorf("%v is not a whole number of seconds; the model steps one second at a time", f.d)
 		}

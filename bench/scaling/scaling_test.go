@@ -7,7 +7,7 @@ import (
 )
 
 func defaultSetups() []Setup {
-	return setups(concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30})
+	return setups(concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 }
 
 // runAll runs the three compared setups: CPU only, reference, reference + in-flight.
@@ -87,7 +87,7 @@ func TestOneMinuteDatapointsByHand(t *testing.T) {
 // 6:00 after the burst's start, enough for 280 in flight; CPU only gets
 // there at 8:00 (3 at 9:00, 5 at 10:00, 8 at 11:00, serving at 13:00).
 func TestDefaultDecisionsByHand(t *testing.T) {
-	cpu, ref, conc := runAll(DefaultParams(), concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30})
+	cpu, ref, conc := runAll(DefaultParams(), concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	for _, c := range []struct {
 		r      Result
 		first  Decision
@@ -156,7 +156,7 @@ func TestNoScaleInDuringTheBurst(t *testing.T) {
 // (the largest count wins), and here it adds none in time: the requests
 // policy, which counts the 503s too, already asks for 9. CPU only is slower.
 func TestDefaultsInFlightNoLaterThanReference(t *testing.T) {
-	cpu, ref, conc := runAll(DefaultParams(), concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30})
+	cpu, ref, conc := runAll(DefaultParams(), concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	if conc.TimeToEnough < 0 || conc.TimeToEnough > ref.TimeToEnough {
 		t.Errorf("in-flight reached enough at %d s, reference at %d s: want no later", conc.TimeToEnough, ref.TimeToEnough)
 	}
@@ -171,7 +171,7 @@ func TestDefaultsInFlightNoLaterThanReference(t *testing.T) {
 // the limit, and the in-flight policy gets to enough capacity strictly
 // sooner than both others.
 func TestInFlightStrictlySoonerWhenRequestsHoldLonger(t *testing.T) {
-	cpu, ref, conc := runAll(scenarios()["hold 60 s"], concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30})
+	cpu, ref, conc := runAll(scenarios()["hold 60 s"], concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	if conc.TimeToEnough < 0 || conc.TimeToEnough >= ref.TimeToEnough || conc.TimeToEnough >= cpu.TimeToEnough {
 		t.Errorf("time to enough: in-flight %d s, reference %d s, CPU only %d s: want in-flight strictly first",
 			conc.TimeToEnough, ref.TimeToEnough, cpu.TimeToEnough)
@@ -183,7 +183,7 @@ func TestInFlightStrictlySoonerWhenRequestsHoldLonger(t *testing.T) {
 // the first minute, fires after 15 datapoints and takes the service from 2
 // tasks to 1 in the middle of the burst (at 16:00).
 func TestCPUOnlyNeverScalesAnIOBoundAgent(t *testing.T) {
-	cpu, _, _ := runAll(scenarios()["0.1 % CPU"], concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30})
+	cpu, _, _ := runAll(scenarios()["0.1 % CPU"], concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	want := []Decision{{At: 960, From: 2, To: 1}}
 	if !reflect.DeepEqual(cpu.Decisions, want) || !cpu.ScaledInDuringBurst {
 		t.Errorf("CPU only decided %v, want only %v, during the burst", cpu.Decisions, want)
@@ -214,11 +214,11 @@ func TestInFlightScaleInCooldownAndDraining(t *testing.T) {
 		}
 		return lowest, outs
 	}
-	_, _, flaps := runAll(p, concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30})
+	_, _, flaps := runAll(p, concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	if lowest, outs := afterBurst(flaps); lowest != 1 || outs == 0 {
 		t.Errorf("cooldown 120 s: after the burst down to %d, %d scale-outs; want down to 1 and out again (the flap the README reports): %v", lowest, outs, flaps.Decisions)
 	}
-	_, _, holds := runAll(p, concurrency{target: 20, scaleInCooldown: 180, scaleOut: 30})
+	_, _, holds := runAll(p, concurrency{target: 20, scaleInCooldown: 180, scaleOut: 30, refScaleOut: 30})
 	if lowest, outs := afterBurst(holds); lowest != 2 || outs != 0 {
 		t.Errorf("cooldown 180 s: after the burst down to %d, %d scale-outs; want 2 and none: %v", lowest, outs, holds.Decisions)
 	}
