@@ -303,8 +303,8 @@ func timeline(p Params, results []Result) string {
 			tens.WriteByte(' ')
 		}
 	}
-	fmt.Fprintf(&b, "  %-*s            %s\n", width, "minute", tens.String())
-	fmt.Fprintf(&b, "  %-*s            %s\n", width, "", burst.String())
+	fmt.Fprintf(&b, "  %-*s            %s\n", width, "minute", strings.TrimRight(tens.String(), " "))
+	fmt.Fprintf(&b, "  %-*s            %s\n", width, "", strings.TrimRight(burst.String(), " "))
 	for _, r := range results {
 		fmt.Fprintf(&b, "  %-*s  desired   %s\n", width, r.Setup.Name, digits(r.Desired))
 		fmt.Fprintf(&b, "  %-*s  serving   %s\n", width, "", digits(r.Routable))
