@@ -5,6 +5,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit/internal/meter"
 )
 
 // The runtime contract shared with the CDK side. The agentservice construct
@@ -216,7 +218,8 @@ func clamp(d, lo, hi time.Duration) time.Duration {
 	return min(max(d, lo), hi)
 }
 
-// The metrics side of the contract. agentkit writes CloudWatch Embedded
+// The metrics side of the contract (the values live in the internal
+// package that writes them, shared with sqsworker). agentkit writes CloudWatch Embedded
 // Metric Format (EMF) lines to stdout; the awslogs driver ships them and
 // CloudWatch Logs turns them into metrics. The construct sets the
 // namespace and the service dimension, then scales on, graphs and alarms
@@ -224,41 +227,41 @@ func clamp(d, lo, hi time.Duration) time.Duration {
 const (
 	// EnvMetricsNamespace names the environment variable that holds the
 	// CloudWatch namespace of the metrics agentkit writes.
-	EnvMetricsNamespace = "AGENTKIT_METRICS_NAMESPACE"
+	EnvMetricsNamespace = meter.EnvNamespace
 
 	// EnvMetricsService names the environment variable that holds the
 	// value of the Service dimension: one service, however many tasks.
 	// Without it (or with "off"), agentkit writes no metrics.
-	EnvMetricsService = "AGENTKIT_METRICS_SERVICE"
+	EnvMetricsService = meter.EnvService
 
 	// EnvModelPrices names the environment variable that holds a price
 	// table for model calls, as JSON: model name to US dollars per million
 	// input and output tokens, {"model": {"input": 3, "output": 15}}. With
 	// it, agentkit writes MetricModelCost for the models it lists. The
 	// prices are the caller's, and the cost an estimate.
-	EnvModelPrices = "AGENTKIT_MODEL_PRICES"
+	EnvModelPrices = meter.EnvPrices
 
 	// DefaultMetricsNamespace is the namespace used when
 	// AGENTKIT_METRICS_NAMESPACE is unset.
-	DefaultMetricsNamespace = "AgentCDK"
+	DefaultMetricsNamespace = meter.DefaultNamespace
 
 	// MetricsInterval is how often each task writes one line of metrics,
 	// aggregated over the interval. Target tracking reads one-minute
 	// metrics, so a task contributes six data points a minute to each.
-	MetricsInterval = 10 * time.Second
+	MetricsInterval = meter.Interval
 
 	// DimensionService is the dimension every metric carries.
-	DimensionService = "Service"
+	DimensionService = meter.DimensionService
 
 	// DimensionModel is the second dimension of the model-call metrics.
-	DimensionModel = "Model"
+	DimensionModel = meter.DimensionModel
 
 	// MaxModels bounds the Model dimension's values a process reports:
 	// calls to further models are reported as ModelOther.
-	MaxModels = 20
+	MaxModels = meter.MaxModels
 
 	// ModelOther is the Model value of calls beyond MaxModels models.
-	ModelOther = "other"
+	ModelOther = meter.ModelOther
 )
 
 // Metric names, per service (dimension Service) unless noted. Each task
@@ -268,40 +271,40 @@ const (
 	// MetricRequestsInFlight is the average number of requests being
 	// served over the interval (a gauge, sampled): the concurrency a task
 	// holds, which the construct's concurrency scaling tracks.
-	MetricRequestsInFlight = "RequestsInFlight"
+	MetricRequestsInFlight = meter.RequestsInFlight
 	// MetricRequestsInFlightMax is the most requests in flight at once
 	// during the interval.
-	MetricRequestsInFlightMax = "RequestsInFlightMax"
+	MetricRequestsInFlightMax = meter.RequestsInFlightMax
 	// MetricOpenStreams is the number of open server-sent event streams at
 	// the end of the interval.
-	MetricOpenStreams = "OpenStreams"
+	MetricOpenStreams = meter.OpenStreams
 	// MetricRunningJobs is the number of background jobs (Server.Go, or a
 	// worker's jobs) running at the end of the interval.
-	MetricRunningJobs = "RunningJobs"
+	MetricRunningJobs = meter.RunningJobs
 	// MetricRequests counts the requests answered during the interval.
-	MetricRequests = "Requests"
+	MetricRequests = meter.Requests
 	// MetricServerErrors counts the requests answered with a 5xx status.
-	MetricServerErrors = "ServerErrors"
+	MetricServerErrors = meter.ServerErrors
 	// MetricLatency is the distribution of the answered requests' latency,
 	// in milliseconds, from the handler's start to its return.
-	MetricLatency = "Latency"
+	MetricLatency = meter.Latency
 	// MetricJobsCompleted and MetricJobsFailed count the background jobs
 	// that ended during the interval, without and with an error.
-	MetricJobsCompleted = "JobsCompleted"
-	MetricJobsFailed    = "JobsFailed"
+	MetricJobsCompleted = meter.JobsCompleted
+	MetricJobsFailed    = meter.JobsFailed
 	// MetricDrainSeconds is how long the drain took, written once at stop;
 	// MetricDrainCut counts the requests and jobs it had to cut.
-	MetricDrainSeconds = "DrainSeconds"
-	MetricDrainCut     = "DrainCut"
+	MetricDrainSeconds = meter.DrainSeconds
+	MetricDrainCut     = meter.DrainCut
 
 	// Model calls, per service and model (dimensions Service and Model),
 	// recorded by agent code.
-	MetricModelCalls   = "ModelCalls"
-	MetricModelErrors  = "ModelErrors"
-	MetricInputTokens  = "InputTokens"
-	MetricOutputTokens = "OutputTokens"
-	MetricModelLatency = "ModelLatency"
+	MetricModelCalls   = meter.ModelCalls
+	MetricModelErrors  = meter.ModelErrors
+	MetricInputTokens  = meter.InputTokens
+	MetricOutputTokens = meter.OutputTokens
+	MetricModelLatency = meter.ModelLatency
 	// MetricModelCost is the estimated cost of the calls in US dollars,
 	// from a price table; written only when the table has the model.
-	MetricModelCost = "EstimatedCostUSD"
+	MetricModelCost = meter.ModelCost
 )

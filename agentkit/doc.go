@@ -80,7 +80,9 @@
 // calls, errors, tokens in and out, latency and, given a price table
 // (Metrics.Prices, AGENTKIT_MODEL_PRICES), an estimated cost, in one line
 // per model and interval with the dimensions Service and Model; at most
-// MaxModels models, the rest as ModelOther. The names are constants in this
+// MaxModels models, the rest as ModelOther. sqsworker.Consumer writes the
+// same family for a worker: running jobs, jobs completed and failed, the
+// model calls its jobs record, the drain. The names are constants in this
 // package, which the construct imports to scale, graph and alarm on them.
 //
 // A request costs a few tens of nanoseconds more with metrics on, and

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+
+	"github.com/agentcdk/agentcdk/agentkit/internal/meter"
 )
 
 // serveMetered serves r as serve does, recording its status and latency.
@@ -13,7 +15,7 @@ import (
 // allocation; its latency from the meter's clock.
 func (t *tracked) serveMetered(w http.ResponseWriter, r *http.Request, inflight int64) {
 	m := t.meter
-	m.began(inflight)
+	m.Began(inflight)
 	// Under a deadline a handler may outlive serve, still holding sw
 	// (through http.ResponseController's Unwrap): that writer is its own,
 	// never reused. The deadline path allocates a dozen things already.
@@ -24,8 +26,8 @@ func (t *tracked) serveMetered(w http.ResponseWriter, r *http.Request, inflight 
 	} else {
 		sw = &statusWriter{w: w}
 	}
-	start := m.now()
-	defer m.settle(sw, start)
+	start := m.Now()
+	defer settle(m, sw, start)
 	t.serve(sw, r)
 	sw.returned = true
 }
@@ -33,7 +35,7 @@ func (t *tracked) serveMetered(w http.ResponseWriter, r *http.Request, inflight 
 // settle records the request that sw answered, and gives sw back. A
 // handler that panicked (net/http then closes the connection, and the load
 // balancer answers 502) counts as a 5xx.
-func (m *meter) settle(sw *statusWriter, start int64) {
+func settle(m *meter.Meter, sw *statusWriter, start int64) {
 	status := sw.status
 	switch {
 	case !sw.returned:
@@ -41,7 +43,7 @@ func (m *meter) settle(sw *statusWriter, start int64) {
 	case status == 0:
 		status = http.StatusOK // net/http's answer to a handler that wrote nothing
 	}
-	m.answered(status, start)
+	m.Answered(status, start)
 	if sw.pooled {
 		*sw = statusWriter{}
 		statusWriters.Put(sw)

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agentcdk/agentcdk/agentkit/internal/meter"
 	"github.com/agentcdk/agentcdk/agentkit/internal/stopsignal"
 )
 
@@ -114,7 +115,7 @@ type Server struct {
 	reqCtx    context.Context // parent of every request context
 	reqCancel context.CancelCauseFunc
 	health    *Health
-	meter     *meter // nil: no metrics
+	meter     *meter.Meter // nil: no metrics
 }
 
 // timing is a Server's resolved configuration.
@@ -185,7 +186,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	var drainStart time.Time
 	if m := s.meter; m != nil {
 		metricsStop, metricsDone := make(chan struct{}), make(chan struct{})
-		go m.run(gauges{inflight: s.inflight.Load, jobs: func() int64 { return int64(s.jobCount()) }}, metricsStop,
+		go m.Run(meter.Gauges{Inflight: s.inflight.Load, Jobs: func() int64 { return int64(s.jobCount()) }}, metricsStop,
 			func() map[string]float64 {
 				return map[string]float64{
 					MetricDrainSeconds: math.Round(time.Since(drainStart).Seconds()*1000) / 1000,
@@ -241,7 +242,7 @@ type tracked struct {
 	health   *Health
 	next     http.Handler
 	deadline time.Duration // 0: none
-	meter    *meter        // nil: no metrics
+	meter    *meter.Meter  // nil: no metrics
 }
 
 func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -282,14 +283,14 @@ func (s *Server) Go(f func(ctx context.Context) error) error {
 		return ErrDraining
 	}
 	s.jobs++
-	ctx, m := withMeter(s.jobCtx, s.meter), s.meter
+	ctx, m := meter.With(s.jobCtx, s.meter), s.meter
 	s.mu.Unlock()
 
 	go func() {
 		defer s.jobDone()
 		err := callUser(ctx, f)
 		if m != nil {
-			m.jobEnded(err)
+			m.JobEnded(err)
 		}
 		var pe *panicError
 		switch {
@@ -457,7 +458,7 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 	}
 	s.meter = m
 	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request, meter: m}
-	base, reqCtx := hs.BaseContext, withMeter(s.reqCtx, m)
+	base, reqCtx := hs.BaseContext, meter.With(s.reqCtx, m)
 	hs.BaseContext = func(l net.Listener) context.Context {
 		if base == nil {
 			return reqCtx

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/agentcdk/agentcdk/agentkit/internal/meter"
 )
 
 // heartbeat is an SSE comment: clients ignore it, the load balancer sees a
@@ -38,7 +40,7 @@ type Stream struct {
 	stop chan struct{}
 	done chan struct{}
 
-	meter *meter // counts the open streams; nil without metrics
+	meter *meter.Meter // counts the open streams; nil without metrics
 }
 
 // Stream starts a server-sent event response on w: it sets the SSE headers,
@@ -78,7 +80,7 @@ func (s *Server) Stream(w http.ResponseWriter, r *http.Request) (*Stream, error)
 		meter:    s.meter,
 	}
 	if st.meter != nil {
-		st.meter.streams.Add(1)
+		st.meter.Streams.Add(1)
 	}
 	go st.beat(r.Context().Done())
 	return st, nil
@@ -126,7 +128,7 @@ func (st *Stream) Close() error {
 		st.closed = true
 		close(st.stop)
 		if st.meter != nil {
-			st.meter.streams.Add(-1)
+			st.meter.Streams.Add(-1)
 		}
 	}
 	st.mu.Unlock()

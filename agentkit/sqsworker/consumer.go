@@ -9,6 +9,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/agentcdk/agentcdk/agentkit"
 )
 
 // Client is the part of the SQS API a Consumer calls. *sqs.Client satisfies
@@ -132,6 +134,15 @@ type Consumer struct {
 	// Protection holds ECS task scale-in protection while jobs run.
 	// Default: through the ECS agent in $ECS_AGENT_URI, or none outside ECS.
 	Protection TaskProtection
+
+	// Metrics configures the CloudWatch metrics Run writes, the worker's
+	// members of agentkit's family (see "Metrics" in agentkit): running
+	// jobs, jobs completed and failed, model calls recorded with
+	// agentkit.RecordModelCall from a job's context, and the drain's
+	// outcome.
+	// Default: from the environment; none unless AGENTKIT_METRICS_SERVICE
+	// is set.
+	Metrics *agentkit.Metrics
 
 	// Logger receives the consumer's logs: failures and retries at Warn,
 	// lost work at Error, shutdown at Info, each job's outcome at Debug.

@@ -38,6 +38,9 @@ func (r *run) process(j *job) {
 	started := time.Now()
 	err := r.call(j.msg)
 	took := time.Since(started)
+	if m := r.s.meter; m != nil {
+		m.JobEnded(err)
+	}
 	switch {
 	case err == nil:
 		r.settle.settle(j, opDelete, 0, took.String())

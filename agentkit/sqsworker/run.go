@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentkit/internal/stopsignal"
+
+	"github.com/agentcdk/agentcdk/agentkit/internal/meter"
 )
 
 // Timing of the receive loop.
@@ -65,8 +68,21 @@ func (c *Consumer) Run(ctx context.Context) error {
 	stop := stopsignal.Watch(ctx)
 	defer stop.Release()
 	base := context.WithoutCancel(ctx)
-	jobCtx, cancelJobs := context.WithCancelCause(base)
+	jobCtx, cancelJobs := context.WithCancelCause(meter.With(base, s.meter))
 	defer cancelJobs(context.Canceled)
+	var drainStart time.Time
+	if m := s.meter; m != nil {
+		metricsStop, metricsDone := make(chan struct{}), make(chan struct{})
+		go m.Run(meter.Gauges{Jobs: c.inFlight.Load}, metricsStop, func() map[string]float64 {
+			return map[string]float64{
+				meter.DrainSeconds: math.Round(time.Since(drainStart).Seconds()*1000) / 1000,
+				meter.DrainCut:     float64(c.inFlight.Load()),
+			}
+		}, metricsDone)
+		// The last line, with the drain's outcome, is written before Run
+		// returns: the process may exit right after.
+		defer func() { close(metricsStop); <-metricsDone }()
+	}
 	r := &run{
 		c:          c,
 		s:          s,
@@ -98,6 +114,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if t := stoppedAt.Load(); t != 0 {
 		since = time.Unix(0, t)
 	}
+	drainStart = since
 	s.log.Info("sqsworker: stopping", "reason", stop.Reason(), "in_flight", c.InFlight(),
 		"cancel_at", s.cancelAt.String(), "close_at", s.closeAt.String())
 	err = r.drain(since, stop.Second(), func() {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+
+	"github.com/agentcdk/agentcdk/agentkit/internal/meter"
 )
 
 // settings are a Consumer's fields with the defaults applied and checked:
@@ -28,10 +30,19 @@ type settings struct {
 	cancelAt, closeAt time.Duration
 	protection        *protector // nil when off
 	log               *slog.Logger
+	meter             *meter.Meter // nil when off
 }
 
 func (c *Consumer) settings() (*settings, error) {
 	s := &settings{client: c.Client, queueURL: c.QueueURL, handler: c.Handler, log: c.Logger}
+	var mc meter.Config
+	if c.Metrics != nil {
+		mc = meter.Config(*c.Metrics)
+	}
+	var err error
+	if s.meter, err = meter.New(mc, false); err != nil {
+		return nil, err
+	}
 	if s.client == nil {
 		return nil, errors.New("sqsworker: Client is nil; use an *sqs.Client")
 	}

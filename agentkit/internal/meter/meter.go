@@ -1,0 +1,468 @@
+// Package meter aggregates the metrics of agentkit's Server and of
+// sqsworker's Consumer and writes them as CloudWatch embedded metric format
+// (EMF) lines: one implementation for the one family of metrics both write.
+// agentkit re-exports its names and documents the whole ("Metrics" in the
+// package documentation).
+package meter
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The contract's names, re-exported by agentkit (see agentkit/contract.go
+// for what each means).
+const (
+	EnvService   = "AGENTKIT_METRICS_SERVICE"
+	EnvNamespace = "AGENTKIT_METRICS_NAMESPACE"
+	EnvPrices    = "AGENTKIT_MODEL_PRICES"
+
+	DefaultNamespace = "AgentCDK"
+	Interval         = 10 * time.Second
+	DimensionService = "Service"
+	DimensionModel   = "Model"
+	MaxModels        = 20
+	ModelOther       = "other"
+
+	RequestsInFlight    = "RequestsInFlight"
+	RequestsInFlightMax = "RequestsInFlightMax"
+	OpenStreams         = "OpenStreams"
+	RunningJobs         = "RunningJobs"
+	Requests            = "Requests"
+	ServerErrors        = "ServerErrors"
+	Latency             = "Latency"
+	JobsCompleted       = "JobsCompleted"
+	JobsFailed          = "JobsFailed"
+	DrainSeconds        = "DrainSeconds"
+	DrainCut            = "DrainCut"
+	ModelCalls          = "ModelCalls"
+	ModelErrors         = "ModelErrors"
+	InputTokens         = "InputTokens"
+	OutputTokens        = "OutputTokens"
+	ModelLatency        = "ModelLatency"
+	ModelCost           = "EstimatedCostUSD"
+)
+
+// Config is agentkit.Metrics.
+type Config struct {
+	Service, Namespace string
+	Output             io.Writer
+	Prices             map[string]Price
+	Interval           time.Duration
+}
+
+// Price is agentkit.ModelPrice.
+type Price struct {
+	Input  float64 `json:"input"`
+	Output float64 `json:"output"`
+}
+
+// Call is agentkit.ModelCall.
+type Call struct {
+	Model                     string
+	InputTokens, OutputTokens int
+	Latency                   time.Duration
+	Err                       error
+}
+
+// FromContext returns the meter ctx carries, or nil.
+func FromContext(ctx context.Context) *Meter {
+	m, _ := ctx.Value(meterKey{}).(*Meter)
+	return m
+}
+
+type meterKey struct{}
+
+// With makes ctx carry m for RecordModelCall; a nil m leaves ctx.
+func With(ctx context.Context, m *Meter) context.Context {
+	if m == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, meterKey{}, m)
+}
+
+// The clock that requests read: ticks of clockTick since the meter began,
+// stored by its sampler, so that timing a request costs an atomic load
+// rather than a time.Now (about 70ns on a loaded 2-core VM). Latencies
+// are therefore whole multiples of 10ms, which agents, whose answers take
+// seconds, do not notice.
+const (
+	clockTick = 10 * time.Millisecond
+	// maxLatencyMs caps a recorded latency (4.6 hours), which keeps the
+	// histogram within the 100 values EMF allows per metric.
+	maxLatencyMs = 1<<24 - 1
+)
+
+// Meter aggregates the metrics of a Server or a worker between two EMF lines.
+type Meter struct {
+	namespace, service string
+	out                io.Writer
+	prices             map[string]Price
+	interval           time.Duration
+	web                bool // a Server: the request metrics are written
+
+	clock       atomic.Int64 // ms since start, in clockTick steps
+	requests    atomic.Int64
+	serverErrs  atomic.Int64
+	inflightMax atomic.Int64
+	Streams     atomic.Int64 // open streams, counted by their owner
+	jobsDone    atomic.Int64
+	jobsFailed  atomic.Int64
+	latency     histogram
+
+	outMu sync.Mutex
+
+	modelMu sync.Mutex
+	models  map[string]*modelStats
+}
+
+// New resolves cfg against the environment; it returns nil, and no
+// error, when there is no service to report for.
+func New(cfg Config, web bool) (*Meter, error) {
+	c := cfg
+	if c.Service == "" {
+		c.Service = os.Getenv(EnvService)
+	}
+	if c.Service == "" || c.Service == "off" {
+		return nil, nil
+	}
+	if c.Namespace == "" {
+		c.Namespace = os.Getenv(EnvNamespace)
+	}
+	if c.Namespace == "" {
+		c.Namespace = DefaultNamespace
+	}
+	if c.Output == nil {
+		c.Output = os.Stdout
+	}
+	if c.Interval == 0 {
+		c.Interval = Interval
+	}
+	if c.Interval < clockTick {
+		return nil, fmt.Errorf("agentkit: Metrics.Interval %s is below %s", c.Interval, clockTick)
+	}
+	if len(c.Service) > 1024 {
+		return nil, fmt.Errorf("agentkit: metrics service %.40q... is longer than 1024 characters, CloudWatch's limit for a dimension value", c.Service)
+	}
+	if c.Prices == nil {
+		var err error
+		if c.Prices, err = pricesFromEnv(); err != nil {
+			return nil, err
+		}
+	}
+	for model, p := range c.Prices {
+		if model == "" || !(p.Input >= 0 && p.Output >= 0) || math.IsInf(p.Input, 0) || math.IsInf(p.Output, 0) {
+			return nil, fmt.Errorf("agentkit: model price %q {input %v, output %v} is not a price; use a model name and finite dollars per million tokens of 0 or more", model, p.Input, p.Output)
+		}
+	}
+	m := &Meter{namespace: c.Namespace, service: c.Service, out: c.Output, prices: c.Prices,
+		interval: c.Interval, web: web, models: map[string]*modelStats{}}
+	m.latency.reset()
+	return m, nil
+}
+
+func pricesFromEnv() (map[string]Price, error) {
+	v := os.Getenv(EnvPrices)
+	if v == "" {
+		return nil, nil
+	}
+	var p map[string]Price
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return nil, fmt.Errorf("agentkit: %s is not {\"model\": {\"input\": USD per million tokens, \"output\": ...}}: %w", EnvPrices, err)
+	}
+	return p, nil
+}
+
+// now is the meter's clock, in milliseconds.
+func (m *Meter) Now() int64 { return m.clock.Load() }
+
+// began notes a request that raised the in-flight count to n.
+func (m *Meter) Began(n int64) {
+	for {
+		cur := m.inflightMax.Load()
+		if n <= cur || m.inflightMax.CompareAndSwap(cur, n) {
+			return
+		}
+	}
+}
+
+// answered records one answered request.
+func (m *Meter) Answered(status int, startMs int64) {
+	m.requests.Add(1)
+	if status >= 500 {
+		m.serverErrs.Add(1)
+	}
+	m.latency.observe(m.Now() - startMs)
+}
+
+// jobEnded records one finished background job.
+func (m *Meter) JobEnded(err error) {
+	if err != nil {
+		m.jobsFailed.Add(1)
+	} else {
+		m.jobsDone.Add(1)
+	}
+}
+
+func (m *Meter) Record(c Call) {
+	m.modelMu.Lock()
+	defer m.modelMu.Unlock()
+	name := c.Model
+	if name == "" {
+		name = ModelOther
+	}
+	s := m.models[name]
+	if s == nil {
+		if len(m.models) >= MaxModels {
+			name = ModelOther
+			s = m.models[name]
+		}
+		if s == nil {
+			s = &modelStats{}
+			s.latency.reset()
+			m.models[name] = s
+		}
+	}
+	s.calls++
+	if c.Err != nil {
+		s.errors++
+	}
+	s.in += int64(max(c.InputTokens, 0))
+	s.out += int64(max(c.OutputTokens, 0))
+	s.latency.observe(c.Latency.Milliseconds())
+}
+
+// modelStats are one model's calls since the last line.
+type modelStats struct {
+	calls, errors, in, out int64
+	latency                histogram
+}
+
+// gauges are what the sampler reads from its owner.
+type Gauges struct {
+	Inflight func() int64 // nil: not a web server
+	Jobs     func() int64
+}
+
+// run ticks the clock, samples the in-flight requests and writes a line
+// every interval, until stop is closed; then it writes a last line with
+// final (the drain's outcome) and returns.
+func (m *Meter) Run(g Gauges, stop <-chan struct{}, final func() map[string]float64, done chan<- struct{}) {
+	defer close(done)
+	start := time.Now()
+	t := time.NewTicker(clockTick)
+	defer t.Stop()
+	var sum, n int64
+	next := m.interval
+	for {
+		select {
+		case <-stop:
+			m.flush(g, sum, n, final())
+			return
+		case <-t.C:
+		}
+		el := time.Since(start)
+		m.clock.Store(el.Milliseconds())
+		if g.Inflight != nil {
+			sum += g.Inflight()
+			n++
+		}
+		if el >= next {
+			m.flush(g, sum, n, nil)
+			sum, n = 0, 0
+			next += m.interval
+		}
+	}
+}
+
+// A metric as an EMF directive names it.
+type emfMetric struct {
+	Name string `json:"Name"`
+	Unit string `json:"Unit"`
+}
+
+// flush writes the line of the interval that ends now, and one per model
+// with calls in it. The format is CloudWatch's embedded metric format; a
+// distribution is written as {"Values", "Counts", "Max", "Min", "Count",
+// "Sum"}, the form the CloudWatch agent's EMF exporter
+// (opentelemetry-collector-contrib awsemfexporter) writes for histograms.
+func (m *Meter) flush(g Gauges, sum, n int64, extra map[string]float64) {
+	members := map[string]any{}
+	var metrics []emfMetric
+	add := func(name, unit string, v any) {
+		metrics = append(metrics, emfMetric{name, unit})
+		members[name] = v
+	}
+	if g.Inflight != nil {
+		cur := g.Inflight()
+		avg := float64(cur)
+		if n > 0 {
+			avg = math.Round(float64(sum)/float64(n)*100) / 100
+		}
+		add(RequestsInFlight, "Count", avg)
+		add(RequestsInFlightMax, "Count", max(m.inflightMax.Swap(cur), cur))
+		add(OpenStreams, "Count", m.Streams.Load())
+		add(Requests, "Count", m.requests.Swap(0))
+		add(ServerErrors, "Count", m.serverErrs.Swap(0))
+		if d, ok := m.latency.take(); ok {
+			add(Latency, "Milliseconds", d)
+		}
+	}
+	add(RunningJobs, "Count", g.Jobs())
+	add(JobsCompleted, "Count", m.jobsDone.Swap(0))
+	add(JobsFailed, "Count", m.jobsFailed.Swap(0))
+	for _, name := range sortedNames(extra) {
+		unit := "Count"
+		if name == DrainSeconds {
+			unit = "Seconds"
+		}
+		add(name, unit, extra[name])
+	}
+	now := time.Now().UnixMilli()
+	m.write(now, []string{DimensionService}, members, metrics)
+
+	m.modelMu.Lock()
+	models := m.models
+	m.models = map[string]*modelStats{}
+	m.modelMu.Unlock()
+	for _, name := range sortedNames(models) {
+		s := models[name]
+		members := map[string]any{DimensionModel: name}
+		metrics = metrics[:0]
+		add := func(metric, unit string, v any) {
+			metrics = append(metrics, emfMetric{metric, unit})
+			members[metric] = v
+		}
+		add(ModelCalls, "Count", s.calls)
+		add(ModelErrors, "Count", s.errors)
+		add(InputTokens, "Count", s.in)
+		add(OutputTokens, "Count", s.out)
+		if d, ok := s.latency.take(); ok {
+			add(ModelLatency, "Milliseconds", d)
+		}
+		if p, ok := m.prices[name]; ok {
+			cost := (float64(s.in)*p.Input + float64(s.out)*p.Output) / 1e6
+			add(ModelCost, "None", math.Round(cost*1e6)/1e6)
+		}
+		m.write(now, []string{DimensionService, DimensionModel}, members, metrics)
+	}
+}
+
+func (m *Meter) write(now int64, dims []string, members map[string]any, metrics []emfMetric) {
+	members[DimensionService] = m.service
+	members["_aws"] = map[string]any{
+		"Timestamp": now,
+		"CloudWatchMetrics": []any{map[string]any{
+			"Namespace":  m.namespace,
+			"Dimensions": [][]string{dims},
+			"Metrics":    metrics,
+		}},
+	}
+	b, err := json.Marshal(members)
+	if err != nil { // only numbers, strings and the distribution go in
+		panic(fmt.Sprintf("agentkit: encode metrics: %v", err))
+	}
+	m.outMu.Lock()
+	defer m.outMu.Unlock()
+	m.out.Write(append(b, '\n'))
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// histogram counts latencies in milliseconds, exactly below 8ms and in
+// four buckets per power of two above (a value is off by at most 12.5 %),
+// so that at most 92 buckets cover 0 to maxLatencyMs: within EMF's 100
+// values per metric. It is safe for concurrent use.
+type histogram struct {
+	counts   [92]atomic.Int64
+	sum      atomic.Int64
+	min, max atomic.Int64
+}
+
+func (h *histogram) reset() {
+	h.min.Store(math.MaxInt64)
+	h.max.Store(-1)
+}
+
+func bucketOf(ms int64) int {
+	if ms < 8 {
+		return int(ms)
+	}
+	e := bits.Len64(uint64(ms)) - 1 // 2^e <= ms < 2^(e+1)
+	return 8 + (e-3)*4 + int(ms>>(e-2)&3)
+}
+
+// bucketMid is the value a bucket stands for: its exact value below 8ms,
+// else the middle of its range.
+func bucketMid(i int) float64 {
+	if i < 8 {
+		return float64(i)
+	}
+	e := (i-8)/4 + 3
+	sub := int64((i - 8) % 4)
+	width := int64(1) << (e - 2)
+	lo := (4 + sub) * width
+	return float64(lo) + float64(width-1)/2
+}
+
+func (h *histogram) observe(ms int64) {
+	ms = min(max(ms, 0), maxLatencyMs)
+	h.counts[bucketOf(ms)].Add(1)
+	h.sum.Add(ms)
+	for cur := h.min.Load(); ms < cur && !h.min.CompareAndSwap(cur, ms); cur = h.min.Load() {
+	}
+	for cur := h.max.Load(); ms > cur && !h.max.CompareAndSwap(cur, ms); cur = h.max.Load() {
+	}
+}
+
+// distribution is a histogram as EMF takes it.
+type distribution struct {
+	Values []float64 `json:"Values"`
+	Counts []float64 `json:"Counts"`
+	Max    float64   `json:"Max"`
+	Min    float64   `json:"Min"`
+	Count  int64     `json:"Count"`
+	Sum    float64   `json:"Sum"`
+}
+
+// take returns the observations since the last take and starts afresh;
+// ok is false when there were none. Observations that race with it land
+// in this interval or the next, never in neither.
+func (h *histogram) take() (d distribution, ok bool) {
+	for i := range h.counts {
+		if c := h.counts[i].Swap(0); c > 0 {
+			d.Values = append(d.Values, bucketMid(i))
+			d.Counts = append(d.Counts, float64(c))
+			d.Count += c
+		}
+	}
+	if d.Count == 0 {
+		return d, false
+	}
+	d.Sum = float64(h.sum.Swap(0))
+	d.Min = float64(h.min.Swap(math.MaxInt64))
+	d.Max = float64(h.max.Swap(-1))
+	if d.Min > d.Max { // a racing observation moved min or max on: keep them ordered
+		d.Min = d.Max
+	}
+	return d, true
+}
