@@ -29,11 +29,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
 )
 
@@ -99,12 +101,21 @@ func latencyFromEnv() (time.Duration, error) {
 func job(latency time.Duration, log *slog.Logger) sqsworker.Handler {
 	return func(ctx context.Context, m sqsworker.Message) error {
 		log.Info("job started", "message_id", m.ID, "receive_count", m.ReceiveCount)
+		began := time.Now()
 		t := time.NewTimer(latency)
 		defer t.Stop()
+		var err error
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return fmt.Errorf("job %s cut off: %w", m.ID, context.Cause(ctx))
+			err = fmt.Errorf("job %s cut off: %w", m.ID, context.Cause(ctx))
+		}
+		// The stand-in model's call, recorded as agent code records each
+		// call to its model (here a word is a token).
+		agentkit.RecordModelCall(ctx, agentkit.ModelCall{Model: "simulated", InputTokens: len(strings.Fields(m.Body)),
+			Latency: time.Since(began), Err: err})
+		if err != nil {
+			return err
 		}
 		log.Info("job finished", "message_id", m.ID, "receive_count", m.ReceiveCount, "bytes", len(m.Body))
 		return nil
