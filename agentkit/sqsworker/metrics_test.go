@@ -14,24 +14,6 @@ import (
 	"github.com/agentcdk/agentcdk/internal/emfcheck"
 )
 
-// syncBuffer is a strings.Builder safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestWorkerMetricsAreTheWebServicesFamily(t *testing.T) {
 	t.Parallel()
 	// GIVEN 30 jobs, one in three failing, each recording a model call
@@ -39,7 +21,7 @@ func TestWorkerMetricsAreTheWebServicesFamily(t *testing.T) {
 	for range 30 {
 		q.send("job")
 	}
-	var out syncBuffer
+	var out logBuffer
 	var n sync.Mutex
 	count := 0
 	c := &sqsworker.Consumer{Client: q, QueueURL: "q", Concurrency: 5, WaitTime: time.Second,
