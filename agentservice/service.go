@@ -128,7 +128,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		ContainerPort:   jsii.Number(props.port()),
 		AlternateTarget: shift.alternateTarget(),
 	}))
-	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, props.Scaling)
+	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, nil, props.Scaling)
 	awscdk.NewCfnOutput(s, jsii.String("URL"), &awscdk.CfnOutputProps{
 		Value:       s.URL,
 		Description: jsii.String("The agent service's address"),
