@@ -107,7 +107,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	props = &p
 	s.Vpc, s.Cluster = network(s, props)
 	s.LogGroup = newLogGroup(s, "Logs", props)
-	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, environment(props), jsii.Number(props.port()))
+	m := metricsOf(s, props.MetricsNamespace)
+	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, environment(props, m), jsii.Number(props.port()))
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
 	s.AccessLogsBucket, s.Certificate, s.URL, s.Firewall = f.bucket, f.cert, f.url, f.firewall
@@ -128,7 +129,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		ContainerPort:   jsii.Number(props.port()),
 		AlternateTarget: shift.alternateTarget(),
 	}))
-	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, nil, props.Scaling)
+	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, m.inFlight(), props.Scaling)
 	awscdk.NewCfnOutput(s, jsii.String("URL"), &awscdk.CfnOutputProps{
 		Value:       s.URL,
 		Description: jsii.String("The agent service's address"),

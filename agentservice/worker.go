@@ -143,11 +143,12 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 		w.DeadLetterAlarm = deadLetterAlarm(w, w.DeadLetterQueue)
 		notify(props.AlarmTopic, w.DeadLetterAlarm)
 	}
+	m := metricsOf(w, props.MetricsNamespace)
 	env := withEnv(props.Environment, map[string]*string{
 		agentkit.EnvQueueURL:          w.Queue.QueueUrl(),
 		agentkit.EnvWorkerConcurrency: jsii.String(fmt.Sprint(props.concurrency())),
 		agentkit.EnvStopTimeout:       envDuration(base.stopTimeout()),
-	})
+	}, m.env(props.ModelPrices))
 	w.TaskDefinition, w.Container = task(w, base, w.LogGroup, env, nil)
 	protection := grantWorker(w.TaskDefinition.TaskRole(), w.Queue, w.Cluster, props.allowSend())
 	w.suppressWorkerFindings(props, protection)
