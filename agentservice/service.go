@@ -87,6 +87,13 @@ type Service struct {
 	// Alarms are the deployment alarms (target 5xx, unhealthy targets);
 	// empty when DeploymentAlarms is false.
 	Alarms []awscloudwatch.Alarm
+	// LatencyAlarm fires when the p99 of the load balancer's response time
+	// stays above LatencyAlarmThreshold; it notifies AlarmTopic and does
+	// not roll deployments back.
+	LatencyAlarm awscloudwatch.Alarm
+	// Dashboard is the service's CloudWatch dashboard; nil when Dashboard
+	// is false.
+	Dashboard awscloudwatch.Dashboard
 	// URL is the service's address, "http://" or "https://" and the domain
 	// name or the load balancer's DNS name; also a stack output.
 	URL *string
@@ -130,6 +137,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		AlternateTarget: shift.alternateTarget(),
 	}))
 	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, m.inFlight(), props.Scaling)
+	s.LatencyAlarm = latencyAlarm(s, props, s.LoadBalancer)
+	if defaults.Or(props.Dashboard, true) {
+		s.Dashboard = s.serviceDashboard(props, m)
+	}
 	awscdk.NewCfnOutput(s, jsii.String("URL"), &awscdk.CfnOutputProps{
 		Value:       s.URL,
 		Description: jsii.String("The agent service's address"),
