@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"maps"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -496,4 +497,51 @@ func TestTheDashboardsAreOnByDefaultAndCanBeTurnedOff(t *testing.T) {
 func logicalID(stack awscdk.Stack, c constructs.IConstruct) *string {
 	id, _ := stack.Resolve(stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))).(string)
 	return &id
+}
+
+func TestTheReadmeListsEveryMetric(t *testing.T) {
+	// GIVEN the README's Operations section
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Operations: metrics, scaling on concurrency, the dashboard\n")
+	if !ok {
+		t.Fatal("README.md has no Operations section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+
+	// WHEN the metric names of its table are read (the first cell of each
+	// row under the header "| metric | dimensions |", one or more names in
+	// backquotes)
+	_, table, ok := strings.Cut(section, "\n| metric | dimensions |")
+	if !ok {
+		t.Fatal("the Operations section has no metric table")
+	}
+	listed := map[string]bool{}
+	for _, row := range strings.Split(table, "\n")[2:] {
+		if !strings.HasPrefix(row, "|") {
+			break
+		}
+		first := strings.Split(row, "|")[1]
+		for _, name := range regexp.MustCompile("`([A-Za-z]+)`").FindAllStringSubmatch(first, -1) {
+			listed[name[1]] = true
+		}
+	}
+
+	// THEN they are exactly the names agentkit writes
+	want := map[string]bool{}
+	for name := range agentkitMetrics(t) {
+		want[name] = true
+	}
+	if !maps.Equal(listed, want) {
+		t.Errorf("README lists %v\nagentkit writes %v", slices.Sorted(maps.Keys(listed)), slices.Sorted(maps.Keys(want)))
+	}
+	// AND it names the namespace, the dimensions and the variables as agentkit defines them
+	for _, s := range []string{"`" + agentkit.DefaultMetricsNamespace + "`", "`" + agentkit.EnvMetricsNamespace + "`",
+		"`" + agentkit.EnvMetricsService + "`", "`" + agentkit.EnvModelPrices + "`", "`" + agentkit.DimensionModel + "`", "`" + agentkit.DimensionService + "`"} {
+		if !strings.Contains(section, s) {
+			t.Errorf("the Operations section does not name %s", s)
+		}
+	}
 }

@@ -382,7 +382,7 @@ func TestNewWorkerScalingFollowsItsProps(t *testing.T) {
 	// AND with at least one task there is no scale-from-zero step or alarm
 	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{"MinCapacity": 1, "MaxCapacity": 4}))
 	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(1))
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(1)) // the DLQ's
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2)) // the DLQ's and the oldest message's
 	if w.ScaleFromZeroAction != nil || w.ScaleFromZeroAlarm != nil {
 		t.Error("scale-from-zero made with MinCapacity 1")
 	}
@@ -400,7 +400,7 @@ func TestNewWorkerConsumesAnExistingQueue(t *testing.T) {
 	// THEN no queue, queue policy or DLQ alarm is made
 	tmpl.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(0))
 	tmpl.ResourceCountIs(jsii.String("AWS::SQS::QueuePolicy"), jsii.Number(0))
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(1)) // scale from zero
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2)) // scale from zero, and the oldest message's on the given queue
 	if w.Queue != queue || w.DeadLetterQueue != nil || w.DeadLetterAlarm != nil {
 		t.Errorf("Queue = %v, DeadLetterQueue = %v, DeadLetterAlarm = %v; want the given queue and nils", w.Queue, w.DeadLetterQueue, w.DeadLetterAlarm)
 	}
@@ -722,10 +722,10 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 			stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), want...)
 			// AND the compliance packs find in the template only the one
 			// decision left to the user: no AlarmTopic, so the dead-letter
-			// alarm notifies no one (AlarmTopic closes it)
+			// and oldest-message alarms notify no one (AlarmTopic closes it)
 			for pack, rules := range map[stacktest.Pack][]string{
-				stacktest.NIST80053R5: {"CloudWatchAlarmAction"},
-				stacktest.HIPAA:       {"CloudWatchAlarmAction"},
+				stacktest.NIST80053R5: {"CloudWatchAlarmAction", "CloudWatchAlarmAction"},
+				stacktest.HIPAA:       {"CloudWatchAlarmAction", "CloudWatchAlarmAction"},
 				stacktest.PCIDSS321:   nil,
 			} {
 				stacktest.ExpectFindings(t, pack, stacktest.ScanTemplate(t, s.TemplatePath, pack), rules...)
