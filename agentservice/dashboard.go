@@ -55,7 +55,7 @@ func latencyAlarm(scope constructs.Construct, p *Props, lb elbv2.ApplicationLoad
 	alarm := awscloudwatch.NewAlarm(scope, jsii.String(latencyAlarmID), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("The agent's slowest requests (p99 at the load balancer) approach the request deadline, where they are cut"),
 		Metric: lb.Metrics().TargetResponseTime(&awscloudwatch.MetricOptions{
-			Period: period(minute), Statistic: jsii.String("p99"), Label: jsii.String("p99 response time"),
+			Period: period(metricPeriod), Statistic: jsii.String("p99"), Label: jsii.String("p99 response time"),
 		}),
 		Threshold:          p.latencyAlarmThreshold(),
 		EvaluationPeriods:  jsii.Number(latencyAlarmPeriods),
@@ -75,7 +75,7 @@ func (w *Worker) oldestMessageAlarm(p *WorkerProps) awscloudwatch.Alarm {
 	alarm := awscloudwatch.NewAlarm(w, jsii.String(oldestMessageAlarmID), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String(fmt.Sprintf("A job has waited in the worker's queue over %d × MaxJobWait; the workers do not keep up", oldestMessageWaits)),
 		Metric: w.Queue.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{
-			Period: period(minute), Statistic: jsii.String("Maximum"), Label: jsii.String("Age of the oldest message"),
+			Period: period(metricPeriod), Statistic: jsii.String("Maximum"), Label: jsii.String("Age of the oldest message"),
 		}),
 		Threshold:          jsii.Number(p.oldestMessageThreshold().Seconds()),
 		EvaluationPeriods:  jsii.Number(oldestMessageAlarmPeriods),
@@ -164,7 +164,7 @@ func containerInsights(cluster awsecs.ICluster, service awsecs.FargateService, n
 			"ClusterName": cluster.ClusterName(),
 			"ServiceName": service.ServiceName(),
 		},
-		Period: period(minute), Statistic: jsii.String(statistic), Label: jsii.String(label),
+		Period: period(metricPeriod), Statistic: jsii.String(statistic), Label: jsii.String(label),
 	})
 }
 
@@ -173,7 +173,7 @@ func containerInsights(cluster awsecs.ICluster, service awsecs.FargateService, n
 // the drains agentkit reports when a task stops.
 func fleet(m metrics, cluster awsecs.ICluster, service awsecs.FargateService) []graph {
 	opts := func(label string) *awscloudwatch.MetricOptions {
-		return &awscloudwatch.MetricOptions{Period: period(minute), Statistic: jsii.String("Average"), Label: jsii.String(label)}
+		return &awscloudwatch.MetricOptions{Period: period(metricPeriod), Statistic: jsii.String("Average"), Label: jsii.String(label)}
 	}
 	return []graph{
 		{title: "Tasks", left: []awscloudwatch.IMetric{
@@ -223,7 +223,7 @@ func models(m metrics, priced bool) []graph {
 func (s *Service) serviceDashboard(p *Props, m metrics) awscloudwatch.Dashboard {
 	lb := s.LoadBalancer.Metrics()
 	opts := func(statistic, label string) *awscloudwatch.MetricOptions {
-		return &awscloudwatch.MetricOptions{Period: period(minute), Statistic: jsii.String(statistic), Label: jsii.String(label)}
+		return &awscloudwatch.MetricOptions{Period: period(metricPeriod), Statistic: jsii.String(statistic), Label: jsii.String(label)}
 	}
 	latency := []*awscloudwatch.HorizontalAnnotation{s.LatencyAlarm.ToAnnotation()}
 	var inFlightTarget []*awscloudwatch.HorizontalAnnotation
@@ -279,7 +279,7 @@ func concurrencyTarget(p *scaling.Props) (float64, bool) {
 // workerDashboard is the worker's dashboard.
 func (w *Worker) workerDashboard(p *WorkerProps, m metrics) awscloudwatch.Dashboard {
 	max := func(label string) *awscloudwatch.MetricOptions {
-		return &awscloudwatch.MetricOptions{Period: period(minute), Statistic: jsii.String("Maximum"), Label: jsii.String(label)}
+		return &awscloudwatch.MetricOptions{Period: period(metricPeriod), Statistic: jsii.String("Maximum"), Label: jsii.String(label)}
 	}
 	visible, running := w.backlogMetrics()
 	queue := []graph{
@@ -295,7 +295,7 @@ func (w *Worker) workerDashboard(p *WorkerProps, m metrics) awscloudwatch.Dashbo
 				Expression:   jsii.String(backlogPerTaskExpression),
 				UsingMetrics: &map[string]awscloudwatch.IMetric{"m1": visible, "m2": running},
 				Label:        jsii.String("Visible messages per running task"),
-				Period:       period(minute),
+				Period:       period(metricPeriod),
 			}),
 		}, lines: []*awscloudwatch.HorizontalAnnotation{line("Scaling target", jsii.Number(w.BacklogPerTaskTarget))}},
 		{title: "Jobs per minute", left: []awscloudwatch.IMetric{

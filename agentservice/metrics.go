@@ -86,10 +86,10 @@ func pricesJSON(prices map[string]ModelPrice) string {
 	return string(b)
 }
 
-// minute is the period of every metric the construct reads: target
+// metricPeriod is the period of every metric the construct reads: target
 // tracking's, and the finest SQS, the load balancer and Container Insights
 // report.
-var minute = time.Minute
+const metricPeriod = time.Minute
 
 func period(d time.Duration) awscdk.Duration {
 	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
@@ -103,7 +103,7 @@ func (m metrics) metric(name, statistic, label string) awscloudwatch.Metric {
 		MetricName:    jsii.String(name),
 		DimensionsMap: &map[string]*string{agentkit.DimensionService: m.service},
 		Statistic:     jsii.String(statistic),
-		Period:        period(minute),
+		Period:        period(metricPeriod),
 		Label:         jsii.String(label),
 	})
 }
@@ -124,12 +124,12 @@ func (m metrics) perModel(name, statistic, label string) awscloudwatch.SearchExp
 		jsii.String(`SEARCH('{"`), m.namespace,
 		jsii.String(`",` + agentkit.DimensionService + "," + agentkit.DimensionModel + `} MetricName="` + name + `" ` + agentkit.DimensionService + `="`),
 		m.service,
-		jsii.String(`"', '` + statistic + `', ` + fmt.Sprint(minute.Seconds()) + ")"),
+		jsii.String(`"', '` + statistic + `', ` + fmt.Sprint(metricPeriod.Seconds()) + ")"),
 	})
 	return awscloudwatch.NewSearchExpression(&awscloudwatch.SearchExpressionProps{
 		Expression: expr,
 		Label:      jsii.String(label + " ${PROP('Dim." + agentkit.DimensionModel + "')}"),
-		Period:     period(minute),
+		Period:     period(metricPeriod),
 	})
 }
 

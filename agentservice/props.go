@@ -172,8 +172,8 @@ type Props struct {
 
 	// Scaling configures the service's task-count autoscaling.
 	//
-	// Default: - 1 to 10 tasks, CPU target 70 %, 100 requests per target
-	// (package scaling).
+	// Default: - 1 to 10 tasks, CPU target 70 %, 100 requests per target,
+	// 10 requests in flight per task (package scaling).
 	Scaling *scaling.Props
 
 	// RequestTimeout is the longest a request, or a stream, may run: work
@@ -255,7 +255,7 @@ type Props struct {
 	// TargetResponseTime that, in 3 of 5 minutes, fires the latency alarm
 	// (Service.LatencyAlarm): the slowest requests near the request
 	// deadline, where agentkit cuts them with a 504. Above 0 and at most
-	// RequestTimeout.
+	// RequestTimeout; required when RequestTimeout is an unresolved token.
 	//
 	// Default: 80 % of RequestTimeout (48 s with the default 60 s).
 	LatencyAlarmThreshold awscdk.Duration
