@@ -9,8 +9,10 @@
 //
 // New makes (or reuses, when given) a VPC and a cluster, a log group, the
 // Fargate task definition and its container, the load balancer with its
-// listener and target group, the service, its autoscaling and a stack output
-// with the service URL. Every child is an exported field of Service, so a
+// listener and target group, the service, its autoscaling (CPU, requests
+// per target, and requests in flight per task from agentkit's metrics), a
+// CloudWatch dashboard, a latency alarm and a stack output with the
+// service URL. Every child is an exported field of Service, so a
 // caller can reach past the construct the way aws-ecs-patterns allows.
 //
 // NewWorker makes the other half of an agent platform: long jobs (minutes,
