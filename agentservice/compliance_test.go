@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
@@ -49,8 +50,9 @@ type complianceCase struct {
 	name  string
 	props func(stack awscdk.Stack) *agentservice.Props
 	want  []stacktest.Suppression
-	// https and deletionProtection say which user decisions the case makes.
-	https, deletionProtection bool
+	// https, deletionProtection and topic say which user decisions the
+	// case makes.
+	https, deletionProtection, topic bool
 }
 
 func complianceCases() []complianceCase {
@@ -143,6 +145,16 @@ func complianceCases() []complianceCase {
 			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
 		},
 		{
+			name:  "an alarm topic",
+			topic: true,
+			props: func(stack awscdk.Stack) *agentservice.Props {
+				p := base()
+				p.AlarmTopic = awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))
+				return p
+			},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
+		},
+		{
 			name:               "fargate spot with deletion protection",
 			deletionProtection: true,
 			props: func(awscdk.Stack) *agentservice.Props {
@@ -191,19 +203,23 @@ func TestComplianceAwsSolutions(t *testing.T) {
 }
 
 // decisions are the compliance findings a case leaves to its user: HTTP
-// without a certificate (closed by Certificate or DomainName), and deletion
-// protection off (closed by DeletionProtection).
+// without a certificate (closed by Certificate or DomainName), deletion
+// protection off (closed by DeletionProtection), and a latency alarm that
+// notifies no one (closed by AlarmTopic).
 func (tc complianceCase) decisions() map[stacktest.Pack][]string {
-	var http, deletion []string
+	var http, others []string
 	if !tc.https {
 		http = []string{"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired"}
 	}
 	if !tc.deletionProtection {
-		deletion = []string{"ELBDeletionProtectionEnabled"}
+		others = append(others, "ELBDeletionProtectionEnabled")
+	}
+	if !tc.topic {
+		others = append(others, "CloudWatchAlarmAction")
 	}
 	return map[stacktest.Pack][]string{
-		stacktest.NIST80053R5: append(slices.Clone(http), deletion...),
-		stacktest.HIPAA:       append(slices.Clone(http), deletion...),
+		stacktest.NIST80053R5: append(slices.Clone(http), others...),
+		stacktest.HIPAA:       append(slices.Clone(http), others...),
 		stacktest.PCIDSS321:   http,
 	}
 }

@@ -9,8 +9,10 @@
 //
 // New makes (or reuses, when given) a VPC and a cluster, a log group, the
 // Fargate task definition and its container, the load balancer with its
-// listener and target group, the service, its autoscaling and a stack output
-// with the service URL. Every child is an exported field of Service, so a
+// listener and target group, the service, its autoscaling (CPU, requests
+// per target, and requests in flight per task from agentkit's metrics), a
+// CloudWatch dashboard, a latency alarm and a stack output with the
+// service URL. Every child is an exported field of Service, so a
 // caller can reach past the construct the way aws-ecs-patterns allows.
 //
 // NewWorker makes the other half of an agent platform: long jobs (minutes,
@@ -42,6 +44,16 @@
 // within the stop timeout and keeps its keep-alive connections open longer
 // than the load balancer's, without any configuration of its own.
 //
+// It also gets AGENTKIT_METRICS_NAMESPACE and AGENTKIT_METRICS_SERVICE
+// (and AGENTKIT_MODEL_PRICES with ModelPrices): where agentkit writes its
+// metrics, as CloudWatch Embedded Metric Format lines in the logs. The
+// construct scales on them (the concurrency policy tracks
+// agentkit.MetricRequestsInFlight), graphs them on its dashboard, and
+// names them only through agentkit's constants, so the two sides cannot
+// drift apart. The Service dimension is the stack name and the
+// construct's path ("BasicAgent/Agent"); a worker's metrics are the same
+// family with its own Service.
+//
 // # Bad input
 //
 // New validates its props before it creates anything and panics with the
@@ -54,11 +66,13 @@
 // The IDs of the children are part of the contract, since renaming one
 // replaces the resource. Service: Vpc, Cluster, Logs, TaskDef, LB,
 // LBSecurityGroup, TargetGroup, Service, URL, Target5xxAlarm,
-// UnhealthyTargetsAlarm, AccessLogs (the bucket), Certificate and Alias (with
-// a domain), ExecLogs (with ECS Exec), AlternateTargetGroup, ProductionRule,
-// TestRule and DeployRole (with a blue/green-family Deployment), and under
-// LB, Listener. Worker: Vpc,
-// Cluster, Logs, TaskDef, Queue, DeadLetterQueue, DeadLetterAlarm, Service,
+// UnhealthyTargetsAlarm, LatencyAlarm, Dashboard, AccessLogs (the bucket),
+// Certificate and Alias (with a domain), ExecLogs (with ECS Exec),
+// AlternateTargetGroup, ProductionRule, TestRule and DeployRole (with a
+// blue/green-family Deployment), under LB, Listener, and under the
+// service's task count the policies of package scaling (Cpu, Requests,
+// Memory, Concurrency). Worker: Vpc, Cluster, Logs, TaskDef, Queue,
+// DeadLetterQueue, DeadLetterAlarm, OldestMessageAlarm, Dashboard, Service,
 // QueueUrl, and under the service's task count BacklogPerTask,
 // ScaleFromZero and ScaleFromZeroAlarm.
 package agentservice

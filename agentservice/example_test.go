@@ -76,3 +76,33 @@ func ExampleDeployment() {
 	// traffic shifted by: Agent/Agent/ProductionRule as Agent/Agent/DeployRole
 	// worst-case deploy: 19m5s
 }
+
+// The operations side: the container learns where to write agentkit's
+// metrics, a price table turns tokens into an estimated cost, and the
+// concurrency policy tracks the average requests in flight per task.
+func ExampleProps_ModelPrices() {
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Agent"), nil)
+	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
+		Image: agentservice.ImageFromRegistry("public.ecr.aws/example/agent:1.0.0"),
+		// Your prices, from the provider's price page, in USD per million tokens.
+		ModelPrices: map[string]agentservice.ModelPrice{
+			"claude-sonnet-4": {InputUSDPerMillionTokens: 3, OutputUSDPerMillionTokens: 15},
+		},
+		Scaling: &scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(4)}},
+	})
+
+	env := map[string]any{}
+	for _, e := range stack.Resolve(svc.TaskDefinition.Node().DefaultChild().(awsecs.CfnTaskDefinition).ContainerDefinitions()).([]any)[0].(map[string]any)["environment"].([]any) {
+		env[e.(map[string]any)["name"].(string)] = e.(map[string]any)["value"]
+	}
+	for _, name := range []string{"AGENTKIT_METRICS_NAMESPACE", "AGENTKIT_METRICS_SERVICE", "AGENTKIT_MODEL_PRICES"} {
+		fmt.Printf("%s=%v\n", name, env[name])
+	}
+	fmt.Println("dashboard:", *svc.Dashboard.Node().Path(), "latency alarm:", *svc.LatencyAlarm.Node().Path())
+	// Output:
+	// AGENTKIT_METRICS_NAMESPACE=AgentCDK
+	// AGENTKIT_METRICS_SERVICE=Agent/Agent
+	// AGENTKIT_MODEL_PRICES={"claude-sonnet-4":{"input":3,"output":15}}
+	// dashboard: Agent/Agent/Dashboard latency alarm: Agent/Agent/LatencyAlarm
+}

@@ -110,8 +110,10 @@ type Props struct {
 	// Default: 8080 (agentkit.DefaultPort).
 	ContainerPort *float64
 	// Environment holds plain environment variables for the container. The
-	// construct sets PORT, AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT and
-	// AGENTKIT_REQUEST_TIMEOUT itself; they may not appear here. Never put secrets here: use Secrets.
+	// construct sets PORT, AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT,
+	// AGENTKIT_REQUEST_TIMEOUT, AGENTKIT_METRICS_NAMESPACE,
+	// AGENTKIT_METRICS_SERVICE and AGENTKIT_MODEL_PRICES itself; they may
+	// not appear here. Never put secrets here: use Secrets.
 	//
 	// Default: - none beyond the agentkit contract.
 	Environment *map[string]*string
@@ -170,8 +172,8 @@ type Props struct {
 
 	// Scaling configures the service's task-count autoscaling.
 	//
-	// Default: - 1 to 10 tasks, CPU target 70 %, 100 requests per target
-	// (package scaling).
+	// Default: - 1 to 10 tasks, CPU target 70 %, 100 requests per target,
+	// 10 requests in flight per task (package scaling).
 	Scaling *scaling.Props
 
 	// RequestTimeout is the longest a request, or a stream, may run: work
@@ -237,17 +239,55 @@ type Props struct {
 	// Default: true.
 	DeploymentAlarms *bool
 	// AlarmTopic receives every alarm the construct makes that reports a
-	// problem (the deployment alarms), as the alarm's action: someone hears
-	// of a failing task as well as the deployment rolling back. Setting it
-	// with DeploymentAlarms false is an error.
+	// problem (the deployment alarms and the latency alarm), as the alarm's
+	// action: someone hears of a failing task as well as the deployment
+	// rolling back.
 	//
-	// Default: - none; the deployment alarms only roll deployments back.
+	// Default: - none; the deployment alarms only roll deployments back,
+	// and the latency alarm is only seen in CloudWatch.
 	AlarmTopic awssns.ITopic
 	// Target5xxAlarmThreshold is how many 5xx responses from the tasks in
 	// one minute, three minutes running, fire the 5xx alarm.
 	//
 	// Default: 10.
 	Target5xxAlarmThreshold *float64
+	// LatencyAlarmThreshold is the p99 of the load balancer's
+	// TargetResponseTime that, in 3 of 5 minutes, fires the latency alarm
+	// (Service.LatencyAlarm): the slowest requests near the request
+	// deadline, where agentkit cuts them with a 504. Above 0 and at most
+	// RequestTimeout; required when RequestTimeout is an unresolved token.
+	//
+	// Default: 80 % of RequestTimeout (48 s with the default 60 s).
+	LatencyAlarmThreshold awscdk.Duration
+
+	// MetricsNamespace is the CloudWatch namespace the tasks write their
+	// agentkit metrics to (the container gets it as
+	// AGENTKIT_METRICS_NAMESPACE) and the one the concurrency scaling, the
+	// dashboard and the alarms read. The Service dimension
+	// (AGENTKIT_METRICS_SERVICE) is the stack name and the construct's
+	// path ("BasicAgent/Agent").
+	//
+	// Default: "AgentCDK" (agentkit.DefaultMetricsNamespace).
+	MetricsNamespace *string
+	// ModelPrices turns the model-call token counts into an estimated cost
+	// per model (the EstimatedCostUSD metric and a dashboard widget): model
+	// name, as the agent reports it, to its price in US dollars per million
+	// input and output tokens. The container gets it as
+	// AGENTKIT_MODEL_PRICES. The prices are yours, copied from your
+	// providers' price pages; the library ships none, since they change.
+	// The cost is an estimate: it knows nothing of cached-input, batch or
+	// negotiated rates, nor of the calls the agent does not report.
+	//
+	// Default: - none; no cost metric.
+	ModelPrices map[string]ModelPrice
+	// Dashboard makes a CloudWatch dashboard for the service
+	// (Service.Dashboard): requests, latency, errors, requests in flight
+	// per task against the concurrency target, tasks, CPU and memory,
+	// deployments, and tokens, latency, errors and cost per model.
+	//
+	// Default: true.
+	Dashboard *bool
+
 	// Deployment chooses how ECS moves the service onto a new revision:
 	// rolling, blue/green, canary or linear (see Deployment, and its traps).
 	//
@@ -371,13 +411,20 @@ type Props struct {
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// reservedEnv are the variables the construct sets from other props.
+// reservedEnv are the variables the construct sets from other props (or,
+// for the metrics' Service dimension, from where it stands).
 var reservedEnv = map[string]string{
-	agentkit.EnvPort:           "ContainerPort",
-	agentkit.EnvStopTimeout:    "StopTimeout",
-	agentkit.EnvIdleTimeout:    "IdleTimeout",
-	agentkit.EnvRequestTimeout: "RequestTimeout",
+	agentkit.EnvPort:             "ContainerPort",
+	agentkit.EnvStopTimeout:      "StopTimeout",
+	agentkit.EnvIdleTimeout:      "IdleTimeout",
+	agentkit.EnvRequestTimeout:   "RequestTimeout",
+	agentkit.EnvMetricsNamespace: "MetricsNamespace",
+	agentkit.EnvMetricsService:   fromPath,
+	agentkit.EnvModelPrices:      "ModelPrices",
 }
+
+// fromPath is what the construct sets AGENTKIT_METRICS_SERVICE from.
+const fromPath = "the stack name and its construct path"
 
 // Validate reports the first prop that AWS would refuse or that makes no
 // sense, with a message naming the prop, the value and what is allowed. A
@@ -414,6 +461,8 @@ func (p *Props) Validate() error {
 		p.validateLogging,
 		p.validateRequestTimeout,
 		func() error { return p.timing().Validate() },
+		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
+		p.validateLatencyAlarm,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -496,6 +545,9 @@ func (p *Props) validateEnvironment(reserved map[string]string) error {
 			return fmt.Errorf("agentservice: Environment name %q is not a valid variable name; use letters, digits and '_', not starting with a digit", name)
 		}
 		if prop, ok := reserved[name]; ok {
+			if prop == fromPath {
+				return fmt.Errorf("agentservice: Environment sets %s, which the construct sets from %s; drop it", name, prop)
+			}
 			return fmt.Errorf("agentservice: Environment sets %s, which the construct sets from %s; set %s instead", name, prop, prop)
 		}
 		if err := checkCredentialName(name, allowed); err != nil {
@@ -517,9 +569,6 @@ func (p *Props) validateLogging() error {
 	}
 	if v := p.AccessLogsRetentionDays; v != nil && !token.IsNumber(v) && (*v < 1 || *v != float64(int(*v))) {
 		return fmt.Errorf("agentservice: AccessLogsRetentionDays %v is not a day count; use a whole number of at least 1", *v)
-	}
-	if p.AlarmTopic != nil && !defaults.Or(p.DeploymentAlarms, true) {
-		return fmt.Errorf("agentservice: AlarmTopic is set but DeploymentAlarms is false, so there is no alarm to send; turn DeploymentAlarms on or drop AlarmTopic")
 	}
 	if v := p.Target5xxAlarmThreshold; v != nil && !token.IsNumber(v) {
 		if !defaults.Or(p.DeploymentAlarms, true) {
@@ -583,6 +632,42 @@ func (p *Props) validateRequestTimeout() error {
 		return errors.New("agentservice: RequestTimeout is an unresolved token, so the deregistration delay cannot be derived from it; set DeregistrationDelay too, at least RequestTimeout + 5s")
 	}
 	return nil
+}
+
+// DefaultLatencyAlarmPercent is the latency alarm's default threshold, in
+// percent of RequestTimeout: the slowest requests close to being cut.
+const DefaultLatencyAlarmPercent = 80
+
+// validateLatencyAlarm holds the threshold above 0 and within the request
+// deadline, past which agentkit has answered; a deadline that is a token
+// needs a threshold given, since the default is computed from it.
+func (p *Props) validateLatencyAlarm() error {
+	deadline, ok := timing.Seconds(p.requestTimeout())
+	if p.LatencyAlarmThreshold == nil {
+		if !ok {
+			return errors.New("agentservice: RequestTimeout is an unresolved token, so the latency alarm's threshold cannot be derived from it; set LatencyAlarmThreshold too")
+		}
+		return nil
+	}
+	d, set := timing.Seconds(p.LatencyAlarmThreshold)
+	if !set {
+		return nil
+	}
+	if d <= 0 || (ok && d > deadline) {
+		return fmt.Errorf("agentservice: LatencyAlarmThreshold %s is out of range; use a duration above 0s and at most RequestTimeout %s, by which agentkit has answered every request",
+			timing.Format(d), timing.Format(deadline))
+	}
+	return nil
+}
+
+// latencyAlarmThreshold is the threshold in seconds; validation has
+// refused the cases it cannot compute.
+func (p *Props) latencyAlarmThreshold() *float64 {
+	if p.LatencyAlarmThreshold != nil {
+		return p.LatencyAlarmThreshold.ToSeconds(&awscdk.TimeConversionOptions{Integral: jsii.Bool(false)})
+	}
+	d, _ := timing.Seconds(p.requestTimeout())
+	return jsii.Number(d.Seconds() * DefaultLatencyAlarmPercent / 100)
 }
 
 func (p *Props) cpu() float64          { return defaults.Or(p.Cpu, DefaultCpu) }

@@ -84,7 +84,8 @@ func TestSecureDefaults(t *testing.T) {
 		})),
 	}))
 	// AND a failing deployment is rolled back on 5xx or unhealthy targets
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2))
+	// (the third alarm, on latency, reports and rolls nothing back)
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3))
 	tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
 		"MetricName": "HTTPCode_Target_5XX_Count", "Threshold": 10, "EvaluationPeriods": 3,
 	}))
@@ -202,7 +203,7 @@ func TestOptions(t *testing.T) {
 			DeploymentAlarms: jsii.Bool(false), RestrictDefaultSecurityGroup: jsii.Bool(false)})
 		tmpl.ResourceCountIs(jsii.String("AWS::EC2::FlowLog"), jsii.Number(0))
 		tmpl.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(0))
-		tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(0))
+		tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(1)) // latency, which is not a deployment alarm
 		tmpl.ResourceCountIs(jsii.String("Custom::VpcRestrictDefaultSG"), jsii.Number(0))
 	})
 	t.Run("log groups encrypted with a key", func(t *testing.T) {

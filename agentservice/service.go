@@ -87,6 +87,13 @@ type Service struct {
 	// Alarms are the deployment alarms (target 5xx, unhealthy targets);
 	// empty when DeploymentAlarms is false.
 	Alarms []awscloudwatch.Alarm
+	// LatencyAlarm fires when the p99 of the load balancer's response time
+	// stays above LatencyAlarmThreshold; it notifies AlarmTopic and does
+	// not roll deployments back.
+	LatencyAlarm awscloudwatch.Alarm
+	// Dashboard is the service's CloudWatch dashboard; nil when Dashboard
+	// is false.
+	Dashboard awscloudwatch.Dashboard
 	// URL is the service's address, "http://" or "https://" and the domain
 	// name or the load balancer's DNS name; also a stack output.
 	URL *string
@@ -107,7 +114,8 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	props = &p
 	s.Vpc, s.Cluster = network(s, props)
 	s.LogGroup = newLogGroup(s, "Logs", props)
-	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, environment(props), jsii.Number(props.port()))
+	m := metricsOf(s, props.MetricsNamespace)
+	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, environment(props, m), jsii.Number(props.port()))
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
 	s.AccessLogsBucket, s.Certificate, s.URL, s.Firewall = f.bucket, f.cert, f.url, f.firewall
@@ -128,7 +136,11 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		ContainerPort:   jsii.Number(props.port()),
 		AlternateTarget: shift.alternateTarget(),
 	}))
-	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, props.Scaling)
+	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, m.inFlight(), props.Scaling)
+	s.LatencyAlarm = latencyAlarm(s, props, s.LoadBalancer)
+	if defaults.Or(props.Dashboard, true) {
+		s.Dashboard = s.serviceDashboard(props, m)
+	}
 	awscdk.NewCfnOutput(s, jsii.String("URL"), &awscdk.CfnOutputProps{
 		Value:       s.URL,
 		Description: jsii.String("The agent service's address"),

@@ -85,6 +85,8 @@ func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 			// (CDK renders environment and secrets sorted by name)
 			"Environment": arrayWith(
 				map[string]any{"Name": "AGENTKIT_IDLE_TIMEOUT", "Value": "120s"},
+				map[string]any{"Name": "AGENTKIT_METRICS_NAMESPACE", "Value": "AgentCDK"},
+				map[string]any{"Name": "AGENTKIT_METRICS_SERVICE", "Value": "Test/Agent"},
 				map[string]any{"Name": "AGENTKIT_REQUEST_TIMEOUT", "Value": "60s"},
 				map[string]any{"Name": "AGENTKIT_STOP_TIMEOUT", "Value": "60s"},
 				map[string]any{"Name": "PORT", "Value": "8080"},
@@ -138,7 +140,8 @@ func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{
 		"MinCapacity": 1, "MaxCapacity": 10,
 	}))
-	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(2))
+	// on CPU, requests per target and requests in flight per task
+	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(3))
 	// AND the URL is a stack output
 	tmpl.HasOutput(jsii.String("*"), obj(map[string]any{"Description": "The agent service's address"}))
 }
@@ -165,7 +168,13 @@ func TestNewOverridesChangeTheTemplate(t *testing.T) {
 		MaxHealthyPercent:    jsii.Number(150),
 		HealthCheck:          &healthcheck.Props{Path: jsii.String("/ready"), GracePeriod: awscdk.Duration_Seconds(jsii.Number(120))},
 		ContainerHealthCheck: &healthcheck.ContainerProps{},
-		Scaling:              &scaling.Props{MinCapacity: jsii.Number(2), MaxCapacity: jsii.Number(4), DisableRequests: jsii.Bool(true)},
+		Scaling: &scaling.Props{MinCapacity: jsii.Number(2), MaxCapacity: jsii.Number(4), DisableRequests: jsii.Bool(true),
+			Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(4)}},
+		MetricsNamespace: jsii.String("Brains"),
+		ModelPrices: map[string]agentservice.ModelPrice{
+			"small-model": {InputUSDPerMillionTokens: 0.15, OutputUSDPerMillionTokens: 0.6},
+			"big-model":   {InputUSDPerMillionTokens: 3, OutputUSDPerMillionTokens: 15},
+		},
 	}
 
 	// WHEN it synthesizes
@@ -180,6 +189,10 @@ func TestNewOverridesChangeTheTemplate(t *testing.T) {
 			"StopTimeout":  90,
 			"Environment": arrayWith(
 				map[string]any{"Name": "AGENTKIT_IDLE_TIMEOUT", "Value": "300s"},
+				map[string]any{"Name": "AGENTKIT_METRICS_NAMESPACE", "Value": "Brains"},
+				map[string]any{"Name": "AGENTKIT_METRICS_SERVICE", "Value": "Test/Agent"},
+				// the price table as canonical JSON: models sorted
+				map[string]any{"Name": "AGENTKIT_MODEL_PRICES", "Value": `{"big-model":{"input":3,"output":15},"small-model":{"input":0.15,"output":0.6}}`},
 				map[string]any{"Name": "AGENTKIT_REQUEST_TIMEOUT", "Value": "240s"},
 				map[string]any{"Name": "AGENTKIT_STOP_TIMEOUT", "Value": "90s"},
 				map[string]any{"Name": "MODEL", "Value": "small"},
@@ -210,7 +223,13 @@ func TestNewOverridesChangeTheTemplate(t *testing.T) {
 	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{
 		"MinCapacity": 2, "MaxCapacity": 4,
 	}))
-	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(1))
+	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(2))
+	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), obj(map[string]any{
+		"TargetTrackingScalingPolicyConfiguration": obj(map[string]any{
+			"CustomizedMetricSpecification": obj(map[string]any{"Namespace": "Brains"}),
+			"TargetValue":                   4,
+		}),
+	}))
 }
 
 func TestTheDeregistrationDelayFollowsTheRequestDeadline(t *testing.T) {
@@ -410,10 +429,11 @@ func TestAlarmTopicIsTheActionOfEveryAlarm(t *testing.T) {
 	// WHEN it synthesizes
 	tmpl := assertions.Template_FromStack(stack, nil)
 
-	// THEN the three alarms that report a problem (5xx, unhealthy targets,
-	// dead letters) notify the topic; the fourth, the worker's
-	// scale-from-zero step, keeps its scaling action alone
+	// THEN the five alarms that report a problem (5xx, unhealthy targets,
+	// latency, dead letters, the oldest message) notify the topic; the
+	// sixth, the worker's scale-from-zero step, keeps its scaling action
+	// alone
 	withTopic := obj(map[string]any{"AlarmActions": []any{map[string]any{"Ref": *stack.GetLogicalId(topic.Node().DefaultChild().(awscdk.CfnElement))}}})
-	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::CloudWatch::Alarm"), withTopic, jsii.Number(3))
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(4))
+	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::CloudWatch::Alarm"), withTopic, jsii.Number(5))
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(6))
 }

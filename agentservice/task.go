@@ -78,24 +78,26 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup, env *map
 }
 
 // environment is the user's variables plus the web service's side of the
-// agentkit contract.
-func environment(p *Props) *map[string]*string {
+// agentkit contract, metrics included.
+func environment(p *Props, m metrics) *map[string]*string {
 	return withEnv(p.Environment, map[string]*string{
 		agentkit.EnvPort:           jsii.String(fmt.Sprint(p.port())),
 		agentkit.EnvStopTimeout:    envDuration(p.stopTimeout()),
 		agentkit.EnvIdleTimeout:    envDuration(p.idleTimeout()),
 		agentkit.EnvRequestTimeout: envDuration(p.requestTimeout()),
-	})
+	}, m.env(p.ModelPrices))
 }
 
 // withEnv merges the construct's variables over a copy of the user's;
 // validation has made sure the two do not overlap.
-func withEnv(user *map[string]*string, contract map[string]*string) *map[string]*string {
+func withEnv(user *map[string]*string, contract ...map[string]*string) *map[string]*string {
 	env := map[string]*string{}
 	if user != nil {
 		maps.Copy(env, *user)
 	}
-	maps.Copy(env, contract)
+	for _, c := range contract {
+		maps.Copy(env, c)
+	}
 	return &env
 }
 

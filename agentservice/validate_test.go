@@ -1,6 +1,7 @@
 package agentservice_test
 
 import (
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -8,7 +9,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
@@ -158,9 +158,37 @@ func TestValidateRefusesBadProps(t *testing.T) {
 			`agentservice: Image.Registry "public.ecr.aws/Org/Agent:1" is not an image reference; use [registry/]repository[:tag][@digest], repository in lower case, such as public.ecr.aws/org/agent:1.0`},
 		{"image reference with an empty tag", &agentservice.Props{Image: agentservice.ImageFromRegistry("agent:")},
 			`agentservice: Image.Registry "agent:" is not an image reference; use [registry/]repository[:tag][@digest], repository in lower case, such as public.ecr.aws/org/agent:1.0`},
-		{"alarm topic without alarms", &agentservice.Props{Image: img, DeploymentAlarms: jsii.Bool(false),
-			AlarmTopic: awssns.Topic_FromTopicArn(awscdk.NewStack(awscdk.NewApp(nil), jsii.String("T"), nil), jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))},
-			"agentservice: AlarmTopic is set but DeploymentAlarms is false, so there is no alarm to send; turn DeploymentAlarms on or drop AlarmTopic"},
+		{"metrics namespace in the environment", &agentservice.Props{Image: img, Environment: &map[string]*string{"AGENTKIT_METRICS_NAMESPACE": jsii.String("Mine")}},
+			"agentservice: Environment sets AGENTKIT_METRICS_NAMESPACE, which the construct sets from MetricsNamespace; set MetricsNamespace instead"},
+		{"metrics service in the environment", &agentservice.Props{Image: img, Environment: &map[string]*string{"AGENTKIT_METRICS_SERVICE": jsii.String("off")}},
+			"agentservice: Environment sets AGENTKIT_METRICS_SERVICE, which the construct sets from the stack name and its construct path; drop it"},
+		{"model prices in the environment", &agentservice.Props{Image: img, Environment: &map[string]*string{"AGENTKIT_MODEL_PRICES": jsii.String("{}")}},
+			"agentservice: Environment sets AGENTKIT_MODEL_PRICES, which the construct sets from ModelPrices; set ModelPrices instead"},
+		{"an AWS namespace", &agentservice.Props{Image: img, MetricsNamespace: jsii.String("AWS/ECS")},
+			`agentservice: MetricsNamespace "AWS/ECS" is not a CloudWatch namespace of yours; use 1 to 255 letters, digits, spaces and . - _ / # :, not starting with "AWS/"`},
+		{"an empty namespace", &agentservice.Props{Image: img, MetricsNamespace: jsii.String("")},
+			`agentservice: MetricsNamespace "" is not a CloudWatch namespace of yours; use 1 to 255 letters, digits, spaces and . - _ / # :, not starting with "AWS/"`},
+		{"a blank namespace", &agentservice.Props{Image: img, MetricsNamespace: jsii.String("  ")},
+			`agentservice: MetricsNamespace "  " is not a CloudWatch namespace of yours; use 1 to 255 letters, digits, spaces and . - _ / # :, not starting with "AWS/"`},
+		{"a namespace with a quote", &agentservice.Props{Image: img, MetricsNamespace: jsii.String(`Agent"s`)},
+			`agentservice: MetricsNamespace "Agent\"s" is not a CloudWatch namespace of yours; use 1 to 255 letters, digits, spaces and . - _ / # :, not starting with "AWS/"`},
+		{"a price without a model", &agentservice.Props{Image: img, ModelPrices: map[string]agentservice.ModelPrice{"": {InputUSDPerMillionTokens: 1}}},
+			`agentservice: ModelPrices has a model named ""; name each model as the agent reports it (its Model dimension)`},
+		{"a price for a blank model", &agentservice.Props{Image: img, ModelPrices: map[string]agentservice.ModelPrice{" ": {}}},
+			`agentservice: ModelPrices has a model named " "; name each model as the agent reports it (its Model dimension)`},
+		{"a negative price", &agentservice.Props{Image: img, ModelPrices: map[string]agentservice.ModelPrice{"gpt-4o": {InputUSDPerMillionTokens: -2.5, OutputUSDPerMillionTokens: 10}}},
+			`agentservice: ModelPrices["gpt-4o"].InputUSDPerMillionTokens -2.5 is not a price; use US dollars per million tokens, 0 or more`},
+		{"a NaN price", &agentservice.Props{Image: img, ModelPrices: map[string]agentservice.ModelPrice{"claude": {OutputUSDPerMillionTokens: math.NaN()}}},
+			`agentservice: ModelPrices["claude"].OutputUSDPerMillionTokens NaN is not a price; use US dollars per million tokens, 0 or more`},
+		{"an infinite price", &agentservice.Props{Image: img, ModelPrices: map[string]agentservice.ModelPrice{"claude": {InputUSDPerMillionTokens: math.Inf(1)}}},
+			`agentservice: ModelPrices["claude"].InputUSDPerMillionTokens +Inf is not a price; use US dollars per million tokens, 0 or more`},
+		{"a zero latency threshold", &agentservice.Props{Image: img, LatencyAlarmThreshold: secs(0)},
+			"agentservice: LatencyAlarmThreshold 0s is out of range; use a duration above 0s and at most RequestTimeout 60s, by which agentkit has answered every request"},
+		{"a latency threshold past the deadline", &agentservice.Props{Image: img, RequestTimeout: secs(20), LatencyAlarmThreshold: secs(30)},
+			"agentservice: LatencyAlarmThreshold 30s is out of range; use a duration above 0s and at most RequestTimeout 20s, by which agentkit has answered every request"},
+		{"a token deadline without a latency threshold", &agentservice.Props{Image: img,
+			RequestTimeout: awscdk.Duration_Seconds(awscdk.Token_AsNumber(awscdk.Aws_ACCOUNT_ID())), DeregistrationDelay: secs(300)},
+			"agentservice: RequestTimeout is an unresolved token, so the latency alarm's threshold cannot be derived from it; set LatencyAlarmThreshold too"},
 		{"vpc and cluster", vpcAndCluster(),
 			"agentservice: Vpc and Cluster are both set; a given Cluster brings its own VPC, so set only Cluster"},
 		{"max healthy below 100", &agentservice.Props{Image: img, MaxHealthyPercent: jsii.Number(90)},

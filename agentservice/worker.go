@@ -80,8 +80,7 @@ type Worker struct {
 	// times; nil with a given Queue.
 	DeadLetterQueue awssqs.Queue
 	// DeadLetterAlarm fires when the dead-letter queue holds a message; it
-	// has no action: add one (an SNS topic) with AddAlarmAction. Nil with a
-	// given Queue.
+	// notifies AlarmTopic. Nil with a given Queue.
 	DeadLetterAlarm awscloudwatch.Alarm
 	// TaskDefinition is the Fargate task definition; its task role may
 	// consume Queue and set the task's scale-in protection.
@@ -105,6 +104,13 @@ type Worker struct {
 	// BacklogPerTaskTarget is the backlog per task BacklogPolicy keeps:
 	// BacklogPerTask(MaxJobWait, JobDuration, Concurrency).
 	BacklogPerTaskTarget float64
+	// OldestMessageAlarm fires when the oldest message in Queue has
+	// waited over twice MaxJobWait, five minutes running; it notifies
+	// AlarmTopic.
+	OldestMessageAlarm awscloudwatch.Alarm
+	// Dashboard is the worker's CloudWatch dashboard; nil when Dashboard
+	// is false.
+	Dashboard awscloudwatch.Dashboard
 }
 
 // Construct IDs of the Worker's own children, part of the contract like
@@ -143,17 +149,22 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 		w.DeadLetterAlarm = deadLetterAlarm(w, w.DeadLetterQueue)
 		notify(props.AlarmTopic, w.DeadLetterAlarm)
 	}
+	m := metricsOf(w, props.MetricsNamespace)
 	env := withEnv(props.Environment, map[string]*string{
 		agentkit.EnvQueueURL:          w.Queue.QueueUrl(),
 		agentkit.EnvWorkerConcurrency: jsii.String(fmt.Sprint(props.concurrency())),
 		agentkit.EnvStopTimeout:       envDuration(base.stopTimeout()),
-	})
+	}, m.env(props.ModelPrices))
 	w.TaskDefinition, w.Container = task(w, base, w.LogGroup, env, nil)
 	protection := grantWorker(w.TaskDefinition.TaskRole(), w.Queue, w.Cluster, props.allowSend())
 	w.suppressWorkerFindings(props, protection)
 	awscdk.Aspects_Of(w).Add(&managedPolicies{owner: *w.Node().Path()}, nil)
 	w.Service = workerService(w, base, w.Cluster, w.TaskDefinition)
 	w.scale(props)
+	w.OldestMessageAlarm = w.oldestMessageAlarm(props)
+	if defaults.Or(props.Dashboard, true) {
+		w.Dashboard = w.workerDashboard(props, m)
+	}
 	awscdk.NewCfnOutput(w, jsii.String("QueueUrl"), &awscdk.CfnOutputProps{
 		Value:       w.Queue.QueueUrl(),
 		Description: jsii.String("The URL of the queue the worker consumes"),

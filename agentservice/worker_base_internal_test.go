@@ -54,6 +54,10 @@ func TestWorkerBaseCarriesEverySharedProp(t *testing.T) {
 			}
 		case reflect.Slice:
 			v.Set(reflect.MakeSlice(f.Type, 1, 1))
+		case reflect.Map:
+			m := reflect.MakeMap(f.Type)
+			m.SetMapIndex(reflect.New(f.Type.Key()).Elem(), reflect.New(f.Type.Elem()).Elem())
+			v.Set(m)
 		case reflect.String:
 			v.SetString("X_" + f.Name)
 		case reflect.Interface:
@@ -76,7 +80,7 @@ func TestWorkerBaseCarriesEverySharedProp(t *testing.T) {
 		got, want := b.FieldByName(name), wv.FieldByName(name)
 		var same bool
 		switch {
-		case got.Kind() == reflect.Slice:
+		case got.Kind() == reflect.Slice || got.Kind() == reflect.Map:
 			same = got.Len() == want.Len() && got.Pointer() == want.Pointer()
 		case got.Kind() == reflect.Pointer && got.Type().Elem().Kind() == reflect.String:
 			same = !got.IsNil() && got.Elem().String() == want.Elem().String()

@@ -150,9 +150,10 @@ type WorkerProps struct {
 	// Default: "worker".
 	ContainerName *string
 	// Environment holds plain environment variables for the container. The
-	// construct sets AGENTKIT_QUEUE_URL, AGENTKIT_WORKER_CONCURRENCY and
-	// AGENTKIT_STOP_TIMEOUT itself; they may not appear here. Never put
-	// secrets here: use Secrets.
+	// construct sets AGENTKIT_QUEUE_URL, AGENTKIT_WORKER_CONCURRENCY,
+	// AGENTKIT_STOP_TIMEOUT, AGENTKIT_METRICS_NAMESPACE,
+	// AGENTKIT_METRICS_SERVICE and AGENTKIT_MODEL_PRICES itself; they may
+	// not appear here. Never put secrets here: use Secrets.
 	//
 	// Default: - none beyond the agentkit contract.
 	Environment *map[string]*string
@@ -210,11 +211,11 @@ type WorkerProps struct {
 	// Default: 5 (see DefaultMaxReceiveCount).
 	MaxReceiveCount *float64
 	// AlarmTopic receives every alarm the construct makes that reports a
-	// problem, as the alarm's action: the dead-letter alarm of the queue it
-	// makes, not the scale-from-zero alarm, whose action is scaling.
-	// Setting it with Queue is an error.
+	// problem, as the alarm's action: the oldest-message alarm and the
+	// dead-letter alarm of the queue it makes, not the scale-from-zero
+	// alarm, whose action is scaling.
 	//
-	// Default: - none; the alarm is only seen in CloudWatch.
+	// Default: - none; the alarms are only seen in CloudWatch.
 	AlarmTopic awssns.ITopic
 	// QueueRetentionPeriod is how long the queue keeps a message: 1 minute
 	// to 14 days, whole seconds.
@@ -266,6 +267,29 @@ type WorkerProps struct {
 	//
 	// Default: 1 minute.
 	JobDuration awscdk.Duration
+
+	// MetricsNamespace is the CloudWatch namespace the tasks write their
+	// agentkit metrics to (AGENTKIT_METRICS_NAMESPACE), and the one the
+	// dashboard reads; see Props.MetricsNamespace. Give the web service
+	// and its worker the same one: their metrics are one family, told
+	// apart by the Service dimension (the stack name and the construct's
+	// path, "WorkerAgent/Worker").
+	//
+	// Default: "AgentCDK" (agentkit.DefaultMetricsNamespace).
+	MetricsNamespace *string
+	// ModelPrices turns the model calls the worker's jobs report into an
+	// estimated cost per model; see Props.ModelPrices.
+	//
+	// Default: - none; no cost metric.
+	ModelPrices map[string]ModelPrice
+	// Dashboard makes a CloudWatch dashboard for the worker
+	// (Worker.Dashboard): visible messages, age of the oldest message,
+	// backlog per task against its target, dead-letter queue depth, jobs
+	// per minute, running jobs per task, tasks, CPU and memory,
+	// deployments, and tokens, latency, errors and cost per model.
+	//
+	// Default: true.
+	Dashboard *bool
 
 	// MinHealthyPercent is the lower limit of running tasks during a
 	// deployment, as a percentage of the desired count.
@@ -351,6 +375,9 @@ var workerReservedEnv = map[string]string{
 	agentkit.EnvQueueURL:          "Queue",
 	agentkit.EnvWorkerConcurrency: "Concurrency",
 	agentkit.EnvStopTimeout:       "StopTimeout",
+	agentkit.EnvMetricsNamespace:  "MetricsNamespace",
+	agentkit.EnvMetricsService:    fromPath,
+	agentkit.EnvModelPrices:       "ModelPrices",
 }
 
 // Validate reports the first prop that AWS would refuse or that makes no
@@ -376,6 +403,7 @@ func (p *WorkerProps) Validate() error {
 		p.validateQueue,
 		p.validateCapacity,
 		p.validateJobs,
+		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -420,6 +448,9 @@ func (p *WorkerProps) base() *Props {
 		LogEncryptionKey:             p.LogEncryptionKey,
 		AlarmTopic:                   p.AlarmTopic,
 		AllowAllOutbound:             p.AllowAllOutbound,
+		MetricsNamespace:             p.MetricsNamespace,
+		ModelPrices:                  p.ModelPrices,
+		Dashboard:                    p.Dashboard,
 	}
 }
 
@@ -449,7 +480,6 @@ func (p *WorkerProps) validateQueue() error {
 			{"MaxReceiveCount", p.MaxReceiveCount != nil},
 			{"QueueRetentionPeriod", p.QueueRetentionPeriod != nil},
 			{"DeadLetterQueueRetentionPeriod", p.DeadLetterQueueRetentionPeriod != nil},
-			{"AlarmTopic", p.AlarmTopic != nil},
 		} {
 			if prop.set {
 				return fmt.Errorf("agentservice: %s applies only to the queue the construct makes, but Queue is given; configure the given queue itself, or drop Queue", prop.name)

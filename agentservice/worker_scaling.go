@@ -106,6 +106,7 @@ func (w *Worker) backlogPolicy(target awsapplicationautoscaling.ScalableTarget) 
 // task runs, BacklogPolicy takes over.
 func (w *Worker) scaleFromZero(target awsapplicationautoscaling.ScalableTarget) {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	visible, running := w.backlogMetrics()
 	w.ScaleFromZeroAction = awsapplicationautoscaling.NewStepScalingAction(w.ScalableTaskCount, jsii.String(scaleFromZeroID), &awsapplicationautoscaling.StepScalingActionProps{
 		ScalingTarget:         target,
 		AdjustmentType:        awsapplicationautoscaling.AdjustmentType_CHANGE_IN_CAPACITY,
@@ -119,22 +120,10 @@ func (w *Worker) scaleFromZero(target awsapplicationautoscaling.ScalableTarget) 
 	w.ScaleFromZeroAlarm = awscloudwatch.NewAlarm(w.ScalableTaskCount, jsii.String(scaleFromZeroAlarmID), &awscloudwatch.AlarmProps{
 		AlarmDescription: jsii.String("Messages wait in the worker's queue and no worker task runs; starts one"),
 		Metric: awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression: jsii.String(scaleFromZeroExpression),
-			Label:      jsii.String("Messages waiting with no running task"),
-			Period:     minute,
-			UsingMetrics: &map[string]awscloudwatch.IMetric{
-				"m1": w.Queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Average")}),
-				"m2": awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-					Namespace:  jsii.String(containerInsightsNamespace),
-					MetricName: jsii.String(runningTaskCount),
-					DimensionsMap: &map[string]*string{
-						"ClusterName": w.Cluster.ClusterName(),
-						"ServiceName": w.Service.ServiceName(),
-					},
-					Period:    minute,
-					Statistic: jsii.String("Average"),
-				}),
-			},
+			Expression:   jsii.String(scaleFromZeroExpression),
+			Label:        jsii.String("Messages waiting with no running task"),
+			Period:       minute,
+			UsingMetrics: &map[string]awscloudwatch.IMetric{"m1": visible, "m2": running},
 		}),
 		Threshold:          jsii.Number(1),
 		EvaluationPeriods:  jsii.Number(1),
@@ -143,4 +132,27 @@ func (w *Worker) scaleFromZero(target awsapplicationautoscaling.ScalableTarget) 
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
 	w.ScaleFromZeroAlarm.AddAlarmAction(awscloudwatchactions.NewApplicationScalingAction(w.ScaleFromZeroAction))
+}
+
+// backlogMetrics are m1 and m2 of the scaling's metric math, as the
+// scale-from-zero alarm and the dashboard read them: the queue's visible
+// messages and the service's running tasks (Container Insights), averaged
+// over a minute.
+func (w *Worker) backlogMetrics() (visible, running awscloudwatch.IMetric) {
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	visible = w.Queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period: minute, Statistic: jsii.String("Average"), Label: jsii.String("Visible messages"),
+	})
+	running = awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+		Namespace:  jsii.String(containerInsightsNamespace),
+		MetricName: jsii.String(runningTaskCount),
+		DimensionsMap: &map[string]*string{
+			"ClusterName": w.Cluster.ClusterName(),
+			"ServiceName": w.Service.ServiceName(),
+		},
+		Period:    minute,
+		Statistic: jsii.String("Average"),
+		Label:     jsii.String("Running tasks"),
+	})
+	return visible, running
 }

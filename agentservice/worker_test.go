@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
@@ -223,17 +222,22 @@ func TestNewWorkerContainerGetsTheContract(t *testing.T) {
 		Concurrency: jsii.Number(8),
 		Environment: &map[string]*string{"MODEL": jsii.String("gpt-5")},
 		Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
+		ModelPrices: map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
 	})
 
-	// THEN the container gets the queue URL, the concurrency and the 120 s
-	// stop timeout, beside the caller's variable; it maps no port and runs
-	// as locked down as the web service's
+	// THEN the container gets the metrics' namespace, Service dimension and
+	// price table, the queue URL, the concurrency and the 120 s stop
+	// timeout, beside the caller's variable; it maps no port and runs as
+	// locked down as the web service's
 	tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
 		"Cpu":    "1024",
 		"Memory": "2048",
 		"ContainerDefinitions": []any{obj(map[string]any{
 			"Name": "worker",
 			"Environment": []any{
+				map[string]any{"Name": "AGENTKIT_METRICS_NAMESPACE", "Value": "AgentCDK"},
+				map[string]any{"Name": "AGENTKIT_METRICS_SERVICE", "Value": "Test/Worker"},
+				map[string]any{"Name": "AGENTKIT_MODEL_PRICES", "Value": `{"gpt-5":{"input":1.25,"output":10}}`},
 				map[string]any{"Name": "AGENTKIT_QUEUE_URL", "Value": resolve(stack, w.Queue.QueueUrl())},
 				map[string]any{"Name": "AGENTKIT_STOP_TIMEOUT", "Value": "120s"},
 				map[string]any{"Name": "AGENTKIT_WORKER_CONCURRENCY", "Value": "8"},
@@ -378,7 +382,7 @@ func TestNewWorkerScalingFollowsItsProps(t *testing.T) {
 	// AND with at least one task there is no scale-from-zero step or alarm
 	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{"MinCapacity": 1, "MaxCapacity": 4}))
 	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(1))
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(1)) // the DLQ's
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2)) // the DLQ's and the oldest message's
 	if w.ScaleFromZeroAction != nil || w.ScaleFromZeroAlarm != nil {
 		t.Error("scale-from-zero made with MinCapacity 1")
 	}
@@ -396,7 +400,7 @@ func TestNewWorkerConsumesAnExistingQueue(t *testing.T) {
 	// THEN no queue, queue policy or DLQ alarm is made
 	tmpl.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(0))
 	tmpl.ResourceCountIs(jsii.String("AWS::SQS::QueuePolicy"), jsii.Number(0))
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(1)) // scale from zero
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2)) // scale from zero, and the oldest message's on the given queue
 	if w.Queue != queue || w.DeadLetterQueue != nil || w.DeadLetterAlarm != nil {
 		t.Errorf("Queue = %v, DeadLetterQueue = %v, DeadLetterAlarm = %v; want the given queue and nils", w.Queue, w.DeadLetterQueue, w.DeadLetterAlarm)
 	}
@@ -550,9 +554,16 @@ func TestWorkerValidateRefusesBadProps(t *testing.T) {
 			"agentservice: EnableExecuteCommand needs a writable root filesystem (the SSM agent writes into it), but ReadonlyRootFilesystem is true; set ReadonlyRootFilesystem to false as well, knowingly"},
 		{"key with a given queue", &agentservice.WorkerProps{Image: img, Queue: queue, QueueEncryptionKey: key},
 			"agentservice: QueueEncryptionKey applies only to the queue the construct makes, but Queue is given; configure the given queue itself, or drop Queue"},
-		{"alarm topic with a given queue", &agentservice.WorkerProps{Image: img, Queue: queue,
-			AlarmTopic: awssns.Topic_FromTopicArn(awscdk.NewStack(awscdk.NewApp(nil), jsii.String("T"), nil), jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))},
-			"agentservice: AlarmTopic applies only to the queue the construct makes, but Queue is given; configure the given queue itself, or drop Queue"},
+		{"metrics service in the environment", &agentservice.WorkerProps{Image: img, Environment: &map[string]*string{"AGENTKIT_METRICS_SERVICE": jsii.String("jobs")}},
+			"agentservice: Environment sets AGENTKIT_METRICS_SERVICE, which the construct sets from the stack name and its construct path; drop it"},
+		{"metrics namespace in the environment", &agentservice.WorkerProps{Image: img, Environment: &map[string]*string{"AGENTKIT_METRICS_NAMESPACE": jsii.String("Jobs")}},
+			"agentservice: Environment sets AGENTKIT_METRICS_NAMESPACE, which the construct sets from MetricsNamespace; set MetricsNamespace instead"},
+		{"model prices in the environment", &agentservice.WorkerProps{Image: img, Environment: &map[string]*string{"AGENTKIT_MODEL_PRICES": jsii.String("{}")}},
+			"agentservice: Environment sets AGENTKIT_MODEL_PRICES, which the construct sets from ModelPrices; set ModelPrices instead"},
+		{"an AWS namespace", &agentservice.WorkerProps{Image: img, MetricsNamespace: jsii.String("AWS/SQS")},
+			`agentservice: MetricsNamespace "AWS/SQS" is not a CloudWatch namespace of yours; use 1 to 255 letters, digits, spaces and . - _ / # :, not starting with "AWS/"`},
+		{"a negative output price", &agentservice.WorkerProps{Image: img, ModelPrices: map[string]agentservice.ModelPrice{"m": {OutputUSDPerMillionTokens: -1}}},
+			`agentservice: ModelPrices["m"].OutputUSDPerMillionTokens -1 is not a price; use US dollars per million tokens, 0 or more`},
 		{"receive count with a given queue", &agentservice.WorkerProps{Image: img, Queue: queue, MaxReceiveCount: jsii.Number(3)},
 			"agentservice: MaxReceiveCount applies only to the queue the construct makes, but Queue is given; configure the given queue itself, or drop Queue"},
 		{"retention with a given queue", &agentservice.WorkerProps{Image: img, Queue: queue, QueueRetentionPeriod: days(1)},
@@ -711,10 +722,10 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 			stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), want...)
 			// AND the compliance packs find in the template only the one
 			// decision left to the user: no AlarmTopic, so the dead-letter
-			// alarm notifies no one (AlarmTopic closes it)
+			// and oldest-message alarms notify no one (AlarmTopic closes it)
 			for pack, rules := range map[stacktest.Pack][]string{
-				stacktest.NIST80053R5: {"CloudWatchAlarmAction"},
-				stacktest.HIPAA:       {"CloudWatchAlarmAction"},
+				stacktest.NIST80053R5: {"CloudWatchAlarmAction", "CloudWatchAlarmAction"},
+				stacktest.HIPAA:       {"CloudWatchAlarmAction", "CloudWatchAlarmAction"},
 				stacktest.PCIDSS321:   nil,
 			} {
 				stacktest.ExpectFindings(t, pack, stacktest.ScanTemplate(t, s.TemplatePath, pack), rules...)

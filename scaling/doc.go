@@ -1,10 +1,12 @@
 // Package scaling sets the task-count range of an ECS service and its
-// target-tracking policies: CPU utilisation and requests per target (both
-// on by default), memory utilisation (off by default). Each policy can be
-// turned off or tuned (target and both cooldowns).
+// target-tracking policies: CPU utilisation, requests per target and
+// concurrency, the average requests in flight per task that agentkit.Server
+// reports (all three on by default), and memory utilisation (off by
+// default). Each policy can be turned off or tuned (target and both
+// cooldowns).
 //
 // Apply creates the policies under the service's scalable task count with
-// the fixed construct IDs "Cpu", "Requests" and "Memory". Props.Validate
+// the fixed construct IDs "Cpu", "Requests", "Memory" and "Concurrency". Props.Validate
 // holds every rule in plain Go and needs jsii only to read durations that
 // are set, so the rules can be fuzzed without it. Values that are
 // unresolved CDK tokens are never judged.

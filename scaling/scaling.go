@@ -10,6 +10,7 @@ import (
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/jsii-runtime-go"
@@ -45,14 +46,29 @@ const (
 	DefaultMemoryScaleInCooldown = DefaultCpuScaleInCooldown
 	// DefaultMemoryScaleOutCooldown is the wait after a memory scale-out.
 	DefaultMemoryScaleOutCooldown = DefaultCpuScaleOutCooldown
+
+	// DefaultRequestsInFlightPerTask is the average number of requests in
+	// flight per task that the concurrency policy keeps. It matches the
+	// requests policy for answers of 6 s (100 requests a minute × 6 s /
+	// 60 s = 10 at once): an agent whose answers take longer holds more
+	// requests per task than its request rate shows, and this policy adds
+	// tasks before the requests policy would.
+	DefaultRequestsInFlightPerTask = 10
+	// DefaultConcurrencyScaleInCooldown is the wait after a concurrency
+	// scale-in.
+	DefaultConcurrencyScaleInCooldown = DefaultRequestsScaleInCooldown
+	// DefaultConcurrencyScaleOutCooldown is the wait after a concurrency
+	// scale-out.
+	DefaultConcurrencyScaleOutCooldown = DefaultRequestsScaleOutCooldown
 )
 
 // The construct IDs of the policies under the scalable task count. They
 // are part of the contract: renaming one replaces the policy.
 const (
-	cpuPolicyID      = "Cpu"
-	requestsPolicyID = "Requests"
-	memoryPolicyID   = "Memory"
+	cpuPolicyID         = "Cpu"
+	requestsPolicyID    = "Requests"
+	memoryPolicyID      = "Memory"
+	concurrencyPolicyID = "Concurrency"
 )
 
 // TargetProps tunes a utilisation policy (CPU or memory).
@@ -88,6 +104,27 @@ type RequestProps struct {
 	ScaleOutCooldown awscdk.Duration
 }
 
+// ConcurrencyProps tunes the concurrency policy: target tracking of the
+// average number of requests in flight per task, which agentkit.Server
+// reports as agentkit.MetricRequestsInFlight.
+type ConcurrencyProps struct {
+	// RequestsInFlightPerTask is the average number of requests one task
+	// should hold at once, more than 0: the concurrency a task serves well
+	// (its model calls, memory and CPU allow). Default:
+	// DefaultRequestsInFlightPerTask (10).
+	RequestsInFlightPerTask *float64
+
+	// ScaleInCooldown is the wait after a scale-in before the next one,
+	// 0 s or more in whole seconds.
+	// Default: DefaultConcurrencyScaleInCooldown (120 s).
+	ScaleInCooldown awscdk.Duration
+
+	// ScaleOutCooldown is the wait after a scale-out before the next one,
+	// 0 s or more in whole seconds.
+	// Default: DefaultConcurrencyScaleOutCooldown (30 s).
+	ScaleOutCooldown awscdk.Duration
+}
+
 // Props configures the task-count range and the policies. The zero value
 // (or a nil *Props) is the reference configuration: 1 to 10 tasks, CPU at
 // 70 % (60 s in, 30 s out), 100 requests per target (120 s in, 30 s out).
@@ -119,6 +156,17 @@ type Props struct {
 	// Memory turns the memory policy on and tunes it.
 	// Default: off; when set, 75 %, 60 s scale-in and 30 s scale-out cooldown.
 	Memory *TargetProps
+
+	// Concurrency tunes the concurrency policy. Default: on when Apply gets
+	// the in-flight metric, 10 requests in flight per task, 120 s scale-in
+	// and 30 s scale-out cooldown.
+	Concurrency *ConcurrencyProps
+
+	// DisableConcurrency turns the concurrency policy off, as for an agent
+	// that does not serve through agentkit.Server and so writes no
+	// in-flight metric. Default: false (the policy is on when there is an
+	// in-flight metric).
+	DisableConcurrency *bool
 }
 
 // policy is one target-tracking policy with its defaults chosen: a
@@ -137,8 +185,8 @@ type policy struct {
 // Apply builds. Capacities that are unresolved tokens keep their CDK
 // encoding.
 type plan struct {
-	min, max              float64
-	cpu, requests, memory policy
+	min, max                           float64
+	cpu, requests, memory, concurrency policy
 }
 
 // plan is the one place Props' defaults are applied.
@@ -149,6 +197,7 @@ func (p *Props) plan() plan {
 	cpu := defaults.Or(p.Cpu, TargetProps{})
 	req := defaults.Or(p.Requests, RequestProps{})
 	mem := defaults.Or(p.Memory, TargetProps{})
+	con := defaults.Or(p.Concurrency, ConcurrencyProps{})
 	return plan{
 		min: defaults.Or(p.MinCapacity, DefaultMinCapacity),
 		max: defaults.Or(p.MaxCapacity, DefaultMaxCapacity),
@@ -173,6 +222,13 @@ func (p *Props) plan() plan {
 			scaleOut:  mem.ScaleOutCooldown,
 			defaultIn: DefaultMemoryScaleInCooldown, defaultOut: DefaultMemoryScaleOutCooldown,
 		},
+		concurrency: policy{
+			enabled:   !defaults.Or(p.DisableConcurrency, false),
+			target:    defaults.Or(con.RequestsInFlightPerTask, DefaultRequestsInFlightPerTask),
+			scaleIn:   con.ScaleInCooldown,
+			scaleOut:  con.ScaleOutCooldown,
+			defaultIn: DefaultConcurrencyScaleInCooldown, defaultOut: DefaultConcurrencyScaleOutCooldown,
+		},
 	}
 }
 
@@ -184,7 +240,8 @@ func (pp policy) cooldowns() (in, out awscdk.Duration) {
 // validate reports the first value that Application Auto Scaling would
 // refuse or that makes no sense: capacities whole numbers, MinCapacity 0
 // or more, MaxCapacity 1 or more and not below MinCapacity; percentages
-// 1 to 100; requests per target 1 or more; cooldowns in whole seconds.
+// 1 to 100; requests per target 1 or more; requests in flight per task
+// above 0; cooldowns in whole seconds.
 // Disabled policies are not judged, nor are unresolved tokens.
 func (pl plan) validate() error {
 	checks := []func() error{
@@ -194,6 +251,7 @@ func (pl plan) validate() error {
 		func() error { return checkPolicy("Cpu", "TargetPercent", pl.cpu, 1, 100) },
 		func() error { return checkPolicy("Requests", "RequestsPerTarget", pl.requests, 1, math.Inf(1)) },
 		func() error { return checkPolicy("Memory", "TargetPercent", pl.memory, 1, 100) },
+		pl.checkConcurrency,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -236,10 +294,28 @@ func checkPolicy(name, targetName string, pp policy, lo, hi float64) error {
 		}
 		return errorf("%s.%s %v is out of range; use %v to %v", name, targetName, pp.target, lo, hi)
 	}
+	return checkCooldowns(name, pp)
+}
+
+func checkCooldowns(name string, pp policy) error {
 	if err := checkCooldown(name+".ScaleInCooldown", timing.Of(pp.scaleIn, pp.defaultIn)); err != nil {
 		return err
 	}
 	return checkCooldown(name+".ScaleOutCooldown", timing.Of(pp.scaleOut, pp.defaultOut))
+}
+
+// checkConcurrency holds the in-flight target above 0: a fraction is
+// meaningful (a task that should hold half a request on average), zero
+// or less is not.
+func (pl plan) checkConcurrency() error {
+	pp := pl.concurrency
+	if !pp.enabled {
+		return nil
+	}
+	if !token.IsNumber(&pp.target) && !(pp.target > 0 && !math.IsInf(pp.target, 1)) {
+		return errorf("Concurrency.RequestsInFlightPerTask %v is out of range; use a finite number above 0", pp.target)
+	}
+	return checkCooldowns("Concurrency", pp)
 }
 
 // checkCooldown checks that d is whole seconds; awscdk.Duration cannot be
@@ -255,8 +331,8 @@ func checkCooldown(name string, d time.Duration) error {
 // refuse or that makes no sense, with a message naming the prop, its value
 // and what is allowed: capacities whole numbers, MinCapacity 0 or more,
 // MaxCapacity 1 or more and not below MinCapacity; percentages 1 to 100;
-// requests per target 1 or more; cooldowns in whole seconds; a policy both
-// tuned and turned off. Disabled policies are not judged, nor are
+// requests per target 1 or more; requests in flight per task above 0;
+// cooldowns in whole seconds; a policy both tuned and turned off. Disabled policies are not judged, nor are
 // unresolved tokens. A nil receiver is the default configuration and
 // valid. It calls into jsii only to read durations that are set.
 func (p *Props) Validate() error {
@@ -269,16 +345,24 @@ func (p *Props) Validate() error {
 	if p.Requests != nil && defaults.Or(p.DisableRequests, false) {
 		return errorf("Requests is set but DisableRequests is true; drop one of them")
 	}
+	if p.Concurrency != nil && defaults.Or(p.DisableConcurrency, false) {
+		return errorf("Concurrency is set but DisableConcurrency is true; drop one of them")
+	}
 	return p.plan().validate()
 }
 
 // Apply turns on autoscaling for service and creates the policies p
 // describes under its scalable task count, with the construct IDs "Cpu",
-// "Requests" and "Memory". targetGroup may be nil: then there is no
-// requests-per-target policy; when given it must already be attached to a
-// load balancer (a listener's target group). Apply panics with the
-// Validate message on bad props, before creating anything.
-func Apply(service awsecs.BaseService, targetGroup elbv2.ApplicationTargetGroup, p *Props) awsecs.ScalableTaskCount {
+// "Requests", "Memory" and "Concurrency". targetGroup may be nil: then
+// there is no requests-per-target policy; when given it must already be
+// attached to a load balancer (a listener's target group). inFlight may be
+// nil: then there is no concurrency policy; when given it is the metric
+// agentkit.Server writes, agentkit.MetricRequestsInFlight in the service's
+// namespace with its agentkit.DimensionService, statistic Average over one
+// minute, which is the average per task (agentservice.New passes it).
+// Apply panics with the Validate message on bad props, before creating
+// anything.
+func Apply(service awsecs.BaseService, targetGroup elbv2.ApplicationTargetGroup, inFlight awscloudwatch.IMetric, p *Props) awsecs.ScalableTaskCount {
 	if err := p.Validate(); err != nil {
 		panic(err.Error())
 	}
@@ -304,6 +388,12 @@ func Apply(service awsecs.BaseService, targetGroup elbv2.ApplicationTargetGroup,
 		in, out := pl.memory.cooldowns()
 		count.ScaleOnMemoryUtilization(jsii.String(memoryPolicyID), &awsecs.MemoryUtilizationScalingProps{
 			TargetUtilizationPercent: jsii.Number(pl.memory.target), ScaleInCooldown: in, ScaleOutCooldown: out,
+		})
+	}
+	if inFlight != nil && pl.concurrency.enabled {
+		in, out := pl.concurrency.cooldowns()
+		count.ScaleToTrackCustomMetric(jsii.String(concurrencyPolicyID), &awsecs.TrackCustomMetricProps{
+			Metric: inFlight, TargetValue: jsii.Number(pl.concurrency.target), ScaleInCooldown: in, ScaleOutCooldown: out,
 		})
 	}
 	return count

@@ -1,6 +1,7 @@
 package scaling_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/agentcdk/agentcdk/scaling"
@@ -39,6 +40,18 @@ func TestValidateRejectsBadInput(t *testing.T) {
 			"scaling: Cpu is set but DisableCpu is true; drop one of them"},
 		{"requests tuned and off", scaling.Props{Requests: &scaling.RequestProps{}, DisableRequests: jsii.Bool(true)},
 			"scaling: Requests is set but DisableRequests is true; drop one of them"},
+		{"no requests in flight", scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(0)}},
+			"scaling: Concurrency.RequestsInFlightPerTask 0 is out of range; use a finite number above 0"},
+		{"negative requests in flight", scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(-2)}},
+			"scaling: Concurrency.RequestsInFlightPerTask -2 is out of range; use a finite number above 0"},
+		{"infinite requests in flight", scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(math.Inf(1))}},
+			"scaling: Concurrency.RequestsInFlightPerTask +Inf is out of range; use a finite number above 0"},
+		{"NaN requests in flight", scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(math.NaN())}},
+			"scaling: Concurrency.RequestsInFlightPerTask NaN is out of range; use a finite number above 0"},
+		{"fractional concurrency cooldown", scaling.Props{Concurrency: &scaling.ConcurrencyProps{ScaleInCooldown: ms(2500)}},
+			"scaling: Concurrency.ScaleInCooldown 2.5s is not a whole number of seconds; use whole seconds, 0s or more"},
+		{"concurrency tuned and off", scaling.Props{Concurrency: &scaling.ConcurrencyProps{}, DisableConcurrency: jsii.Bool(true)},
+			"scaling: Concurrency is set but DisableConcurrency is true; drop one of them"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -62,6 +75,9 @@ func TestValidateSkipsTokensAndDisabledPolicies(t *testing.T) {
 		{Cpu: &scaling.TargetProps{TargetPercent: token(), ScaleInCooldown: awscdk.Duration_Seconds(token())}},
 		{Memory: &scaling.TargetProps{TargetPercent: jsii.Number(100)}},
 		{Requests: &scaling.RequestProps{RequestsPerTarget: jsii.Number(1)}},
+		{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(0.5)}},
+		{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: token()}},
+		{DisableConcurrency: jsii.Bool(true)},
 	}
 	for i, p := range good {
 		// GIVEN good or unresolved props WHEN validated THEN nothing is reported

@@ -121,7 +121,8 @@ func TestBasicStack(t *testing.T) {
 		if want := "HTTP 8080 /health every 30s timeout 5s unhealthy after 3, code 200"; got != want {
 			t.Errorf("target group = %s, want %s", got, want)
 		}
-		// AND the service scales from 1 to 10 tasks on CPU 70 % and 100 requests per target
+		// AND the service scales from 1 to 10 tasks on CPU 70 % and 100 requests per target,
+		// and on 10 requests in flight per task (the average of agentkit's RequestsInFlight)
 		targets := d.ScalableTargets(t)
 		if len(targets) != 1 || aws.ToInt32(targets[0].MinCapacity) != 1 || aws.ToInt32(targets[0].MaxCapacity) != 10 {
 			t.Errorf("scalable targets = %+v, want one from 1 to 10", targets)
@@ -129,12 +130,31 @@ func TestBasicStack(t *testing.T) {
 		var policies []string
 		for _, p := range d.ScalingPolicies(t) {
 			c := p.TargetTrackingScalingPolicyConfiguration
-			policies = append(policies, fmt.Sprintf("%s %v in %ds out %ds", c.PredefinedMetricSpecification.PredefinedMetricType,
+			metric := "?"
+			switch m, custom := c.PredefinedMetricSpecification, c.CustomizedMetricSpecification; {
+			case m != nil:
+				metric = string(m.PredefinedMetricType)
+			case custom != nil && len(custom.Dimensions) == 1:
+				metric = fmt.Sprintf("%s/%s{%s=%s} %s", aws.ToString(custom.Namespace), aws.ToString(custom.MetricName),
+					aws.ToString(custom.Dimensions[0].Name), aws.ToString(custom.Dimensions[0].Value), custom.Statistic)
+			}
+			policies = append(policies, fmt.Sprintf("%s %v in %ds out %ds", metric,
 				aws.ToFloat64(c.TargetValue), aws.ToInt32(c.ScaleInCooldown), aws.ToInt32(c.ScaleOutCooldown)))
 		}
 		slices.Sort(policies)
-		if want := []string{"ALBRequestCountPerTarget 100 in 120s out 30s", "ECSServiceAverageCPUUtilization 70 in 60s out 30s"}; !slices.Equal(policies, want) {
+		if want := []string{
+			"ALBRequestCountPerTarget 100 in 120s out 30s",
+			"AgentCDK/RequestsInFlight{Service=BasicAgent/Agent} Average 10 in 120s out 30s",
+			"ECSServiceAverageCPUUtilization 70 in 60s out 30s",
+		}; !slices.Equal(policies, want) {
 			t.Errorf("scaling policies = %q, want %q", policies, want)
+		}
+		// AND moto's CloudFormation made the dashboard (it implements
+		// AWS::CloudWatch::Dashboard, not AWS::CloudWatch::Alarm)
+		for id := range s.Resources("AWS::CloudWatch::Dashboard") {
+			if d.PhysicalIDs[id] == "" {
+				t.Errorf("dashboard %s was not made", id)
+			}
 		}
 
 		// WHEN an update changes the container definition
@@ -173,12 +193,14 @@ func onlyPhysicalID(t *testing.T, d *stacktest.Deployment, s *stacktest.Synthesi
 
 // userDecisions are the compliance findings the examples leave to their
 // user, by pack: HTTP only, since they have no certificate or domain
-// (Certificate or DomainName closes both), and deletion protection off, so
-// that cdk destroy works (DeletionProtection closes it). The README lists
-// them. Every other finding is fixed or recorded as inherent.
+// (Certificate or DomainName closes both), deletion protection off, so
+// that cdk destroy works (DeletionProtection closes it), and a latency
+// alarm that notifies no one, since who is paged is the user's choice
+// (AlarmTopic closes it). The README lists them. Every other finding is
+// fixed or recorded as inherent.
 var userDecisions = map[stacktest.Pack][]string{
-	stacktest.NIST80053R5: {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired", "ELBDeletionProtectionEnabled"},
-	stacktest.HIPAA:       {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired", "ELBDeletionProtectionEnabled"},
+	stacktest.NIST80053R5: {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired", "ELBDeletionProtectionEnabled", "CloudWatchAlarmAction"},
+	stacktest.HIPAA:       {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired", "ELBDeletionProtectionEnabled", "CloudWatchAlarmAction"},
 	stacktest.PCIDSS321:   {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired"},
 }
 

@@ -174,15 +174,16 @@ func report(w io.Writer, asm cxapi.CloudAssembly) error {
 }
 
 // backlogTargets returns the target values of the template's
-// target-tracking policies on a customized metric: the workers' backlog
-// per task.
+// target-tracking policies on metric math: the workers' backlog per task.
+// (The web agent's concurrency policy tracks a single metric.)
 func backlogTargets(resources map[string]any) []float64 {
 	var out []float64
 	for _, id := range slices.Sorted(maps.Keys(resources)) {
 		r, _ := resources[id].(map[string]any)
 		props, _ := r["Properties"].(map[string]any)
 		cfg, _ := props["TargetTrackingScalingPolicyConfiguration"].(map[string]any)
-		if _, custom := cfg["CustomizedMetricSpecification"]; custom {
+		spec, _ := cfg["CustomizedMetricSpecification"].(map[string]any)
+		if _, math := spec["Metrics"]; math {
 			if v, ok := cfg["TargetValue"].(float64); ok {
 				out = append(out, v)
 			}

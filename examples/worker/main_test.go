@@ -76,10 +76,13 @@ func TestWorkerStack(t *testing.T) {
 			"AWS::SQS::Queue":                             2,
 			"AWS::SQS::QueuePolicy":                       2,
 			"AWS::ApplicationAutoScaling::ScalableTarget": 2,
-			// web: CPU and requests; worker: backlog per task and scale from zero
-			"AWS::ApplicationAutoScaling::ScalingPolicy": 4,
-			// web: 5xx and unhealthy targets; worker: dead letters and scale from zero
-			"AWS::CloudWatch::Alarm": 4,
+			// web: CPU, requests and concurrency; worker: backlog per task and scale from zero
+			"AWS::ApplicationAutoScaling::ScalingPolicy": 5,
+			// web: 5xx, unhealthy targets and latency; worker: dead letters,
+			// oldest message and scale from zero
+			"AWS::CloudWatch::Alarm": 6,
+			// one for each
+			"AWS::CloudWatch::Dashboard": 2,
 		} {
 			if got := len(s.Resources(typ)); got != want {
 				t.Errorf("%d %s, want %d", got, typ, want)
@@ -103,6 +106,11 @@ func TestWorkerStack(t *testing.T) {
 		got := fmt.Sprint(worker["AGENTKIT_QUEUE_URL"], " ", worker["AGENTKIT_WORKER_CONCURRENCY"], " ", worker["AGENTKIT_STOP_TIMEOUT"], " ", worker["AGENT_SIMULATED_LATENCY"])
 		if want := fmt.Sprint(map[string]any{"Ref": queue}, " 4 120s 30s"); got != want {
 			t.Errorf("worker environment = %s, want %s", got, want)
+		}
+		// AND both write their metrics to one namespace, told apart by the Service dimension
+		got = fmt.Sprint(web["AGENTKIT_METRICS_NAMESPACE"], " ", web["AGENTKIT_METRICS_SERVICE"], " ", worker["AGENTKIT_METRICS_NAMESPACE"], " ", worker["AGENTKIT_METRICS_SERVICE"])
+		if want := "AgentCDK WorkerAgent/Agent AgentCDK WorkerAgent/Worker"; got != want {
+			t.Errorf("metrics namespace and Service (web, worker) = %s, want %s", got, want)
 		}
 	})
 
@@ -180,6 +188,12 @@ func TestWorkerStack(t *testing.T) {
 			policies = append(policies, string(p.PolicyType))
 		}
 		t.Logf("scaling policies in moto: %q", policies)
+		// AND moto's CloudFormation made both dashboards
+		for id := range s.Resources("AWS::CloudWatch::Dashboard") {
+			if d.PhysicalIDs[id] == "" {
+				t.Errorf("dashboard %s was not made", id)
+			}
+		}
 	})
 }
 
