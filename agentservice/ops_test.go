@@ -32,36 +32,31 @@ import (
 // name added there is known here without a list to keep.
 func agentkitMetrics(t *testing.T) map[string]string {
 	t.Helper()
-	pkgs, err := parser.ParseDir(token.NewFileSet(), "../agentkit", nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// agentkit re-exports the values of its internal meter package:
+	// MetricRequests = meter.Requests.
+	meterValues := map[string]string{}
+	eachConst(t, "../agentkit/internal/meter", func(name string, value ast.Expr) {
+		if lit, ok := value.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+			meterValues[name], _ = strconv.Unquote(lit.Value)
+		}
+	})
 	names := map[string]string{} // value -> constant
-	for _, pkg := range pkgs {
-		for path, f := range pkg.Files {
-			if strings.HasSuffix(path, "_test.go") {
-				continue
+	eachConst(t, "../agentkit", func(name string, value ast.Expr) {
+		if !strings.HasPrefix(name, "Metric") || name == "MetricsInterval" {
+			return
+		}
+		switch v := value.(type) {
+		case *ast.BasicLit:
+			if v.Kind == token.STRING {
+				s, _ := strconv.Unquote(v.Value)
+				names[s] = "agentkit." + name
 			}
-			for _, decl := range f.Decls {
-				gen, ok := decl.(*ast.GenDecl)
-				if !ok || gen.Tok != token.CONST {
-					continue
-				}
-				for _, spec := range gen.Specs {
-					vs := spec.(*ast.ValueSpec)
-					for i, id := range vs.Names {
-						if !strings.HasPrefix(id.Name, "Metric") || id.Name == "MetricsInterval" || i >= len(vs.Values) {
-							continue
-						}
-						if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-							v, _ := strconv.Unquote(lit.Value)
-							names[v] = "agentkit." + id.Name
-						}
-					}
-				}
+		case *ast.SelectorExpr:
+			if x, ok := v.X.(*ast.Ident); ok && x.Name == "meter" && meterValues[v.Sel.Name] != "" {
+				names[meterValues[v.Sel.Name]] = "agentkit." + name
 			}
 		}
-	}
+	})
 	// The constants the construct reads by name must be among them.
 	for _, n := range []string{agentkit.MetricRequestsInFlight, agentkit.MetricLatency, agentkit.MetricInputTokens, agentkit.MetricModelCost} {
 		if _, ok := names[n]; !ok {
@@ -69,6 +64,37 @@ func agentkitMetrics(t *testing.T) map[string]string {
 		}
 	}
 	return names
+}
+
+// eachConst calls f with every constant declared, with a value, in the
+// non-test files of the package in dir.
+func eachConst(t *testing.T, dir string, f func(name string, value ast.Expr)) {
+	t.Helper()
+	pkgs, err := parser.ParseDir(token.NewFileSet(), dir, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range pkgs {
+		for path, file := range pkg.Files {
+			if strings.HasSuffix(path, "_test.go") {
+				continue
+			}
+			for _, decl := range file.Decls {
+				gen, ok := decl.(*ast.GenDecl)
+				if !ok || gen.Tok != token.CONST {
+					continue
+				}
+				for _, spec := range gen.Specs {
+					vs := spec.(*ast.ValueSpec)
+					for i, id := range vs.Names {
+						if i < len(vs.Values) {
+							f(id.Name, vs.Values[i])
+						}
+					}
+				}
+			}
+		}
+	}
 }
 
 // awsMetrics are the metrics AWS writes that the construct may graph or
