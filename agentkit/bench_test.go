@@ -57,16 +57,9 @@ func BenchmarkTrackedHandlerWithDeadline(b *testing.B) {
 func BenchmarkTrackedHandlerWithMetrics(b *testing.B) {
 	srv := &agentkit.Server{HTTP: &http.Server{Handler: noop}, Logger: slog.New(slog.DiscardHandler),
 		Metrics: &agentkit.Metrics{Service: "bench", Output: io.Discard}}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	defer func() { stop(); <-done }()
+	addr := startServe(b, srv)
 	// An answer over the wire means Serve has set its metrics up.
-	resp, err := http.Get("http://" + l.Addr().String() + "/run")
+	resp, err := http.Get("http://" + addr + "/run")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -111,6 +104,12 @@ func BenchmarkServeWithDeadlineOverLoopback(b *testing.B) {
 
 // benchServe runs srv.Serve on loopback for the length of a benchmark.
 func benchServe(b *testing.B, srv *agentkit.Server) {
+	benchLoopback(b, "http://"+startServe(b, srv)+"/run")
+}
+
+// startServe runs srv.Serve on loopback until the benchmark ends, and
+// returns its address.
+func startServe(b *testing.B, srv *agentkit.Server) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -118,20 +117,13 @@ func benchServe(b *testing.B, srv *agentkit.Server) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()
-	defer func() {
+	b.Cleanup(func() {
 		stop()
 		if err := <-done; err != nil {
 			b.Error(err)
 		}
-	}()
-	benchLoopback(b, "http://"+l.Addr().String()+"/run")
-}
-
-// BenchmarkServeWithMetricsOverLoopback is BenchmarkServeOverLoopback
-// with the metrics on.
-func BenchmarkServeWithMetricsOverLoopback(b *testing.B) {
-	benchServe(b, &agentkit.Server{HTTP: &http.Server{Handler: noop}, Logger: slog.New(slog.DiscardHandler),
-		Metrics: &agentkit.Metrics{Service: "bench", Output: io.Discard}})
+	})
+	return l.Addr().String()
 }
 
 // BenchmarkPlainServerOverLoopback is the baseline of
