@@ -70,7 +70,7 @@ func TestMetricsCountRequestsConcurrencyErrorsAndModelCalls(t *testing.T) {
 	// in flight, records a model call each, and answers 503 when the call
 	// failed (one in ten)
 	const batch, batches = 50, 4
-	var out lockedBuffer
+	out := &notifyingBuffer{wrote: make(chan struct{}, 1)}
 	var arrived atomic.Int64
 	var gates [batches]chan struct{}
 	for i := range gates {
@@ -80,7 +80,9 @@ func TestMetricsCountRequestsConcurrencyErrorsAndModelCalls(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i := n.Add(1)
 		b := (i - 1) / batch
-		if arrived.Add(1)%batch == 0 {
+		// The first batch is held until a line has sampled it, so that
+		// the average in flight is seen; the others go at once.
+		if arrived.Add(1)%batch == 0 && b > 0 {
 			close(gates[b])
 		}
 		<-gates[b]
@@ -99,7 +101,7 @@ func TestMetricsCountRequestsConcurrencyErrorsAndModelCalls(t *testing.T) {
 	srv := &agentkit.Server{
 		HTTP:   &http.Server{Handler: h},
 		Logger: quiet,
-		Metrics: &agentkit.Metrics{Service: "web", Namespace: "Test", Output: &out, Interval: 50 * time.Millisecond,
+		Metrics: &agentkit.Metrics{Service: "web", Namespace: "Test", Output: out, Interval: 50 * time.Millisecond,
 			Prices: map[string]agentkit.ModelPrice{"claude-sonnet": {Input: 3, Output: 15}}},
 	}
 	addr, stop := serveInProcess(t, srv)
@@ -122,6 +124,10 @@ func TestMetricsCountRequestsConcurrencyErrorsAndModelCalls(t *testing.T) {
 			}
 		})
 	}
+	for !sampled(t, out.String()) {
+		<-out.wrote
+	}
+	close(gates[0])
 	wg.Wait()
 	client.CloseIdleConnections()
 	if err := stop(); err != nil {
@@ -279,6 +285,16 @@ func TestMetricsAreOffWithoutAServiceAndCheckTheirConfiguration(t *testing.T) {
 	if want := `agentkit: model price "m" {input -1, output 2} is not a price; use a model name and finite dollars per million tokens of 0 or more`; err == nil || err.Error() != want {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}
+}
+
+// sampled reports whether a line of out saw requests in flight on average.
+func sampled(t *testing.T, out string) bool {
+	for _, d := range emfLines(t, out) {
+		if v, _ := d.Members[agentkit.MetricRequestsInFlight].(float64); v > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // notifyingBuffer is a lockedBuffer that signals each write.

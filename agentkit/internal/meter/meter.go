@@ -13,6 +13,7 @@ import (
 	"math"
 	"math/bits"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -391,16 +392,27 @@ func sortedNames[V any](m map[string]V) []string {
 // histogram counts latencies in milliseconds, exactly below 8ms and in
 // four buckets per power of two above (a value is off by at most 12.5 %),
 // so that at most 92 buckets cover 0 to maxLatencyMs: within EMF's 100
-// values per metric. It is safe for concurrent use.
+// values per metric. It is safe for concurrent use, and a take never splits
+// an observation between two intervals: observers write to the active half,
+// and take switches halves, then waits for the writers still in the old
+// one, which are at most a few atomic operations from done.
 type histogram struct {
+	active atomic.Int32
+	halves [2]half
+}
+
+type half struct {
+	writers  atomic.Int32
 	counts   [92]atomic.Int64
 	sum      atomic.Int64
 	min, max atomic.Int64
 }
 
 func (h *histogram) reset() {
-	h.min.Store(math.MaxInt64)
-	h.max.Store(-1)
+	for i := range h.halves {
+		h.halves[i].min.Store(math.MaxInt64)
+		h.halves[i].max.Store(-1)
+	}
 }
 
 func bucketOf(ms int64) int {
@@ -426,11 +438,22 @@ func bucketMid(i int) float64 {
 
 func (h *histogram) observe(ms int64) {
 	ms = min(max(ms, 0), maxLatencyMs)
-	h.counts[bucketOf(ms)].Add(1)
-	h.sum.Add(ms)
-	for cur := h.min.Load(); ms < cur && !h.min.CompareAndSwap(cur, ms); cur = h.min.Load() {
-	}
-	for cur := h.max.Load(); ms > cur && !h.max.CompareAndSwap(cur, ms); cur = h.max.Load() {
+	for {
+		i := h.active.Load()
+		hf := &h.halves[i]
+		hf.writers.Add(1)
+		if h.active.Load() != i { // take switched halves meanwhile: use the new one
+			hf.writers.Add(-1)
+			continue
+		}
+		hf.counts[bucketOf(ms)].Add(1)
+		hf.sum.Add(ms)
+		for cur := hf.min.Load(); ms < cur && !hf.min.CompareAndSwap(cur, ms); cur = hf.min.Load() {
+		}
+		for cur := hf.max.Load(); ms > cur && !hf.max.CompareAndSwap(cur, ms); cur = hf.max.Load() {
+		}
+		hf.writers.Add(-1)
+		return
 	}
 }
 
@@ -445,24 +468,24 @@ type distribution struct {
 }
 
 // take returns the observations since the last take and starts afresh;
-// ok is false when there were none. Observations that race with it land
-// in this interval or the next, never in neither.
+// ok is false when there were none. It is called by one goroutine at a
+// time.
 func (h *histogram) take() (d distribution, ok bool) {
-	for i := range h.counts {
-		if c := h.counts[i].Swap(0); c > 0 {
-			d.Values = append(d.Values, bucketMid(i))
+	i := h.active.Load()
+	h.active.Store(1 - i)
+	hf := &h.halves[i]
+	for hf.writers.Load() != 0 {
+		runtime.Gosched()
+	}
+	for b := range hf.counts {
+		if c := hf.counts[b].Swap(0); c > 0 {
+			d.Values = append(d.Values, bucketMid(b))
 			d.Counts = append(d.Counts, float64(c))
 			d.Count += c
 		}
 	}
-	if d.Count == 0 {
-		return d, false
-	}
-	d.Sum = float64(h.sum.Swap(0))
-	d.Min = float64(h.min.Swap(math.MaxInt64))
-	d.Max = float64(h.max.Swap(-1))
-	if d.Min > d.Max { // a racing observation moved min or max on: keep them ordered
-		d.Min = d.Max
-	}
-	return d, true
+	d.Sum = float64(hf.sum.Swap(0))
+	d.Min = float64(hf.min.Swap(math.MaxInt64))
+	d.Max = float64(hf.max.Swap(-1))
+	return d, d.Count > 0
 }

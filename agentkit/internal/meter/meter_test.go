@@ -40,3 +40,43 @@ func TestTakeReturnsWhatWasObservedOnce(t *testing.T) {
 		t.Fatal("a second take found observations")
 	}
 }
+
+func TestTakeNeverSplitsAnObservation(t *testing.T) {
+	// GIVEN two observers recording 5000 observations each
+	var h histogram
+	h.reset()
+	const each = 5000
+	done := make(chan struct{})
+	for range 2 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range each {
+				h.observe(20)
+			}
+		}()
+	}
+	// WHEN takes run meanwhile THEN each is consistent (every observation
+	// counted is in the sum, min and max are its value) and, once the
+	// observers are done, all were taken exactly once
+	var total int64
+	check := func() {
+		if d, ok := h.take(); ok {
+			if d.Sum != 20*float64(d.Count) || d.Min != 20 || d.Max != 20 {
+				t.Fatalf("inconsistent take: %+v", d)
+			}
+			total += d.Count
+		}
+	}
+	for finished := 0; finished < 2; {
+		select {
+		case <-done:
+			finished++
+		default:
+			check()
+		}
+	}
+	check()
+	if total != 2*each {
+		t.Fatalf("took %d observations, want %d", total, 2*each)
+	}
+}
