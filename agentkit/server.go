@@ -121,6 +121,7 @@ type Server struct {
 // timing is a Server's resolved configuration.
 type timing struct {
 	stop, idle, request, cancelAt, closeAt time.Duration
+	meter                                  *meter.Meter // nil: no metrics
 }
 
 // ListenAndServe listens on HTTP.Addr, or on ":$PORT" (PortFromEnv) when
@@ -373,7 +374,7 @@ func (s *Server) timing() (timing, error) {
 		return t, fmt.Errorf("agentkit: http.Server.IdleTimeout %s is not longer than the load balancer idle timeout %s; the load balancer would answer 502 (leave it zero for %s)",
 			s.HTTP.IdleTimeout, t.idle, t.idle+IdleTimeoutMargin)
 	}
-	if _, err := newMeter(s.Metrics, true); err != nil {
+	if t.meter, err = newMeter(s.Metrics, true); err != nil {
 		return t, err
 	}
 	if s.Health != nil {
@@ -385,33 +386,27 @@ func (s *Server) timing() (timing, error) {
 }
 
 func (s *Server) stopTimeout() (time.Duration, error) {
-	if s.StopTimeout == 0 {
-		return StopTimeoutFromEnv()
-	}
-	if s.StopTimeout < MinStopTimeout || s.StopTimeout > MaxStopTimeout {
-		return 0, fmt.Errorf("agentkit: Server.StopTimeout %s is out of range; use %s to %s", s.StopTimeout, MinStopTimeout, MaxStopTimeout)
-	}
-	return s.StopTimeout, nil
+	return fieldOrEnv("StopTimeout", s.StopTimeout, StopTimeoutFromEnv, MinStopTimeout, MaxStopTimeout)
 }
 
 func (s *Server) requestTimeout() (time.Duration, error) {
-	if s.RequestTimeout == 0 {
-		return RequestTimeoutFromEnv()
-	}
-	if s.RequestTimeout < MinRequestTimeout || s.RequestTimeout > MaxRequestTimeout {
-		return 0, fmt.Errorf("agentkit: Server.RequestTimeout %s is out of range; use %s to %s", s.RequestTimeout, MinRequestTimeout, MaxRequestTimeout)
-	}
-	return s.RequestTimeout, nil
+	return fieldOrEnv("RequestTimeout", s.RequestTimeout, RequestTimeoutFromEnv, MinRequestTimeout, MaxRequestTimeout)
 }
 
 func (s *Server) idleTimeout() (time.Duration, error) {
-	if s.IdleTimeout == 0 {
-		return IdleTimeoutFromEnv()
+	return fieldOrEnv("IdleTimeout", s.IdleTimeout, IdleTimeoutFromEnv, time.Second, MaxIdleTimeout)
+}
+
+// fieldOrEnv is a duration field of Server: its value, checked against
+// lo..hi, or what the environment says when it is zero.
+func fieldOrEnv(name string, v time.Duration, fromEnv func() (time.Duration, error), lo, hi time.Duration) (time.Duration, error) {
+	if v == 0 {
+		return fromEnv()
 	}
-	if s.IdleTimeout < time.Second || s.IdleTimeout > MaxIdleTimeout {
-		return 0, fmt.Errorf("agentkit: Server.IdleTimeout %s is out of range; use %s to %s", s.IdleTimeout, time.Second, MaxIdleTimeout)
+	if v < lo || v > hi {
+		return 0, fmt.Errorf("agentkit: Server.%s %s is out of range; use %s to %s", name, v, lo, hi)
 	}
-	return s.IdleTimeout, nil
+	return v, nil
 }
 
 // prepare validates the configuration and readies HTTP to serve.
@@ -452,10 +447,7 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 			conn(c, state)
 		}
 	}
-	m, err := newMeter(s.Metrics, true)
-	if err != nil {
-		return nil, t, err
-	}
+	m := t.meter
 	s.meter = m
 	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request, meter: m}
 	base, reqCtx := hs.BaseContext, meter.With(s.reqCtx, m)
