@@ -15,10 +15,11 @@
 //     answer still comes back.
 //   - Refuse: nothing listens on the port, so a connect fails with
 //     ECONNREFUSED, as when a server is down; open connections are reset.
-//   - Reset: a new connection is accepted and reset at once, and so is every
-//     open one, as when a server crashes or a middlebox drops its state. The
-//     client sees ECONNRESET on its first read, or on the connect itself
-//     when the reset arrives before the dialer has checked the socket.
+//   - Reset: every open connection is reset at once, and a new one is
+//     accepted and reset as soon as its client sends something (or after
+//     100ms of silence), as when a server crashes or a middlebox that lost
+//     the connection's state answers its next segment. The client sees
+//     ECONNRESET on the read after its write, never a write error.
 //   - Stall: nothing is forwarded either way and every connection stays open,
 //     as on a blackholed network. A connect still succeeds (the proxy's kernel
 //     completes the handshake, as a load balancer's would, and the proxy still

@@ -251,14 +251,37 @@ func (p *Proxy) admit(c *net.TCPConn) {
 	p.accepted++
 	// Refuse is seen here only for a connection accepted just before the
 	// listener closed; it is reset like the other open ones.
-	if p.closed || p.fault.Kind == Reset || p.fault.Kind == Refuse {
+	if p.closed || p.fault.Kind == Refuse {
 		reset(c)
+		return
+	}
+	if p.fault.Kind == Reset {
+		p.wg.Add(1)
+		go p.resetOnFirstBytes(c)
 		return
 	}
 	l := &link{client: c, done: make(chan struct{})}
 	p.links[l] = struct{}{}
 	p.wg.Add(1)
 	go p.serve(l)
+}
+
+// resetQuiet is how long a new connection under Reset may stay silent
+// before it is reset anyway.
+const resetQuiet = 100 * time.Millisecond
+
+// resetOnFirstBytes resets a connection accepted under Reset once its
+// client has sent something (or has stayed silent for resetQuiet), as a
+// middlebox that lost the connection's state answers its next segment.
+// The client has finished its write by then, so it learns of the reset on
+// its read, as ECONNRESET: a reset racing the client's write would surface
+// as EPIPE, or as the client's own "use of closed network connection" once
+// its failed write closed the socket under the read.
+func (p *Proxy) resetOnFirstBytes(c *net.TCPConn) {
+	defer p.wg.Done()
+	_ = c.SetReadDeadline(time.Now().Add(resetQuiet))
+	_, _ = c.Read(make([]byte, 4<<10))
+	reset(c)
 }
 
 // serve dials the target for l, then runs its two pumps: the answer pump on
