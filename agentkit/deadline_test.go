@@ -65,6 +65,29 @@ func deadlineServer(t *testing.T, h http.Handler) (base string, logs logEvents) 
 	return "http://" + addr, logs
 }
 
+// deadlineStream is deadlineServer for a handler that streams: body runs
+// with the stream started, and the stream is closed after it.
+func deadlineStream(t *testing.T, body func(st *agentkit.Stream)) (base string, logs logEvents) {
+	t.Helper()
+	var srv *agentkit.Server
+	logs = make(logEvents, 256)
+	srv = &agentkit.Server{
+		RequestTimeout: agentkit.MinRequestTimeout,
+		Logger:         slog.New(logs),
+		HTTP: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			st, err := srv.Stream(w, r)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer st.Close()
+			body(st)
+		})},
+	}
+	addr, _ := serveInProcess(t, srv)
+	return "http://" + addr, logs
+}
+
 func TestARequestWithinItsDeadlineIsServedUntouched(t *testing.T) {
 	t.Parallel()
 	// GIVEN a handler that answers at once, with a header and a trailer
@@ -157,26 +180,13 @@ func TestAStreamThatIgnoresItsDeadlineEndsWithAnErrorEvent(t *testing.T) {
 	// GIVEN a stream handler that sends one event and then ignores its context
 	release := make(chan struct{})
 	defer close(release)
-	var srv *agentkit.Server
-	logs := make(logEvents, 256)
-	srv = &agentkit.Server{
-		RequestTimeout: agentkit.MinRequestTimeout,
-		Logger:         slog.New(logs),
-		HTTP: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			st, err := srv.Stream(w, r)
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer st.Close()
-			st.Send("token", `{"token":"Hello"}`)
-			<-release
-		})},
-	}
-	addr, _ := serveInProcess(t, srv)
+	base, logs := deadlineStream(t, func(st *agentkit.Stream) {
+		st.Send("token", `{"token":"Hello"}`)
+		<-release
+	})
 
 	// WHEN the stream outlasts the deadline and the grace after it
-	resp, err := newClient(t).Get("http://" + addr + "/run/stream")
+	resp, err := newClient(t).Get(base + "/run/stream")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,29 +370,17 @@ func TestAStreamToAPeerThatStoppedReadingIsTakenOverAtItsDeadline(t *testing.T) 
 	t.Parallel()
 	// GIVEN a stream handler that ignores its context and writes as fast as
 	// it can, to a client that sends its request and then reads nothing
-	var srv *agentkit.Server
-	logs := make(logEvents, 256)
 	late := make(chan error, 1)
 	event := strings.Repeat("x", 64<<10)
-	srv = &agentkit.Server{
-		RequestTimeout: agentkit.MinRequestTimeout,
-		Logger:         slog.New(logs),
-		HTTP: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			st, err := srv.Stream(w, r)
-			if err != nil {
-				t.Error(err)
+	base, _ := deadlineStream(t, func(st *agentkit.Stream) {
+		for {
+			if err := st.Send("token", event); err != nil {
+				late <- err
 				return
 			}
-			defer st.Close()
-			for {
-				if err := st.Send("token", event); err != nil {
-					late <- err
-					return
-				}
-			}
-		})},
-	}
-	addr, _ := serveInProcess(t, srv)
+		}
+	})
+	addr := strings.TrimPrefix(base, "http://")
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
