@@ -22,6 +22,7 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/internal/leakcheck"
+	"github.com/agentcdk/agentcdk/internal/syncbuf"
 )
 
 // The process tests run this test binary a second time as a real server (or
@@ -231,22 +232,8 @@ type proc struct {
 	more  chan struct{}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects output written by one goroutine and read by others.
+type lockedBuffer = syncbuf.Buffer
 
 // startHelper runs this test binary as a helper in the given mode, with env
 // added to the environment, and for "serve" waits until it listens.

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/agentcdk/agentcdk/internal/leakcheck"
+	"github.com/agentcdk/agentcdk/internal/syncbuf"
 )
 
 // These tests build the agent with `go build` and run it as a real process on
@@ -64,23 +64,8 @@ type agentProc struct {
 	stdout lockedBuffer // the EMF metrics, when on
 }
 
-// lockedBuffer is a bytes.Buffer safe for a writer and readers at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects output written by one goroutine and read by others.
+type lockedBuffer = syncbuf.Buffer
 
 // startAgent runs the agent binary with args and env on a free port.
 func startAgent(t *testing.T, env []string, args ...string) *agentProc {
