@@ -300,39 +300,34 @@ type emfMetric struct {
 // "Sum"}, the form the CloudWatch agent's EMF exporter
 // (opentelemetry-collector-contrib awsemfexporter) writes for histograms.
 func (m *Meter) flush(g Gauges, sum, n int64, extra map[string]float64) {
-	members := map[string]any{}
-	var metrics []emfMetric
-	add := func(name, unit string, v any) {
-		metrics = append(metrics, emfMetric{name, unit})
-		members[name] = v
-	}
+	now := time.Now().UnixMilli()
+	l := newLine(DimensionService)
 	if g.Inflight != nil {
 		cur := g.Inflight()
 		avg := float64(cur)
 		if n > 0 {
 			avg = math.Round(float64(sum)/float64(n)*100) / 100
 		}
-		add(RequestsInFlight, "Count", avg)
-		add(RequestsInFlightMax, "Count", max(m.inflightMax.Swap(cur), cur))
-		add(OpenStreams, "Count", m.Streams.Load())
-		add(Requests, "Count", m.requests.Swap(0))
-		add(ServerErrors, "Count", m.serverErrs.Swap(0))
+		l.add(RequestsInFlight, "Count", avg)
+		l.add(RequestsInFlightMax, "Count", max(m.inflightMax.Swap(cur), cur))
+		l.add(OpenStreams, "Count", m.Streams.Load())
+		l.add(Requests, "Count", m.requests.Swap(0))
+		l.add(ServerErrors, "Count", m.serverErrs.Swap(0))
 		if d, ok := m.latency.take(); ok {
-			add(Latency, "Milliseconds", d)
+			l.add(Latency, "Milliseconds", d)
 		}
 	}
-	add(RunningJobs, "Count", g.Jobs())
-	add(JobsCompleted, "Count", m.jobsDone.Swap(0))
-	add(JobsFailed, "Count", m.jobsFailed.Swap(0))
+	l.add(RunningJobs, "Count", g.Jobs())
+	l.add(JobsCompleted, "Count", m.jobsDone.Swap(0))
+	l.add(JobsFailed, "Count", m.jobsFailed.Swap(0))
 	for _, name := range sortedNames(extra) {
 		unit := "Count"
 		if name == DrainSeconds {
 			unit = "Seconds"
 		}
-		add(name, unit, extra[name])
+		l.add(name, unit, extra[name])
 	}
-	now := time.Now().UnixMilli()
-	m.write(now, []string{DimensionService}, members, metrics)
+	m.write(now, l)
 
 	m.modelMu.Lock()
 	models := m.models
@@ -340,38 +335,52 @@ func (m *Meter) flush(g Gauges, sum, n int64, extra map[string]float64) {
 	m.modelMu.Unlock()
 	for _, name := range sortedNames(models) {
 		s := models[name]
-		members := map[string]any{DimensionModel: name}
-		metrics = metrics[:0]
-		add := func(metric, unit string, v any) {
-			metrics = append(metrics, emfMetric{metric, unit})
-			members[metric] = v
-		}
-		add(ModelCalls, "Count", s.calls)
-		add(ModelErrors, "Count", s.errors)
-		add(InputTokens, "Count", s.in)
-		add(OutputTokens, "Count", s.out)
+		l := newLine(DimensionService, DimensionModel)
+		l.members[DimensionModel] = name
+		l.add(ModelCalls, "Count", s.calls)
+		l.add(ModelErrors, "Count", s.errors)
+		l.add(InputTokens, "Count", s.in)
+		l.add(OutputTokens, "Count", s.out)
 		if d, ok := s.latency.take(); ok {
-			add(ModelLatency, "Milliseconds", d)
+			l.add(ModelLatency, "Milliseconds", d)
 		}
 		if p, ok := m.prices[name]; ok {
 			cost := (float64(s.in)*p.Input + float64(s.out)*p.Output) / 1e6
-			add(ModelCost, "None", math.Round(cost*1e6)/1e6)
+			l.add(ModelCost, "None", math.Round(cost*1e6)/1e6)
 		}
-		m.write(now, []string{DimensionService, DimensionModel}, members, metrics)
+		m.write(now, l)
 	}
 }
 
-func (m *Meter) write(now int64, dims []string, members map[string]any, metrics []emfMetric) {
-	members[DimensionService] = m.service
-	members["_aws"] = map[string]any{
+// emfLine is one EMF document being built: its dimension set, and its
+// metrics with their root members.
+type emfLine struct {
+	dims    []string
+	members map[string]any
+	metrics []emfMetric
+}
+
+func newLine(dims ...string) *emfLine {
+	return &emfLine{dims: dims, members: map[string]any{}}
+}
+
+func (l *emfLine) add(name, unit string, v any) {
+	l.metrics = append(l.metrics, emfMetric{name, unit})
+	l.members[name] = v
+}
+
+// write writes l, with the Service dimension and the _aws metadata.
+func (m *Meter) write(now int64, l *emfLine) {
+	l.members[DimensionService] = m.service
+	l.members["_aws"] = map[string]any{
 		"Timestamp": now,
 		"CloudWatchMetrics": []any{map[string]any{
 			"Namespace":  m.namespace,
-			"Dimensions": [][]string{dims},
-			"Metrics":    metrics,
+			"Dimensions": [][]string{l.dims},
+			"Metrics":    l.metrics,
 		}},
 	}
-	b, err := json.Marshal(members)
+	b, err := json.Marshal(l.members)
 	if err != nil { // only numbers, strings and the distribution go in
 		panic(fmt.Sprintf("agentkit: encode metrics: %v", err))
 	}
