@@ -279,6 +279,16 @@ type event struct {
 // heartbeats and the longest silence between two lines.
 func readEvents(t *testing.T, body io.Reader) (events []event, heartbeats int, longest time.Duration) {
 	t.Helper()
+	events, heartbeats, longest, err := scanEvents(body)
+	if err != nil {
+		t.Fatalf("stream cut: %v (after %v)", err, events)
+	}
+	return events, heartbeats, longest
+}
+
+// scanEvents is readEvents for any goroutine: err is what cut the stream,
+// nil when it ended cleanly.
+func scanEvents(body io.Reader) (events []event, heartbeats int, longest time.Duration, err error) {
 	sc := bufio.NewScanner(body)
 	var cur event
 	last := time.Now()
@@ -303,10 +313,7 @@ func readEvents(t *testing.T, body io.Reader) (events []event, heartbeats int, l
 			cur.data = strings.TrimPrefix(line, "data: ")
 		}
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("stream cut: %v (after %v)", err, events)
-	}
-	return events, heartbeats, longest
+	return events, heartbeats, longest, sc.Err()
 }
 
 func TestAgentStreamsTokens(t *testing.T) {

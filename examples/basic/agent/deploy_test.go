@@ -183,41 +183,15 @@ func streamEvents(c *http.Client, url, body string) string {
 	if resp.StatusCode != 200 {
 		return fmt.Sprint("status ", resp.StatusCode)
 	}
+	events, _, _, err := scanEvents(resp.Body)
 	var out []string
-	var name string
-	buf := make([]byte, 0, 4096)
-	chunk := make([]byte, 4096)
-	for {
-		n, err := resp.Body.Read(chunk)
-		buf = append(buf, chunk[:n]...)
-		for {
-			i := strings.Index(string(buf), "\n\n")
-			if i < 0 {
-				break
-			}
-			block := string(buf[:i])
-			buf = buf[i+2:]
-			data := ""
-			for line := range strings.SplitSeq(block, "\n") {
-				switch {
-				case strings.HasPrefix(line, "event: "):
-					name = strings.TrimPrefix(line, "event: ")
-				case strings.HasPrefix(line, "data: "):
-					data = strings.TrimPrefix(line, "data: ")
-				}
-			}
-			if data != "" && name != "draining" {
-				out = append(out, name+" "+data)
-			}
-			name = ""
-		}
-		if err != nil {
-			if err.Error() == "EOF" {
-				out = append(out, "EOF")
-			} else {
-				out = append(out, "cut: "+err.Error())
-			}
-			return strings.Join(out, "|")
+	for _, e := range events {
+		if e.name != "draining" {
+			out = append(out, e.name+" "+e.data)
 		}
 	}
+	if err != nil {
+		return strings.Join(append(out, "cut: "+err.Error()), "|")
+	}
+	return strings.Join(append(out, "EOF"), "|")
 }
