@@ -598,3 +598,31 @@ func checkStatic(t *testing.T, bin, platform string) {
 		t.Errorf("%s is for %v, want %v (%s)", bin, f.Machine, want, platform)
 	}
 }
+
+func TestTheReadmeShowsTheStartersCode(t *testing.T) {
+	// GIVEN the README's "Use it" section and the starter's main.go
+	root := repoRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Use it")
+	if !ok {
+		t.Fatal(`README.md has no "Use it" section`)
+	}
+	_, block, ok := strings.Cut(section, "\n```go\n")
+	block, _, ok2 := strings.Cut(block, "\n```\n")
+	if !ok || !ok2 {
+		t.Fatal(`the "Use it" section shows no Go code`)
+	}
+	src, err := os.ReadFile(filepath.Join(root, "starter", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// THEN its first Go block is main.go from the package clause on: the
+	// whole app, as the starter holds it
+	_, code, _ := strings.Cut(string(src), "\npackage main\n")
+	if want := "package main\n" + strings.TrimSuffix(code, "\n"); block != want {
+		t.Errorf("the README's main.go differs from starter/main.go:\n%s\nwant\n%s", block, want)
+	}
+}
