@@ -1,6 +1,6 @@
 // Command runtime measures what agentcdk's runtime promises under faults, on
 // loopback, against the two example binaries, and prints markdown tables
-// for the README. It exits 1 when a goal is missed, so it doubles as a
+// for docs/performance.md. It exits 1 when a goal is missed, so it doubles as a
 // check (2 for bad flags).
 //
 // Run it from the repository root; it needs moto_server on PATH (pip install
@@ -46,7 +46,7 @@
 // queue at a time (worker B starts after A exited). The scenarios of a
 // round run at once, each on its own queues.
 //
-// The figures depend on the machine; the README keeps them with the
+// The figures depend on the machine; docs/performance.md keeps them with the
 // command that produced them.
 package main
 

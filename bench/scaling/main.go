@@ -8,7 +8,7 @@
 //
 // Run it from the repository root:
 //
-//	go run ./bench/scaling                    # the README's figures
+//	go run ./bench/scaling                    # the figures in docs/scaling-model.md
 //	go run ./bench/scaling -hold 60s -baseline 0.5
 //	go run ./bench/scaling -cpu-per-request 0.001
 //

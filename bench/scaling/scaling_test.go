@@ -109,7 +109,7 @@ func TestDefaultDecisionsByHand(t *testing.T) {
 	}
 }
 
-// The scenarios the README shows, and one with a small max.
+// The scenarios docs/scaling-model.md shows, and one with a small max.
 func scenarios() map[string]Params {
 	d := DefaultParams()
 	long := d
@@ -216,7 +216,7 @@ func TestInFlightScaleInCooldownAndDraining(t *testing.T) {
 	}
 	_, _, flaps := runAll(p, concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	if lowest, outs := afterBurst(flaps); lowest != 1 || outs == 0 {
-		t.Errorf("cooldown 120 s: after the burst down to %d, %d scale-outs; want down to 1 and out again (the flap the README reports): %v", lowest, outs, flaps.Decisions)
+		t.Errorf("cooldown 120 s: after the burst down to %d, %d scale-outs; want down to 1 and out again (the flap docs/scaling-model.md reports): %v", lowest, outs, flaps.Decisions)
 	}
 	_, _, holds := runAll(p, concurrency{target: 20, scaleInCooldown: 180, scaleOut: 30, refScaleOut: 30})
 	if lowest, outs := afterBurst(holds); lowest != 2 || outs != 0 {

@@ -1,11 +1,13 @@
 // Command basic synthesizes the reference agent stack: an agent service on
 // ECS Fargate behind a public load balancer, with its API keys from SSM
-// Parameter Store. Copy this folder as the start of your own CDK app.
+// Parameter Store. It builds its agent from this repository, so it runs only
+// here; an app of your own starts from the repository's starter/ folder.
 //
 // Run it from the repository root with `go run ./examples/basic`: it writes
 // the cloud assembly to ./cdk.out (or to $CDK_OUTDIR, which the CDK CLI
-// sets) and prints what it made on stderr. From this folder, `npx aws-cdk@2 synth`
-// and `npx aws-cdk@2 deploy` work too (see cdk.json).
+// sets) and prints what it made on stderr. From this folder,
+// `npx --yes aws-cdk@2 synth` and `npx --yes aws-cdk@2 deploy` work too (see
+// cdk.json).
 package main
 
 import (

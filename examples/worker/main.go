@@ -5,8 +5,9 @@
 //
 // Run it from the repository root with `go run ./examples/worker`: it
 // writes the cloud assembly to ./cdk.out (or to $CDK_OUTDIR, which the CDK
-// CLI sets) and prints what it made on stderr. From this folder, `npx aws-cdk@2
-// synth` and `npx aws-cdk@2 deploy` work too (see cdk.json).
+// CLI sets) and prints what it made on stderr. From this folder,
+// `npx --yes aws-cdk@2 synth` and `npx --yes aws-cdk@2 deploy` work too (see
+// cdk.json).
 package main
 
 import (

@@ -254,7 +254,7 @@ func TestAgentRejectsMalformedRequests(t *testing.T) {
 		{"too large", "POST", "/run", `{"input": "` + strings.Repeat("a", 1<<20) + `"}`, 413, `request body is larger than 1048576 bytes`},
 		{"bad simulated latency", "POST", "/run", `{"input": "x", "simulated_latency": "soon"}`, 400, `\"simulated_latency\" \"soon\" is not a Go duration of 0 or more (for example \"2s\")`},
 		{"negative simulated latency", "POST", "/run/stream", `{"input": "x", "simulated_latency": "-1s"}`, 400, `\"simulated_latency\" \"-1s\" is not a Go duration of 0 or more (for example \"2s\")`},
-		{"stream without input", "GET", "/run/stream", "", 400, `query parameter \"input\" is missing or empty`},
+		{"stream without input", "POST", "/run/stream", `{}`, 400, `\"input\" is missing or empty; send {\"input\": \"...\"}`},
 		{"stream with bad body", "POST", "/run/stream", `[1]`, 400, `request body is not {\"input\": \"...\"}: json: cannot unmarshal array into Go value of type main.runRequest`},
 	}
 	for _, tc := range cases {
@@ -317,33 +317,43 @@ func scanEvents(body io.Reader) (events []event, heartbeats int, longest time.Du
 }
 
 func TestAgentStreamsTokens(t *testing.T) {
+	// GIVEN a running agent WHEN a run is streamed
+	p := ready(t)
+	resp, err := newClient(t).Post(p.base+"/run/stream", "application/json", strings.NewReader(`{"input":"hi there"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	events, _, _ := readEvents(t, resp.Body)
+
+	// THEN one token event per word arrives, then done with the output
+	want := []event{
+		{"token", `{"token":"You "}`}, {"token", `{"token":"said: "}`}, {"token", `{"token":"hi "}`}, {"token", `{"token":"there"}`},
+		{"done", `{"output":"You said: hi there"}`},
+	}
+	if resp.Header.Get("Content-Type") != "text/event-stream" || fmt.Sprint(events) != fmt.Sprint(want) {
+		t.Fatalf("got %s %v\nwant %v", resp.Header.Get("Content-Type"), events, want)
+	}
+}
+
+// A query string is kept in the load balancer's access logs and the
+// firewall's logs for as long as they are, so the agent takes a prompt only
+// in a request body.
+func TestAgentTakesNoPromptInTheURL(t *testing.T) {
 	p := ready(t)
 	c := newClient(t)
-	for _, method := range []string{"POST", "GET"} {
-		t.Run(method, func(t *testing.T) {
-			// GIVEN a running agent WHEN a run is streamed
-			var req *http.Request
-			if method == "POST" {
-				req, _ = http.NewRequest("POST", p.base+"/run/stream", strings.NewReader(`{"input":"hi there"}`))
-			} else {
-				req, _ = http.NewRequest("GET", p.base+"/run/stream?input=hi+there", nil)
-			}
-			resp, err := c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			events, _, _ := readEvents(t, resp.Body)
-
-			// THEN one token event per word arrives, then done with the output
-			want := []event{
-				{"token", `{"token":"You "}`}, {"token", `{"token":"said: "}`}, {"token", `{"token":"hi "}`}, {"token", `{"token":"there"}`},
-				{"done", `{"output":"You said: hi there"}`},
-			}
-			if resp.Header.Get("Content-Type") != "text/event-stream" || fmt.Sprint(events) != fmt.Sprint(want) {
-				t.Fatalf("got %s %v\nwant %v", resp.Header.Get("Content-Type"), events, want)
-			}
-		})
+	for _, path := range []string{"/run?input=secret", "/run/stream?input=secret"} {
+		// WHEN a run is asked for with its prompt in the query string
+		code, _ := do(t, c, "GET", p.base+path, "")
+		// THEN there is no such route
+		if code != http.StatusMethodNotAllowed {
+			t.Errorf("GET %s: %d, want 405", path, code)
+		}
+		// AND a POST with the prompt only in its URL is refused, without
+		// the prompt echoed back
+		if code, body := do(t, c, "POST", p.base+path, ""); code != http.StatusBadRequest || strings.Contains(body, "secret") {
+			t.Errorf("POST %s with no body: %d %s", path, code, body)
+		}
 	}
 }
 

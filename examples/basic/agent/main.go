@@ -19,12 +19,12 @@
 //	AGENTKIT_METRICS_SERVICE the service the metrics on stdout are for (default none: no metrics)
 //	AGENT_MODEL              the name the stand-in model's calls are recorded under (default "simulated")
 //
-// Routes:
+// Routes (a prompt travels only in a request body: a URL's query string is
+// kept in the load balancer's access logs and the firewall's logs):
 //
 //	GET  /health       200 {"status":"ok"}, 503 once draining
 //	POST /run          {"input": "..."} -> 200 {"output": "..."}
 //	POST /run/stream   {"input": "..."} -> server-sent events
-//	GET  /run/stream?input=...           -> server-sent events (EventSource)
 //
 // A POST body may also hold "simulated_latency", a Go duration that stands
 // in for a slower or faster model on that run only.
@@ -131,7 +131,6 @@ func (a *agent) routes() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /run", a.run)
 	mux.HandleFunc("POST /run/stream", a.stream)
-	mux.HandleFunc("GET /run/stream", a.stream)
 	return mux
 }
 
@@ -179,20 +178,10 @@ func (a *agent) run(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *agent) stream(w http.ResponseWriter, r *http.Request) {
-	var req runRequest
-	if r.Method == http.MethodGet {
-		req.Input = r.URL.Query().Get("input")
-		if req.Input == "" {
-			writeJSON(w, http.StatusBadRequest, errorResponse{Error: `query parameter "input" is missing or empty`})
-			return
-		}
-	} else {
-		var code int
-		var err error
-		if req, code, err = decodeRun(w, r); err != nil {
-			writeJSON(w, code, errorResponse{Error: err.Error()})
-			return
-		}
+	req, code, err := decodeRun(w, r)
+	if err != nil {
+		writeJSON(w, code, errorResponse{Error: err.Error()})
+		return
 	}
 	a.log.Info("run started", "input_bytes", len(req.Input), "stream", true)
 	st, err := a.srv.Stream(w, r)
