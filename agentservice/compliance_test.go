@@ -37,10 +37,13 @@ var (
 	defaultSGProvider = stacktest.Suppression{Path: "/Compliance/Custom::VpcRestrictDefaultSGCustomResourceProvider/Role", Rule: "AwsSolutions-IAM4",
 		AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}}
 	// A blue/green-family deploy's role reads the load balancer with
-	// Describe actions, which have no resource-level permissions.
-	deployRoleWildcard = stacktest.Suppression{Path: "/Compliance/Agent/DeployRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}}
-	execWildcard       = stacktest.Suppression{Path: "/Compliance/Agent/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{
-		"Resource::*",
+	// Describe actions, which have no resource-level permissions; they live
+	// in a policy of their own, so the suppression covers no user's grant.
+	deployRoleWildcard = stacktest.Suppression{Path: "/Compliance/Agent/DeployRole/InherentPolicy", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}}
+	// ECS Exec's ssmmessages and logs:DescribeLogGroups actions (a policy
+	// of their own), and its session logs, streams of one log group.
+	execWildcard = stacktest.Suppression{Path: "/Compliance/Agent/TaskDef/TaskRole/InherentPolicy", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}}
+	execLogs     = stacktest.Suppression{Path: "/Compliance/Agent/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{
 		"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<AgentExecLogsE0F2D8ED>:*",
 	}}
 )
@@ -119,7 +122,7 @@ func complianceCases() []complianceCase {
 				p.LogEncryptionKey = awskms.NewKey(stack, jsii.String("LogKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, execWildcard},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, execWildcard, execLogs},
 		},
 		{
 			name: "blue/green with a test header",
@@ -204,8 +207,8 @@ func TestComplianceAwsSolutions(t *testing.T) {
 
 // decisions are the compliance findings a case leaves to its user: HTTP
 // without a certificate (closed by Certificate or DomainName), deletion
-// protection off (closed by DeletionProtection), and a latency alarm that
-// notifies no one (closed by AlarmTopic).
+// protection off (closed by DeletionProtection), and the latency and EMF
+// errors alarms, which notify no one (closed by AlarmTopic).
 func (tc complianceCase) decisions() map[stacktest.Pack][]string {
 	var http, others []string
 	if !tc.https {
@@ -215,7 +218,7 @@ func (tc complianceCase) decisions() map[stacktest.Pack][]string {
 		others = append(others, "ELBDeletionProtectionEnabled")
 	}
 	if !tc.topic {
-		others = append(others, "CloudWatchAlarmAction")
+		others = append(others, "CloudWatchAlarmAction", "CloudWatchAlarmAction")
 	}
 	return map[stacktest.Pack][]string{
 		stacktest.NIST80053R5: append(slices.Clone(http), others...),

@@ -139,7 +139,7 @@ func TestDeploymentStrategiesShiftTrafficBetweenTwoTargetGroups(t *testing.T) {
 					"FixedResponseConfig": map[string]any{"ContentType": "text/plain", "MessageBody": "no route", "StatusCode": "404"}}},
 			}))
 			// AND ECS alone may assume the role, which may read the load balancer, register
-			// tasks in the two groups and change the one rule, nothing else
+			// tasks in the two groups and change the one rule and its listener, nothing else
 			tmpl.HasResourceProperties(jsii.String("AWS::IAM::Role"), exactlyProps(map[string]any{
 				"AssumeRolePolicyDocument": map[string]any{"Statement": []any{map[string]any{
 					"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": map[string]any{"Service": "ecs.amazonaws.com"},
@@ -169,13 +169,12 @@ func deployPolicy(ref func(any) any, svc *agentservice.Service, rules ...*string
 	if len(arns) == 1 {
 		modify = arns[0]
 	}
+	// The Describe actions, on "*", are in the role's InherentPolicy.
 	return map[string]any{"Statement": []any{
-		map[string]any{"Action": []any{"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
-			"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"},
-			"Effect": "Allow", "Resource": "*", "Sid": "ReadLoadBalancer"},
 		map[string]any{"Action": []any{"elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"},
 			"Effect": "Allow", "Resource": []any{ref(svc.TargetGroup.TargetGroupArn()), ref(svc.AlternateTargetGroup.TargetGroupArn())}, "Sid": "RegisterTasks"},
 		map[string]any{"Action": "elasticloadbalancing:ModifyRule", "Effect": "Allow", "Resource": modify, "Sid": "ShiftTraffic"},
+		map[string]any{"Action": "elasticloadbalancing:ModifyListener", "Effect": "Allow", "Resource": ref(svc.Listener.ListenerArn()), "Sid": "ModifyListener"},
 	}, "Version": "2012-10-17"}
 }
 

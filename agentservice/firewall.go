@@ -2,6 +2,9 @@ package agentservice
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
@@ -32,6 +35,15 @@ type Firewall struct {
 	//
 	// Default: - a web ACL made by the construct.
 	WebAclArn *string
+	// RedactHeaders names the request headers, beyond authorization,
+	// cookie and x-api-key (DefaultRedactedHeaders), whose values the web
+	// ACL's log replaces with REDACTED: the headers your callers send
+	// credentials in. Not case sensitive; 1 to 64 characters each, at most
+	// 96 (AWS WAF redacts at most 100 fields, and the query string and the
+	// default headers take 4). Only for the web ACL the construct makes.
+	//
+	// Default: - the default headers and the query string only.
+	RedactHeaders *[]*string
 }
 
 // Limits and defaults of Firewall.
@@ -43,7 +55,19 @@ const (
 	// rule.
 	minRateLimit = 10
 	maxRateLimit = 2_000_000_000
+	// maxRedactedFields is the most fields a WAF logging configuration
+	// redacts, and maxHeaderName the longest header name it takes
+	// (https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html).
+	maxRedactedFields = 100
+	maxHeaderName     = 64
 )
+
+// DefaultRedactedHeaders are the request headers whose values the web
+// ACL's log always replaces with REDACTED, beside the whole query string:
+// where callers send credentials (a bearer token, a session cookie, an API
+// key). A prompt in a query string would be kept for the log's retention
+// otherwise.
+var DefaultRedactedHeaders = []string{"authorization", "cookie", "x-api-key"}
 
 func (p *Props) firewallOn() bool {
 	return p.public() && (p.Firewall == nil || !defaults.Or(p.Firewall.Off, false))
@@ -65,6 +89,40 @@ func (p *Props) validateFirewall() error {
 	}
 	if v := f.RateLimit; v != nil && !token.IsNumber(v) && (*v < minRateLimit || *v > maxRateLimit || *v != float64(int64(*v))) {
 		return fmt.Errorf("agentservice: Firewall.RateLimit %v is not a rate limit; use a whole number of requests per 5 minutes from %d to %d", *v, minRateLimit, maxRateLimit)
+	}
+	return f.validateRedactHeaders()
+}
+
+// httpFieldName is HTTP's grammar for a field name (RFC 9110, token).
+var httpFieldName = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+func (f *Firewall) validateRedactHeaders() error {
+	if f.RedactHeaders == nil {
+		return nil
+	}
+	if defaults.Or(f.Off, false) || f.WebAclArn != nil {
+		return fmt.Errorf("agentservice: Firewall.RedactHeaders applies to the log of the web ACL the construct makes, but Firewall.Off or Firewall.WebAclArn is set; redact in your web ACL's logging configuration")
+	}
+	most := maxRedactedFields - 1 - len(DefaultRedactedHeaders)
+	if n := len(*f.RedactHeaders); n > most {
+		return fmt.Errorf("agentservice: Firewall.RedactHeaders has %d headers; AWS WAF redacts at most %d fields, and the query string and %s take %d, so name at most %d",
+			n, maxRedactedFields, strings.Join(DefaultRedactedHeaders, ", "), 1+len(DefaultRedactedHeaders), most)
+	}
+	seen := map[string]bool{}
+	for _, d := range DefaultRedactedHeaders {
+		seen[d] = true
+	}
+	for _, h := range *f.RedactHeaders {
+		if h == nil || token.IsString(h) {
+			continue
+		}
+		if len(*h) > maxHeaderName || !httpFieldName.MatchString(*h) {
+			return fmt.Errorf("agentservice: Firewall.RedactHeaders entry %q is not a header name; use 1 to %d letters, digits and !#$%%&'*+-.^_`|~", *h, maxHeaderName)
+		}
+		if seen[strings.ToLower(*h)] {
+			return fmt.Errorf("agentservice: Firewall.RedactHeaders names %q twice, or one of the headers always redacted (%s); drop it", *h, strings.Join(DefaultRedactedHeaders, ", "))
+		}
+		seen[strings.ToLower(*h)] = true
 	}
 	return nil
 }
@@ -138,25 +196,59 @@ func firewall(scope constructs.Construct, p *Props, lb elbv2.ApplicationLoadBala
 }
 
 // logFirewall sends the web ACL's log to a log group of its own, kept and
-// encrypted as the construct's other logs. AWS WAF delivers only to log
-// groups whose names start with aws-waf-logs-, named by ARN without the
-// ":*" the CDK's LogGroupArn ends with.
+// encrypted as the construct's other logs, with the credentials a request
+// may carry redacted (see redactedFields).
+//
+// AWS WAF delivers only to log groups whose names start with aws-waf-logs-
+// (https://docs.aws.amazon.com/waf/latest/developerguide/logging-cw-logs.html),
+// so the group cannot take a generated name: its name ends with the UUID of
+// the stack's ID, new on every create. A destroy keeps the group, as it
+// keeps every log group of the construct, and the next deploy of the stack
+// makes another instead of failing on the name.
 func logFirewall(scope constructs.Construct, p *Props, acl awswafv2.CfnWebACL) {
-	name := "aws-waf-logs-" + *awscdk.Names_UniqueId(acl)
-	awslogs.NewLogGroup(scope, jsii.String("FirewallLogs"), &awslogs.LogGroupProps{
-		LogGroupName:  jsii.String(name),
+	stack := awscdk.Stack_Of(scope)
+	deployment := awscdk.Fn_Select(jsii.Number(2), awscdk.Fn_Split(jsii.String("/"), stack.StackId(), nil))
+	logs := awslogs.NewLogGroup(scope, jsii.String("FirewallLogs"), &awslogs.LogGroupProps{
+		LogGroupName:  awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("aws-waf-logs-" + *awscdk.Names_UniqueId(acl) + "-"), deployment}),
 		Retention:     p.logRetention(),
 		EncryptionKey: p.LogEncryptionKey,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	stack := awscdk.Stack_Of(scope)
+	// WAF names the group by its ARN without the ":*" the CDK's
+	// LogGroupArn ends with; the Ref orders the configuration after it.
 	arn := stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: jsii.String(name),
+		Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: logs.LogGroupName(),
 		ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
-	logging := awswafv2.NewCfnLoggingConfiguration(scope, jsii.String("FirewallLogging"), &awswafv2.CfnLoggingConfigurationProps{
+	awswafv2.NewCfnLoggingConfiguration(scope, jsii.String("FirewallLogging"), &awswafv2.CfnLoggingConfigurationProps{
 		ResourceArn:           acl.AttrArn(),
 		LogDestinationConfigs: &[]any{arn},
+		RedactedFields:        redactedFields(p.Firewall),
 	})
-	logging.Node().AddDependency(scope.Node().FindChild(jsii.String("FirewallLogs")))
+}
+
+// redactedFields keeps credentials and prompts out of the web ACL's log:
+// the query string, and the default headers with the caller's
+// RedactHeaders. AWS WAF redacts only UriPath, QueryString, SingleHeader
+// and Method, at most 100 of them
+// (https://docs.aws.amazon.com/waf/latest/APIReference/API_LoggingConfiguration.html).
+func redactedFields(f *Firewall) *[]any {
+	headers := slices.Clone(DefaultRedactedHeaders)
+	if f != nil && f.RedactHeaders != nil {
+		for _, h := range *f.RedactHeaders {
+			if h != nil {
+				headers = append(headers, *h)
+			}
+		}
+	}
+	fields := []any{&awswafv2.CfnLoggingConfiguration_FieldToMatchProperty{QueryString: map[string]any{}}}
+	for _, h := range headers {
+		// A map, not the CDK's SingleHeaderProperty, which it writes as
+		// {"name": ...} since the field is untyped JSON; CloudFormation
+		// wants "Name".
+		fields = append(fields, &awswafv2.CfnLoggingConfiguration_FieldToMatchProperty{
+			SingleHeader: map[string]any{"Name": h},
+		})
+	}
+	return &fields
 }

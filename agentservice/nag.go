@@ -67,23 +67,40 @@ func suppressCompliance(c constructs.IConstruct, rule, reason string, appliesTo 
 
 // suppressTask covers the task definition both constructs make: its
 // plain environment (the agentkit contract), the ECR pull of an image from
-// ECR, and ECS Exec's channel.
+// ECR, and ECS Exec's channel. The grants AWS allows on "*" only move to a
+// policy of their own on each role (isolateInherent), so that the
+// suppression of their finding cannot hide a user's grant on "*".
 func suppressTask(def awsecs.FargateTaskDefinition, exec bool) {
 	suppressOnce(def, nag.Rule{ID: "AwsSolutions-ECS2",
 		Reason: "The plain environment holds the agentkit runtime contract (PORT, AGENTKIT_* timings, the queue URL) and the caller's non-secret settings; credential-like names are refused at synth time and secrets come from SSM or Secrets Manager"})
 	if pullsFromECR(def) {
-		suppressOnce(defaultPolicy(def.ExecutionRole()), nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"},
-			Reason: "ecr:GetAuthorizationToken, which the execution role needs to pull the image from ECR, has no resource-level permissions; the pull itself is granted on the image's repository only"})
+		isolateInherent(def.ExecutionRole(),
+			"ecr:GetAuthorizationToken, which the execution role needs to pull the image from ECR, has no resource-level permissions; the pull itself is granted on the image's repository only",
+			ecrAuthorization)
 	}
 	if !exec {
 		return
 	}
-	appliesTo := []string{"Resource::*"}
+	isolateInherent(def.TaskRole(),
+		"ECS Exec: the ssmmessages channel actions and logs:DescribeLogGroups have no resource-level permissions",
+		execActions...)
 	if logs, ok := def.Node().Scope().Node().TryFindChild(jsii.String("ExecLogs")).(awslogs.LogGroup); ok {
-		appliesTo = append(appliesTo, fmt.Sprintf("Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<%s>:*", logicalID(logs)))
+		suppressOnce(defaultPolicy(def.TaskRole()), nag.Rule{ID: "AwsSolutions-IAM5",
+			AppliesTo: []string{fmt.Sprintf("Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<%s>:*", logicalID(logs))},
+			Reason:    "ECS Exec writes session logs to streams of the one exec log group, whose names are known only at run time"})
 	}
-	suppressOnce(defaultPolicy(def.TaskRole()), nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: appliesTo,
-		Reason: "ECS Exec: the ssmmessages channel actions have no resource-level permissions, and session logs are written to streams of the one exec log group"})
+}
+
+// The grants the CDK gives a task's roles on "*", because AWS allows them
+// on no narrower resource: the registry login of an ECR pull, and ECS
+// Exec's channel and log-group lookup
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/ecs-exec.html).
+const ecrAuthorization = "ecr:GetAuthorizationToken"
+
+var execActions = []string{
+	"ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+	"ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel",
+	"logs:DescribeLogGroups",
 }
 
 // logicalID is the resolved logical ID of a construct's CloudFormation

@@ -110,14 +110,20 @@ func logKey(scope constructs.Construct, given awskms.IKey) (awskms.IKey, awskms.
 	return key, key
 }
 
-// allowLogsToUse lets CloudWatch Logs in this account and region use key
-// for log groups, as its documentation asks. An imported key's policy is
-// its owner's to change: for it this adds nothing.
+// allowLogsToUse lets CloudWatch Logs in this account and Region use key
+// for log groups, with the statement of its encryption guide
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html):
+// the Regional service principal logs.REGION.amazonaws.com (the global
+// logs.amazonaws.com is refused: "The specified KMS key does not exist or is
+// not allowed to be used with Arn ..."), narrowed by the encryption context
+// CloudWatch Logs sends, the ARN of a log group of this account and Region.
+// An imported key's policy is its owner's to change: for it this adds
+// nothing.
 func allowLogsToUse(key awskms.IKey) {
 	stack := awscdk.Stack_Of(key)
 	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:        jsii.String("AllowCloudWatchLogs"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs.amazonaws.com"), nil)},
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(regionalService("logs", stack), nil)},
 		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
 		Resources:  jsii.Strings("*"),
 		Conditions: &map[string]any{
@@ -128,6 +134,16 @@ func allowLogsToUse(key awskms.IKey) {
 			},
 		},
 	}), jsii.Bool(true))
+}
+
+// regionalService is the Regional principal of an AWS service in the
+// stack's Region, such as logs.us-east-1.amazonaws.com: the Region and the
+// partition's domain (amazonaws.com, amazonaws.com.cn) as the stack
+// resolves them, so an environment-agnostic stack gets them at deploy time.
+func regionalService(service string, stack awscdk.Stack) *string {
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String(service + "."), stack.Region(), jsii.String("."), stack.UrlSuffix(),
+	})
 }
 
 // tendDefaultSGProvider looks after the CDK's provider for

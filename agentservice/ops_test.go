@@ -99,8 +99,8 @@ func eachConst(t *testing.T, dir string, f func(name string, value ast.Expr)) {
 
 // awsMetrics are the metrics AWS writes that the construct may graph or
 // alarm on, by namespace, as the services document them (the Elastic Load
-// Balancing, ECS, Container Insights and SQS CloudWatch metric
-// references).
+// Balancing, ECS, Container Insights, SQS and CloudWatch Logs CloudWatch
+// metric references).
 var awsMetrics = map[string][]string{
 	"AWS/ApplicationELB": {"RequestCount", "TargetResponseTime", "HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count",
 		"HTTPCode_ELB_5XX_Count", "UnHealthyHostCount"},
@@ -108,6 +108,7 @@ var awsMetrics = map[string][]string{
 	"ECS/ContainerInsights": {"RunningTaskCount", "DesiredTaskCount", "PendingTaskCount", "DeploymentCount", "TaskSetCount"},
 	"AWS/SQS": {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible",
 		"ApproximateAgeOfOldestMessage"},
+	"AWS/Logs": {"EMFValidationErrors", "EMFParsingErrors"},
 }
 
 // metricRef is one metric a dashboard or alarm names.

@@ -3,6 +3,7 @@ package agentservice
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -37,6 +38,7 @@ const (
 	DefaultContainerName     = "agent"
 	DefaultLogStreamPrefix   = "agent"
 	DefaultLogRetention      = awslogs.RetentionDays_ONE_WEEK
+	DefaultLogBufferSizeMiB  = 10
 	DefaultMinHealthyPercent = 100
 	DefaultMaxHealthyPercent = 200
 	DefaultListenerPort      = 80
@@ -140,6 +142,32 @@ type Props struct {
 	//
 	// Default: "agent".
 	LogStreamPrefix *string
+	// LogDriverMode is how the container's stdout and stderr reach its log
+	// group (the awslogs driver's mode). In awsecs.AwsLogDriverMode_NON_BLOCKING
+	// the agent's writes never wait on CloudWatch Logs: while Logs is slow
+	// or throttles, lines wait in a buffer of LogBufferSizeMiB, and lines
+	// that do not fit are lost, agentkit's metric lines among them (the
+	// concurrency scaling then averages fewer data points; with none,
+	// Application Auto Scaling does not scale until data returns). In
+	// BLOCKING every line is kept, but a write to stdout waits until the
+	// driver takes it: a slow Logs stalls every request that logs, then the
+	// container health check, and ECS replaces the tasks. An agent serves
+	// rather than waits, so the default drops lines. Set here rather than
+	// left to ECS, whose default is an account setting
+	// (defaultLogDriverMode), non-blocking unless an administrator changed
+	// it.
+	//
+	// Default: awsecs.AwsLogDriverMode_NON_BLOCKING.
+	LogDriverMode awsecs.AwsLogDriverMode
+	// LogBufferSizeMiB is the non-blocking driver's buffer (max-buffer-size):
+	// how much of the container's output waits while CloudWatch Logs does
+	// not take it. Size it as the bytes the agent logs per second times the
+	// seconds of a Logs slowdown to ride out. A whole number of MiB, at
+	// least 1; only with LogDriverMode non-blocking.
+	//
+	// Default: 10 (DefaultLogBufferSizeMiB), ECS's own default, set
+	// explicitly.
+	LogBufferSizeMiB *float64
 
 	// PublicLoadBalancer puts the load balancer in the public subnets with
 	// an internet-facing scheme.
@@ -154,7 +182,11 @@ type Props struct {
 	// Default: - a web ACL with the Amazon IP reputation list, AWS's common
 	// rule set (its 8 KB body limit counted, not blocked, since prompts run
 	// longer) and known-bad-inputs set, and a rate limit of 600 requests per
-	// client IP address per 5 minutes.
+	// client IP address per 5 minutes. Its log redacts the query string and
+	// DefaultRedactedHeaders, and goes to a log group named
+	// aws-waf-logs-<construct>-<the stack ID's UUID>: kept when the stack is
+	// deleted, as every log group of the construct is, so a deploy after
+	// `cdk destroy` makes a new one rather than failing on the name.
 	Firewall *Firewall
 
 	// HealthCheck configures the load balancer's health check of the tasks
@@ -239,12 +271,14 @@ type Props struct {
 	// Default: true.
 	DeploymentAlarms *bool
 	// AlarmTopic receives every alarm the construct makes that reports a
-	// problem (the deployment alarms and the latency alarm), as the alarm's
-	// action: someone hears of a failing task as well as the deployment
-	// rolling back.
+	// problem (the deployment alarms, the latency alarm and the EMF errors
+	// alarm), as the alarm's action: someone hears of a failing task as well
+	// as the deployment rolling back. The topic's policy must let
+	// cloudwatch.amazonaws.com publish, and its key (if encrypted) must let
+	// CloudWatch use it: NewAlarmTopic makes such a topic.
 	//
 	// Default: - none; the deployment alarms only roll deployments back,
-	// and the latency alarm is only seen in CloudWatch.
+	// and the other alarms are only seen in CloudWatch.
 	AlarmTopic awssns.ITopic
 	// Target5xxAlarmThreshold is how many 5xx responses from the tasks in
 	// one minute, three minutes running, fire the 5xx alarm.
@@ -360,7 +394,9 @@ type Props struct {
 	// kept when the stack is deleted (as the log groups are), exposed as
 	// the construct's LogKey. Compliance packs (NIST 800-53, HIPAA, PCI DSS)
 	// ask for a customer key on every log group; it costs about 1 USD a
-	// month.
+	// month, also after a `cdk destroy`, until you schedule its deletion;
+	// each deploy after a destroy makes a new key and new log groups beside
+	// the kept ones.
 	LogEncryptionKey awskms.IKey
 
 	// AccessLogs writes the load balancer's access logs to S3.
@@ -513,6 +549,24 @@ func (p *Props) validateContainer() error {
 	}
 	if v := p.LogStreamPrefix; v != nil && !token.IsString(v) && (*v == "" || !logPrefix.MatchString(*v)) {
 		return fmt.Errorf("agentservice: LogStreamPrefix %q is not a log stream prefix; use letters, digits, '-', '_', '.' or '/' without ':' or '*'", *v)
+	}
+	return p.validateLogDriver()
+}
+
+func (p *Props) validateLogDriver() error {
+	modes := []awsecs.AwsLogDriverMode{awsecs.AwsLogDriverMode_NON_BLOCKING, awsecs.AwsLogDriverMode_BLOCKING}
+	if err := checkEnum("LogDriverMode", p.LogDriverMode, modes, "awsecs.AwsLogDriverMode", awsecs.AwsLogDriverMode_NON_BLOCKING); err != nil {
+		return err
+	}
+	v := p.LogBufferSizeMiB
+	if v == nil || token.IsNumber(v) {
+		return nil
+	}
+	if p.logMode() == awsecs.AwsLogDriverMode_BLOCKING {
+		return fmt.Errorf("agentservice: LogBufferSizeMiB %v is set with LogDriverMode %s; the buffer exists only in non-blocking mode, so drop LogBufferSizeMiB or use awsecs.AwsLogDriverMode_%s", *v, string(p.LogDriverMode), string(awsecs.AwsLogDriverMode_NON_BLOCKING))
+	}
+	if *v < 1 || *v != math.Trunc(*v) || math.IsInf(*v, 0) {
+		return fmt.Errorf("agentservice: LogBufferSizeMiB %v is not a buffer size; use a whole number of MiB of at least 1", *v)
 	}
 	return nil
 }
@@ -705,6 +759,21 @@ func (p *Props) deregistrationDelay() awscdk.Duration {
 		return p.DeregistrationDelay
 	}
 	return awscdk.Duration_Seconds(jsii.Number(p.timing().DeregistrationDelay.Seconds()))
+}
+
+func (p *Props) logMode() awsecs.AwsLogDriverMode {
+	if p.LogDriverMode == "" {
+		return awsecs.AwsLogDriverMode_NON_BLOCKING
+	}
+	return p.LogDriverMode
+}
+
+// logBuffer is the non-blocking driver's buffer; nil in blocking mode.
+func (p *Props) logBuffer() awscdk.Size {
+	if p.logMode() != awsecs.AwsLogDriverMode_NON_BLOCKING {
+		return nil
+	}
+	return awscdk.Size_Mebibytes(jsii.Number(defaults.Or(p.LogBufferSizeMiB, DefaultLogBufferSizeMiB)))
 }
 
 func (p *Props) logRetention() awslogs.RetentionDays {

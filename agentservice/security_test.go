@@ -84,8 +84,9 @@ func TestSecureDefaults(t *testing.T) {
 		})),
 	}))
 	// AND a failing deployment is rolled back on 5xx or unhealthy targets
-	// (the third alarm, on latency, reports and rolls nothing back)
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3))
+	// (the other two alarms, on latency and rejected EMF lines, report and
+	// roll nothing back)
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(4))
 	tmpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj(map[string]any{
 		"MetricName": "HTTPCode_Target_5XX_Count", "Threshold": 10, "EvaluationPeriods": 3,
 	}))
@@ -203,7 +204,7 @@ func TestOptions(t *testing.T) {
 			DeploymentAlarms: jsii.Bool(false), RestrictDefaultSecurityGroup: jsii.Bool(false)})
 		tmpl.ResourceCountIs(jsii.String("AWS::EC2::FlowLog"), jsii.Number(0))
 		tmpl.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(0))
-		tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(1)) // latency, which is not a deployment alarm
+		tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2)) // latency and EMF errors, not deployment alarms
 		tmpl.ResourceCountIs(jsii.String("Custom::VpcRestrictDefaultSG"), jsii.Number(0))
 	})
 	t.Run("log groups encrypted with a key", func(t *testing.T) {
@@ -215,7 +216,10 @@ func TestOptions(t *testing.T) {
 		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"KmsKeyId": assertions.Match_AnyValue()}), jsii.Number(3))
 		tmpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), obj(map[string]any{
 			"KeyPolicy": obj(map[string]any{"Statement": arrayWith(obj(map[string]any{
-				"Sid": "AllowCloudWatchLogs", "Principal": map[string]any{"Service": "logs.amazonaws.com"},
+				// The Regional principal: realaccount_test.go
+				"Sid": "AllowCloudWatchLogs", "Principal": map[string]any{"Service": map[string]any{"Fn::Join": []any{"", []any{
+					"logs.", map[string]any{"Ref": "AWS::Region"}, ".", map[string]any{"Ref": "AWS::URLSuffix"},
+				}}}},
 			}))}),
 		}))
 	})

@@ -91,6 +91,12 @@ type Service struct {
 	// stays above LatencyAlarmThreshold; it notifies AlarmTopic and does
 	// not roll deployments back.
 	LatencyAlarm awscloudwatch.Alarm
+	// EMFErrorsAlarm fires when CloudWatch Logs rejects a metric line of
+	// LogGroup (AWS/Logs EMFValidationErrors or EMFParsingErrors, summed over
+	// 5 minutes): agentkit's metrics, the concurrency scaling's among them,
+	// travel in such lines. It notifies AlarmTopic and does not roll
+	// deployments back.
+	EMFErrorsAlarm awscloudwatch.Alarm
 	// Dashboard is the service's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
@@ -138,6 +144,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	}))
 	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, m.inFlight(), props.Scaling)
 	s.LatencyAlarm = latencyAlarm(s, props, s.LoadBalancer)
+	s.EMFErrorsAlarm = emfErrorsAlarm(s, s.LogGroup, props.AlarmTopic)
 	if defaults.Or(props.Dashboard, true) {
 		s.Dashboard = s.serviceDashboard(props, m)
 	}
@@ -146,6 +153,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		Description: jsii.String("The agent service's address"),
 	})
 	suppressInherent(s, props)
+	awaitInherent(s.Service, s.TaskDefinition.ExecutionRole(), s.TaskDefinition.TaskRole())
 	awscdk.Aspects_Of(s).Add(&managedPolicies{owner: *s.Node().Path()}, nil)
 	return s
 }

@@ -429,11 +429,11 @@ func TestAlarmTopicIsTheActionOfEveryAlarm(t *testing.T) {
 	// WHEN it synthesizes
 	tmpl := assertions.Template_FromStack(stack, nil)
 
-	// THEN the five alarms that report a problem (5xx, unhealthy targets,
-	// latency, dead letters, the oldest message) notify the topic; the
-	// sixth, the worker's scale-from-zero step, keeps its scaling action
-	// alone
+	// THEN the seven alarms that report a problem (5xx, unhealthy targets,
+	// latency, dead letters, the oldest message, and each container's
+	// rejected EMF lines) notify the topic; the eighth, the worker's
+	// scale-from-zero step, keeps its scaling action alone
 	withTopic := obj(map[string]any{"AlarmActions": []any{map[string]any{"Ref": *stack.GetLogicalId(topic.Node().DefaultChild().(awscdk.CfnElement))}}})
-	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::CloudWatch::Alarm"), withTopic, jsii.Number(5))
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(6))
+	tmpl.ResourcePropertiesCountIs(jsii.String("AWS::CloudWatch::Alarm"), withTopic, jsii.Number(7))
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(8))
 }

@@ -49,8 +49,10 @@ func task(scope constructs.Construct, p *Props, logs awslogs.ILogGroup, env *map
 		// that changing it makes a new task definition and new tasks.
 		DockerLabels: secrets.VersionLabels(p.Secrets),
 		Logging: awsecs.LogDriver_AwsLogs(&awsecs.AwsLogDriverProps{
-			LogGroup:     logs,
-			StreamPrefix: jsii.String(p.logPrefix()),
+			LogGroup:      logs,
+			StreamPrefix:  jsii.String(p.logPrefix()),
+			Mode:          p.logMode(),
+			MaxBufferSize: p.logBuffer(),
 		}),
 		StopTimeout: p.stopTimeout(),
 		HealthCheck: containerHealthCheck(p.ContainerHealthCheck),

@@ -8,8 +8,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
-
-	"github.com/agentcdk/agentcdk/internal/nag"
 )
 
 // The listener rules ECS shifts come last (50000 is the ALB's largest
@@ -39,7 +37,7 @@ func trafficShift(scope constructs.Construct, p *Props, vpc awsec2.IVpc, listene
 		s.test = shiftedRule(scope, "TestRule", listener, testRulePriority,
 			elbv2.ListenerCondition_HttpHeader(h, jsii.Strings("*")), tg, s.alt)
 	}
-	s.role = deployRole(scope, tg, s.alt, s.production, s.test)
+	s.role = deployRole(scope, listener, tg, s.alt, s.production, s.test)
 	return s
 }
 
@@ -60,19 +58,21 @@ func shiftedRule(scope constructs.Construct, id string, listener elbv2.Applicati
 
 // deployRole is the infrastructure role ECS assumes to shift traffic: the
 // actions of AWS's managed policy AmazonECSInfrastructureRolePolicyForLoadBalancers
-// (v6) that an ALB listener rule needs, each on exactly the construct's own
-// resources. Left out: ModifyListener, which ECS needs only when it shifts
-// a listener's default action (an NLB) rather than a rule.
-func deployRole(scope constructs.Construct, tg, alt elbv2.ApplicationTargetGroup, rules ...elbv2.ApplicationListenerRule) awsiam.Role {
+// (v6) for an Application Load Balancer, each on the construct's own
+// resources: the Describe actions (which take no resource), the tasks'
+// registration in the two target groups, ModifyRule on the rules it
+// shifts and ModifyListener on their listener. The Describe actions live in
+// a policy of their own (isolateInherent). The trust policy is the one
+// ECS's guide gives, without conditions: it documents no
+// aws:SourceAccount or aws:SourceArn for this role.
+func deployRole(scope constructs.Construct, listener elbv2.ApplicationListener, tg, alt elbv2.ApplicationTargetGroup, rules ...elbv2.ApplicationListenerRule) awsiam.Role {
 	role := awsiam.NewRole(scope, jsii.String("DeployRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs.amazonaws.com"), nil),
 		Description: jsii.String("ECS shifts the agent's traffic between its two target groups during blue/green, canary and linear deploys"),
 	})
-	// The ELB Describe actions have no resource-level permissions.
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("ReadLoadBalancer"),
-		Actions: jsii.Strings("elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
-			"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"),
+		Sid:       jsii.String("ReadLoadBalancer"),
+		Actions:   jsii.Strings(elbDescribeActions...),
 		Resources: jsii.Strings("*"),
 	}))
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -91,9 +91,22 @@ func deployRole(scope constructs.Construct, tg, alt elbv2.ApplicationTargetGroup
 		Actions:   jsii.Strings("elasticloadbalancing:ModifyRule"),
 		Resources: &arns,
 	}))
-	suppressOnce(defaultPolicy(role), nag.Rule{ID: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"},
-		Reason: "ECS's blue/green deploys read the load balancer with elasticloadbalancing:Describe* actions, which have no resource-level permissions; registering tasks and shifting traffic are granted on this service's two target groups and listener rules only"})
+	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("ModifyListener"),
+		Actions:   jsii.Strings("elasticloadbalancing:ModifyListener"),
+		Resources: &[]*string{listener.ListenerArn()},
+	}))
+	isolateInherent(role,
+		"ECS's blue/green deploys read the load balancer with elasticloadbalancing:Describe* actions, which have no resource-level permissions; registering tasks and shifting traffic are granted on this service's two target groups, listener rules and listener only",
+		elbDescribeActions...)
 	return role
+}
+
+// elbDescribeActions are the read actions of ECS's managed policy for load
+// balancers; they take no resource.
+var elbDescribeActions = []string{
+	"elasticloadbalancing:DescribeListeners", "elasticloadbalancing:DescribeRules",
+	"elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
 }
 
 // alternateTarget tells ECS about the second target group and the rules it
@@ -120,6 +133,7 @@ func (s shifter) alternateTarget() awsecs.IAlternateTarget {
 // (W3005), and the warning is recorded as expected on the service.
 func (s shifter) order(service awsecs.FargateService) {
 	service.Node().AddDependency(defaultPolicy(s.role))
+	awaitInherent(service, s.role)
 	if cfn, ok := service.Node().DefaultChild().(awscdk.CfnResource); ok {
 		cfn.AddMetadata(jsii.String("cfn-lint"), map[string]any{"config": map[string]any{"ignore_checks": []string{"W3005"}}})
 	}

@@ -108,6 +108,11 @@ type Worker struct {
 	// waited over twice MaxJobWait, five minutes running; it notifies
 	// AlarmTopic.
 	OldestMessageAlarm awscloudwatch.Alarm
+	// EMFErrorsAlarm fires when CloudWatch Logs rejects a metric line of
+	// LogGroup (AWS/Logs EMFValidationErrors or EMFParsingErrors, summed over
+	// 5 minutes): the jobs' agentkit metrics travel in such lines. It
+	// notifies AlarmTopic.
+	EMFErrorsAlarm awscloudwatch.Alarm
 	// Dashboard is the worker's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
@@ -157,11 +162,14 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 	}, m.env(props.ModelPrices))
 	w.TaskDefinition, w.Container = task(w, base, w.LogGroup, env, nil)
 	protection := grantWorker(w.TaskDefinition.TaskRole(), w.Queue, w.Cluster, props.allowSend())
-	w.suppressWorkerFindings(props, protection)
-	awscdk.Aspects_Of(w).Add(&managedPolicies{owner: *w.Node().Path()}, nil)
 	w.Service = workerService(w, base, w.Cluster, w.TaskDefinition)
+	// After the service, whose ECS Exec grants the task role gets.
+	w.suppressWorkerFindings(props, protection)
+	awaitInherent(w.Service, w.TaskDefinition.ExecutionRole(), w.TaskDefinition.TaskRole())
+	awscdk.Aspects_Of(w).Add(&managedPolicies{owner: *w.Node().Path()}, nil)
 	w.scale(props)
 	w.OldestMessageAlarm = w.oldestMessageAlarm(props)
+	w.EMFErrorsAlarm = emfErrorsAlarm(w, w.LogGroup, props.AlarmTopic)
 	if defaults.Or(props.Dashboard, true) {
 		w.Dashboard = w.workerDashboard(props, m)
 	}

@@ -98,7 +98,7 @@ func pullsFromECR(def awsecs.FargateTaskDefinition) bool {
 	doc, _ := awscdk.Stack_Of(def).Resolve(policy.Document()).(map[string]any)
 	for _, st := range asSlice(doc["Statement"]) {
 		m, _ := st.(map[string]any)
-		if m["Action"] == "ecr:GetAuthorizationToken" && m["Resource"] == "*" {
+		if onEveryResource(m) && slices.Contains(stringsOf(m["Action"]), ecrAuthorization) {
 			return true
 		}
 	}

@@ -178,6 +178,18 @@ type WorkerProps struct {
 	//
 	// Default: "worker".
 	LogStreamPrefix *string
+	// LogDriverMode is how the container's stdout and stderr reach its log
+	// group; see Props.LogDriverMode. In non-blocking mode a line that does
+	// not fit the buffer is lost; in blocking mode a slow CloudWatch Logs
+	// stalls the jobs that log.
+	//
+	// Default: awsecs.AwsLogDriverMode_NON_BLOCKING.
+	LogDriverMode awsecs.AwsLogDriverMode
+	// LogBufferSizeMiB is the non-blocking driver's buffer; see
+	// Props.LogBufferSizeMiB.
+	//
+	// Default: 10 (DefaultLogBufferSizeMiB).
+	LogBufferSizeMiB *float64
 
 	// StopTimeout is how long ECS waits after SIGTERM before SIGKILL; the
 	// container gets it as AGENTKIT_STOP_TIMEOUT, and the consumer lets
@@ -211,9 +223,10 @@ type WorkerProps struct {
 	// Default: 5 (see DefaultMaxReceiveCount).
 	MaxReceiveCount *float64
 	// AlarmTopic receives every alarm the construct makes that reports a
-	// problem, as the alarm's action: the oldest-message alarm and the
-	// dead-letter alarm of the queue it makes, not the scale-from-zero
-	// alarm, whose action is scaling.
+	// problem, as the alarm's action: the oldest-message alarm, the EMF
+	// errors alarm and the dead-letter alarm of the queue it makes, not the
+	// scale-from-zero alarm, whose action is scaling. NewAlarmTopic makes a
+	// topic CloudWatch may publish to.
 	//
 	// Default: - none; the alarms are only seen in CloudWatch.
 	AlarmTopic awssns.ITopic
@@ -433,6 +446,8 @@ func (p *WorkerProps) base() *Props {
 		Secrets:                      p.Secrets,
 		LogRetention:                 p.LogRetention,
 		LogStreamPrefix:              jsii.String(defaults.Or(p.LogStreamPrefix, DefaultWorkerLogStreamPrefix)),
+		LogDriverMode:                p.LogDriverMode,
+		LogBufferSizeMiB:             p.LogBufferSizeMiB,
 		StopTimeout:                  defaults.Duration(p.StopTimeout, DefaultWorkerStopTimeout),
 		MinHealthyPercent:            p.MinHealthyPercent,
 		MaxHealthyPercent:            p.MaxHealthyPercent,

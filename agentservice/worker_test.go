@@ -382,7 +382,7 @@ func TestNewWorkerScalingFollowsItsProps(t *testing.T) {
 	// AND with at least one task there is no scale-from-zero step or alarm
 	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{"MinCapacity": 1, "MaxCapacity": 4}))
 	tmpl.ResourceCountIs(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), jsii.Number(1))
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2)) // the DLQ's and the oldest message's
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3)) // the DLQ's, the oldest message's and the EMF errors
 	if w.ScaleFromZeroAction != nil || w.ScaleFromZeroAlarm != nil {
 		t.Error("scale-from-zero made with MinCapacity 1")
 	}
@@ -400,7 +400,7 @@ func TestNewWorkerConsumesAnExistingQueue(t *testing.T) {
 	// THEN no queue, queue policy or DLQ alarm is made
 	tmpl.ResourceCountIs(jsii.String("AWS::SQS::Queue"), jsii.Number(0))
 	tmpl.ResourceCountIs(jsii.String("AWS::SQS::QueuePolicy"), jsii.Number(0))
-	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(2)) // scale from zero, and the oldest message's on the given queue
+	tmpl.ResourceCountIs(jsii.String("AWS::CloudWatch::Alarm"), jsii.Number(3)) // scale from zero, the oldest message's on the given queue, the EMF errors
 	if w.Queue != queue || w.DeadLetterQueue != nil || w.DeadLetterAlarm != nil {
 		t.Errorf("Queue = %v, DeadLetterQueue = %v, DeadLetterAlarm = %v; want the given queue and nils", w.Queue, w.DeadLetterQueue, w.DeadLetterAlarm)
 	}
@@ -712,8 +712,10 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 					AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
 			}
 			if name == "ecs exec, spot" {
-				want = append(want, stacktest.Suppression{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
-					AppliesTo: []string{"Resource::*", "Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<WorkerExecLogs4BC6ADA5>:*"}})
+				want = append(want,
+					stacktest.Suppression{Path: "/Worker/Worker/TaskDef/TaskRole/InherentPolicy", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}},
+					stacktest.Suppression{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
+						AppliesTo: []string{"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<WorkerExecLogs4BC6ADA5>:*"}})
 			}
 			if name == "kms key, send, secrets" {
 				want = append(want, stacktest.Suppression{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
@@ -721,11 +723,12 @@ func TestWorkerStackPassesCdkNagAndCfnLint(t *testing.T) {
 			}
 			stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), want...)
 			// AND the compliance packs find in the template only the one
-			// decision left to the user: no AlarmTopic, so the dead-letter
-			// and oldest-message alarms notify no one (AlarmTopic closes it)
+			// decision left to the user: no AlarmTopic, so the dead-letter,
+			// oldest-message and EMF errors alarms notify no one (AlarmTopic
+			// closes it)
 			for pack, rules := range map[stacktest.Pack][]string{
-				stacktest.NIST80053R5: {"CloudWatchAlarmAction", "CloudWatchAlarmAction"},
-				stacktest.HIPAA:       {"CloudWatchAlarmAction", "CloudWatchAlarmAction"},
+				stacktest.NIST80053R5: {"CloudWatchAlarmAction", "CloudWatchAlarmAction", "CloudWatchAlarmAction"},
+				stacktest.HIPAA:       {"CloudWatchAlarmAction", "CloudWatchAlarmAction", "CloudWatchAlarmAction"},
 				stacktest.PCIDSS321:   nil,
 			} {
 				stacktest.ExpectFindings(t, pack, stacktest.ScanTemplate(t, s.TemplatePath, pack), rules...)

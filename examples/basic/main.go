@@ -20,9 +20,6 @@ import (
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -46,28 +43,12 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 		Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
 		// The agent probes itself: `/agent healthcheck` (agentkit.RunProbe).
 		ContainerHealthCheck: &healthcheck.ContainerProps{},
-		// Every alarm (a failing deploy, slow answers) goes to one topic:
-		// subscribe your pager to it.
-		AlarmTopic: alarmTopic(stack),
+		// Every alarm (a failing deploy, slow answers, rejected metrics)
+		// goes to one topic that CloudWatch may publish to: subscribe your
+		// pager to it.
+		AlarmTopic: agentservice.NewAlarmTopic(stack, jsii.String("Alarms"), nil).Topic,
 	})
 	return stack
-}
-
-// alarmTopic is an SNS topic for alarms, encrypted with a key of its own
-// (CloudWatch cannot publish to a topic under SNS's AWS-managed key) that
-// CloudWatch may use, and reachable over TLS only.
-func alarmTopic(stack awscdk.Stack) awssns.Topic {
-	key := awskms.NewKey(stack, jsii.String("AlarmsKey"), &awskms.KeyProps{
-		Description:       jsii.String("Encrypts the alarm topic"),
-		EnableKeyRotation: jsii.Bool(true),
-	})
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowCloudWatchAlarms"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
-		Resources:  jsii.Strings("*"),
-	}), nil)
-	return awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{MasterKey: key, EnforceSSL: jsii.Bool(true)})
 }
 
 // agentImage builds the agent from agent/Dockerfile (the repository root is

@@ -20,9 +20,6 @@ import (
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -44,16 +41,19 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 		Description: jsii.String("An AI agent on ECS Fargate with a queue worker for long jobs (agentcdk examples/worker)"),
 	})
 	// Every alarm that reports a problem (a failing deployment, jobs in the
-	// dead-letter queue) goes to one topic: subscribe your pager to it.
-	alarms := alarmTopic(stack)
+	// dead-letter queue, rejected metrics) goes to one topic that CloudWatch
+	// may publish to: subscribe your pager to it.
+	alarms := agentservice.NewAlarmTopic(stack, jsii.String("Alarms"), nil).Topic
 	web := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
 		Image: &agentservice.Image{
 			Directory: jsii.String(repoRoot),
 			File:      jsii.String("examples/basic/agent/Dockerfile"),
 		},
-		ClusterName: jsii.String("ai-agents-prod"),
-		Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
-		AlarmTopic:  alarms,
+		// No ClusterName: CloudFormation names the cluster, so this stack and
+		// examples/basic (whose cluster is ai-agents-prod) deploy side by
+		// side in one account and Region.
+		Secrets:    secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
+		AlarmTopic: alarms,
 	})
 	worker := agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{
 		Image: &agentservice.Image{
@@ -74,23 +74,6 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 	worker.Queue.GrantSendMessages(web.TaskDefinition.TaskRole())
 	web.Container.AddEnvironment(jsii.String(EnvAgentQueueURL), worker.Queue.QueueUrl())
 	return stack
-}
-
-// alarmTopic is an SNS topic for alarms, encrypted with a key of its own
-// (CloudWatch cannot publish to a topic under SNS's AWS-managed key) that
-// CloudWatch may use, and reachable over TLS only.
-func alarmTopic(stack awscdk.Stack) awssns.Topic {
-	key := awskms.NewKey(stack, jsii.String("AlarmsKey"), &awskms.KeyProps{
-		Description:       jsii.String("Encrypts the alarm topic"),
-		EnableKeyRotation: jsii.Bool(true),
-	})
-	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("AllowCloudWatchAlarms"),
-		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
-		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
-		Resources:  jsii.Strings("*"),
-	}), nil)
-	return awssns.NewTopic(stack, jsii.String("Alarms"), &awssns.TopicProps{MasterKey: key, EnforceSSL: jsii.Bool(true)})
 }
 
 // stack:end

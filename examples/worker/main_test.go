@@ -46,16 +46,18 @@ var workerSuppressions = []stacktest.Suppression{
 	{Path: "/WorkerAgent/Agent/AccessLogs/Resource", Rule: "AwsSolutions-S1"},
 	// PORT and the AGENTKIT_* timings are the runtime contract, not secrets;
 	{Path: "/WorkerAgent/Agent/TaskDef/Resource", Rule: "AwsSolutions-ECS2"},
-	// ecr:GetAuthorizationToken has no resource-level permissions.
-	{Path: "/WorkerAgent/Agent/TaskDef/ExecutionRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}},
+	// ecr:GetAuthorizationToken has no resource-level permissions: it lives
+	// in a policy of its own, so the suppression covers no grant of yours.
+	{Path: "/WorkerAgent/Agent/TaskDef/ExecutionRole/InherentPolicy", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}},
 	// The worker's:
 	// the queue URL, concurrency and stop timeout are the contract, not secrets;
 	{Path: "/WorkerAgent/Worker/TaskDef/Resource", Rule: "AwsSolutions-ECS2"},
 	// scale-in protection is set on the task's own ARN, known only at run time;
 	{Path: "/WorkerAgent/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
 		AppliesTo: []string{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<AgentClusterF1EC2E82>/*"}},
-	// ecr:GetAuthorizationToken has no resource-level permissions.
-	{Path: "/WorkerAgent/Worker/TaskDef/ExecutionRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}},
+	// ecr:GetAuthorizationToken has no resource-level permissions: it lives
+	// in a policy of its own, so the suppression covers no grant of yours.
+	{Path: "/WorkerAgent/Worker/TaskDef/ExecutionRole/InherentPolicy", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}},
 	// The CDK's provider that empties the default security group logs
 	// through the managed Lambda basic execution policy.
 	{Path: "/WorkerAgent/Custom::VpcRestrictDefaultSGCustomResourceProvider/Role", Rule: "AwsSolutions-IAM4",
@@ -78,9 +80,10 @@ func TestWorkerStack(t *testing.T) {
 			"AWS::ApplicationAutoScaling::ScalableTarget": 2,
 			// web: CPU, requests and concurrency; worker: backlog per task and scale from zero
 			"AWS::ApplicationAutoScaling::ScalingPolicy": 5,
-			// web: 5xx, unhealthy targets and latency; worker: dead letters,
-			// oldest message and scale from zero
-			"AWS::CloudWatch::Alarm": 6,
+			// web: 5xx, unhealthy targets, latency and rejected EMF lines;
+			// worker: dead letters, oldest message, scale from zero and
+			// rejected EMF lines
+			"AWS::CloudWatch::Alarm": 8,
 			// one for each
 			"AWS::CloudWatch::Dashboard": 2,
 		} {
@@ -142,6 +145,8 @@ func TestWorkerStack(t *testing.T) {
 		// THEN it reports no error and no warning
 		stacktest.CfnLint(t, s.TemplatePath)
 	})
+
+	t.Run("a real account", func(t *testing.T) { realAccount(t, s) })
 
 	t.Run("deploys in moto", func(t *testing.T) {
 		// GIVEN a local AWS emulator

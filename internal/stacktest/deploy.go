@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -273,16 +274,29 @@ func (d *Deployment) uploadTemplate(template map[string]any) (string, error) {
 }
 
 // s3Put creates bucket (key "") or puts an object with a path-style
-// request. moto does not check signatures, so the request goes unsigned;
-// this keeps the S3 SDK out of the module for one bucket and a few objects.
+// request, signed with the emulator's credentials (moto lets an unsigned
+// request create an object but not overwrite one, which a second Deploy of
+// the same assets does); this keeps the S3 SDK out of the module for one
+// bucket and a few objects.
 func (d *Deployment) s3Put(bucket, key string, body []byte) error {
+	ctx := context.Background()
 	url := d.endpoint + "/" + bucket
 	if key != "" {
 		url += "/" + key
 	}
-	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("put %s: %w", url, err)
+	}
+	creds, err := d.Config.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("put %s: credentials: %w", url, err)
+	}
+	sum := sha256.Sum256(body)
+	payload := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", payload)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, payload, "s3", d.Config.Region, time.Now()); err != nil {
+		return fmt.Errorf("put %s: sign: %w", url, err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/smithy-go"
 )
 
 // This file holds everything the harness does because the emulator is
@@ -37,6 +39,15 @@ import (
 //     through the Application Auto Scaling API (which moto implements, and
 //     which checks the values), so the scaling the template declares can be
 //     read back; the others are listed in Deployment.Skipped.
+//   - moto's CloudFormation cannot delete AWS::EC2::NatGateway,
+//     ::InternetGateway, ::RouteTable, ::Route or AWS::IAM::ManagedPolicy
+//     (their models have no delete), so it cannot delete the VPC or the
+//     roles those policies are attached to either. DeleteStack deletes
+//     everything else, forgets the stack, and answers with the last of
+//     those refusals (a DependencyViolation on the VPC, or a DeleteConflict
+//     on a role): motoCouldNotDelete recognises them, and Delete goes on as
+//     CloudFormation on AWS would have finished. What moto keeps has a
+//     generated name, so it cannot collide with a later deployment.
 //
 // The templates themselves are deployed unchanged.
 
@@ -437,4 +448,22 @@ func zipDir(dir string) ([]byte, error) {
 		return nil, fmt.Errorf("zip %s: %w", dir, err)
 	}
 	return buf.Bytes(), nil
+}
+
+// motoCouldNotDelete reports whether err is one of moto's refusals to
+// delete a resource that depends on one its CloudFormation cannot delete
+// (see the top of this file).
+func motoCouldNotDelete(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	msg := api.ErrorMessage()
+	switch api.ErrorCode() {
+	case "DependencyViolation":
+		return strings.HasPrefix(msg, "The vpc ") && strings.HasSuffix(msg, " has dependencies and cannot be deleted.")
+	case "DeleteConflict":
+		return msg == "Cannot delete entity, must detach all policies first."
+	}
+	return false
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/agentcdk/agentcdk/internal/mototest"
+	"github.com/agentcdk/agentcdk/internal/stacktest"
+)
+
+// realAccount holds the reference stack to what a real account needs
+// beyond a first deploy: `cdk deploy`, `cdk destroy`, `cdk deploy` again,
+// and examples/worker deployed beside it in the same account and Region.
+// The key policies, principals and names each resource needs are checked
+// against AWS's documentation in package agentservice's template tests.
+func realAccount(t *testing.T, s *stacktest.Synthesized) {
+	t.Run("only the reference cluster name is fixed", func(t *testing.T) {
+		// WHEN the template's physical names are read
+		// THEN the only name fixed at synth time is the reference value's
+		// cluster name (SPEC.md): every other name is generated, or ends
+		// with the stack's ID, so neither a redeploy after a destroy that
+		// kept a resource nor examples/worker (which fixes none) collides
+		// with it
+		stacktest.ExpectFixedNames(t, s.Template, "AWS::ECS::Cluster ClusterName=ai-agents-prod")
+	})
+
+	t.Run("deploys, is destroyed and deploys again in moto", func(t *testing.T) {
+		// GIVEN the stack deployed to the emulator
+		endpoint := mototest.Start(t)
+		first := stacktest.Deploy(t, endpoint, "BasicAgent", s.TemplatePath)
+		waf := onlyLogicalID(t, s, "AWS::Logs::LogGroup", "/BasicAgent/Agent/FirewallLogs/Resource")
+
+		// WHEN it is destroyed, which keeps its log groups as CloudFormation
+		// does, and deployed again under the same name
+		first.Delete(t)
+		again := stacktest.Deploy(t, endpoint, "BasicAgent", s.TemplatePath)
+
+		// THEN the second deployment completes (Deploy fails otherwise), with
+		// a web ACL log group of its own beside the one the first left behind
+		if a, b := first.PhysicalIDs[waf], again.PhysicalIDs[waf]; a == "" || a == b {
+			t.Errorf("web ACL log group: first deployment %q, second %q; want two different names", a, b)
+		}
+		if n := len(again.Services(t)); n != 1 {
+			t.Errorf("%d services after the second deployment, want 1", n)
+		}
+	})
+}
+
+// onlyLogicalID returns the logical id of the resource of typ at path.
+func onlyLogicalID(t *testing.T, s *stacktest.Synthesized, typ, path string) string {
+	t.Helper()
+	for id := range s.Resources(typ) {
+		if s.PathOf(id) == path {
+			return id
+		}
+	}
+	t.Fatalf("no %s at %s", typ, path)
+	return ""
+}

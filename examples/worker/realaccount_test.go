@@ -1,0 +1,45 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/agentcdk/agentcdk/internal/mototest"
+	"github.com/agentcdk/agentcdk/internal/stacktest"
+)
+
+// realAccount holds the example's stack to what a real account needs
+// beyond a first deploy: `cdk deploy`, `cdk destroy`, `cdk deploy` again,
+// and examples/basic deployed beside it in the same account and Region.
+// The key policies, principals and names each resource needs are checked
+// against AWS's documentation in package agentservice's template tests.
+func realAccount(t *testing.T, s *stacktest.Synthesized) {
+	t.Run("no physical name is fixed", func(t *testing.T) {
+		// WHEN the template's physical names are read
+		// THEN none is fixed at synth time: every name is generated, or ends
+		// with the stack's ID, so neither a redeploy after a destroy that
+		// kept a resource nor examples/basic (whose only fixed name is its
+		// cluster's, ai-agents-prod) collides with it
+		stacktest.ExpectFixedNames(t, s.Template)
+	})
+
+	t.Run("deploys, is destroyed and deploys again in moto", func(t *testing.T) {
+		// GIVEN the stack deployed to the emulator
+		endpoint := mototest.Start(t)
+		first := stacktest.Deploy(t, endpoint, "WorkerAgent", s.TemplatePath)
+		waf := logicalID(t, s, "AWS::Logs::LogGroup", "/WorkerAgent/Agent/FirewallLogs/Resource")
+
+		// WHEN it is destroyed, which keeps its log groups as CloudFormation
+		// does, and deployed again under the same name
+		first.Delete(t)
+		again := stacktest.Deploy(t, endpoint, "WorkerAgent", s.TemplatePath)
+
+		// THEN the second deployment completes (Deploy fails otherwise), with
+		// a web ACL log group of its own beside the one the first left behind
+		if a, b := first.PhysicalIDs[waf], again.PhysicalIDs[waf]; a == "" || a == b {
+			t.Errorf("web ACL log group: first deployment %q, second %q; want two different names", a, b)
+		}
+		if n := len(again.Services(t)); n != 2 {
+			t.Errorf("%d services after the second deployment, want 2", n)
+		}
+	})
+}
