@@ -24,17 +24,25 @@ func main() {
 	app.Synth(nil)
 }
 
-// newStack is the whole stack: the service, its image and its secret.
+// newStack is the whole stack: the service, its image, its secret and the
+// topic its alarms notify.
 func newStack(scope constructs.Construct, id string) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
 		Description: jsii.String("An AI agent on ECS Fargate behind an Application Load Balancer"),
 	})
+	// An encrypted topic CloudWatch may publish to; subscribe whoever is
+	// on call (see the deploy checklist).
+	alarms := agentservice.NewAlarmTopic(stack, jsii.String("Alarms"), nil)
 	agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
 		// Built from agent/Dockerfile at deploy, with agent/ as the context.
 		Image: agentservice.ImageFromDirectory("agent"),
 		// MODEL_API_KEY from the SecureString parameter /myagent/MODEL_API_KEY,
 		// version 1, injected by ECS when a task starts.
-		Secrets: secrets.FromParameters("/myagent", 1, "MODEL_API_KEY"),
+		Secrets:    secrets.FromParameters("/myagent", 1, "MODEL_API_KEY"),
+		AlarmTopic: alarms.Topic,
+	})
+	awscdk.NewCfnOutput(stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
+		Value: alarms.Topic.TopicArn(),
 	})
 	return stack
 }
