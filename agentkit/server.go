@@ -98,7 +98,9 @@ type Server struct {
 	// Default: slog.Default().
 	Logger *slog.Logger
 
-	inflight atomic.Int64 // requests being served, health probes excluded
+	inflight      atomic.Int64 // requests being served, health probes excluded
+	underDeadline atomic.Int64 // of those, the ones under a request deadline
+	drainCut      atomic.Int64 // requests and jobs the drain cut, for the metrics
 
 	connMu sync.Mutex
 	conns  map[net.Conn]connState // open, not hijacked
@@ -108,6 +110,7 @@ type Server struct {
 	served    bool
 	draining  bool
 	drainCh   chan struct{}
+	closing   chan struct{} // closed at the drain's close point
 	jobs      int
 	jobsIdle  chan struct{} // made when the drain begins; closed once jobs is 0
 	jobCtx    context.Context
@@ -191,7 +194,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			func() map[string]float64 {
 				return map[string]float64{
 					MetricDrainSeconds: math.Round(time.Since(drainStart).Seconds()*1000) / 1000,
-					MetricDrainCut:     float64(s.inflight.Load() + int64(s.jobCount())),
+					MetricDrainCut:     float64(s.drainCut.Load()),
 				}
 			}, metricsDone)
 		// The last line, with the drain's outcome, is written before Serve
@@ -232,10 +235,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 func (s *Server) Handler(h http.Handler) http.Handler {
 	s.mu.Lock()
 	s.initLocked()
-	health, m := s.health, s.meter
+	health, m, closing := s.health, s.meter, s.closing
 	s.mu.Unlock()
 	d, _ := s.requestTimeout()
-	return &tracked{s: s, health: health, next: orDefault(h), deadline: d, meter: m}
+	return &tracked{s: s, health: health, next: orDefault(h), deadline: d, meter: m, closing: closing}
 }
 
 type tracked struct {
@@ -244,6 +247,7 @@ type tracked struct {
 	next     http.Handler
 	deadline time.Duration // 0: none
 	meter    *meter.Meter  // nil: no metrics
+	closing  <-chan struct{}
 }
 
 func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -344,6 +348,7 @@ func (s *Server) initLocked() {
 	}
 	s.ready = true
 	s.drainCh = make(chan struct{})
+	s.closing = make(chan struct{})
 	s.jobCtx, s.jobCancel = context.WithCancelCause(context.Background())
 	s.reqCtx, s.reqCancel = context.WithCancelCause(context.Background())
 	s.health = s.Health
@@ -449,7 +454,7 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 	}
 	m := t.meter
 	s.meter = m
-	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request, meter: m}
+	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request, meter: m, closing: s.closing}
 	base, reqCtx := hs.BaseContext, meter.With(s.reqCtx, m)
 	hs.BaseContext = func(l net.Listener) context.Context {
 		if base == nil {
