@@ -595,9 +595,14 @@ func TestMetricsRefuseAServiceNamespaceOrPriceCloudWatchWouldDrop(t *testing.T) 
 		{"one model at two prices", agentkit.Metrics{Service: "web", Prices: map[string]agentkit.ModelPrice{"gpt-4o": {Input: 1}, "gpt-4o\n": {Input: 2}}},
 			`agentkit: model prices "gpt-4o" and "gpt-4o\n" name one model (Model "gpt-4o") at two prices`},
 	}
+	// Were one accepted, the server would listen on a free loopback port
+	// and, its context done, drain at once.
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			err := (&agentkit.Server{Logger: quiet, Metrics: &c.m}).ListenAndServe(context.Background())
+			srv := &agentkit.Server{Logger: quiet, Metrics: &c.m, HTTP: &http.Server{Addr: "127.0.0.1:0"}}
+			err := srv.ListenAndServe(done)
 			if err == nil || !strings.HasPrefix(err.Error(), c.want) {
 				t.Fatalf("got  %v\nwant %s", err, c.want)
 			}
