@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -807,5 +808,52 @@ func TestASecondSignalStillEndsTheDrainWhenMainUsesNotifyContext(t *testing.T) {
 	}
 	if code := p.wait(5 * time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
+	}
+}
+
+func TestASIGTERMDuringStartUpEndsTheProcessCleanlyWhenMainHooksFirst(t *testing.T) {
+	// GIVEN a process whose main begins with signal.NotifyContext and is
+	// still starting up (see helperEarly)
+	p := startHelper(t, "early")
+	p.waitLine("hooked")
+
+	// WHEN it receives SIGTERM before it serves
+	p.signal(syscall.SIGTERM)
+
+	// THEN it never listens, and exits 0 at once
+	if code := p.wait(5 * time.Second); code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	if line := p.waitLine("serve returned:"); line != "serve returned: <nil>" {
+		t.Fatalf("got %q", line)
+	}
+	if log := p.stderr.String(); !strings.Contains(log, "agentkit: stopped before serving") || strings.Contains(log, "agentkit: serving") {
+		t.Fatalf("log:\n%s", log)
+	}
+}
+
+func TestASIGTERMRightAfterExecEndsTheProcessOneOfTwoWays(t *testing.T) {
+	// GIVEN a process whose main begins with signal.NotifyContext
+	for range 5 {
+		// WHEN it receives SIGTERM right after it was started, before or
+		// after its main has hooked the signal
+		p := startHelper(t, "early")
+		p.signal(syscall.SIGTERM)
+		p.wait(10 * time.Second)
+
+		// THEN either the hook was in place and it exits 0 without
+		// serving, or it was not and Go's default handling ended it (the
+		// documented window before main's first statement); never
+		// anything else, and it never serves
+		ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		hooked := ws.Exited() && ws.ExitStatus() == 0 && slices.Contains(p.allLines(), "serve returned: <nil>")
+		killed := ws.Signaled() && ws.Signal() == syscall.SIGTERM
+		if !hooked && !killed {
+			t.Fatalf("wait status %v; output %q", ws, p.allLines())
+		}
+		if strings.Contains(p.stderr.String(), "agentkit: serving") {
+			t.Fatalf("it served:\n%s", p.stderr.String())
+		}
+		t.Logf("hooked %t, killed by SIGTERM %t", hooked, killed)
 	}
 }

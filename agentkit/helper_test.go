@@ -40,6 +40,8 @@ func TestMain(m *testing.M) {
 		os.Exit(agentkit.RunProbe())
 	case "notify-rounds":
 		os.Exit(helperNotifyRounds())
+	case "early":
+		os.Exit(helperEarly())
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
@@ -249,6 +251,29 @@ func helperNotifyRounds() int {
 		err = srv.Serve(ctx, l)
 		stop()
 		say("returned:", err)
+	}
+	return 0
+}
+
+// helperEarly is a program whose main begins as the package documentation
+// recommends: signal.NotifyContext first, its context passed to
+// ListenAndServe. It prints "hooked" once the hook is in place; its
+// start-up (loading a model, warming a cache) then lasts until the context
+// ends or 10s pass, after which it serves on a free loopback port and
+// prints "serve returned: ERR".
+func helperEarly() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	fmt.Println("hooked")
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+	}
+	srv := &agentkit.Server{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), HTTP: &http.Server{Addr: "127.0.0.1:0"}}
+	err := srv.ListenAndServe(ctx)
+	fmt.Println("serve returned:", err)
+	if err != nil {
+		return 1
 	}
 	return 0
 }

@@ -128,9 +128,11 @@ type timing struct {
 }
 
 // ListenAndServe listens on HTTP.Addr, or on ":$PORT" (PortFromEnv) when
-// it is empty, and calls Serve. A malformed PORT, AGENTKIT_STOP_TIMEOUT,
-// AGENTKIT_IDLE_TIMEOUT or AGENTKIT_REQUEST_TIMEOUT, or an invalid field,
-// is reported before it listens.
+// it is empty, and serves as Serve does. A malformed PORT,
+// AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT or AGENTKIT_REQUEST_TIMEOUT,
+// or an invalid field, is reported before it listens. It handles SIGTERM
+// and SIGINT from before it listens; when ctx is already done (the program
+// was told to stop while it started), it returns nil without listening.
 func (s *Server) ListenAndServe(ctx context.Context) error {
 	if _, err := s.timing(); err != nil {
 		return err
@@ -146,11 +148,18 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		}
 		addr = ":" + strconv.Itoa(port)
 	}
+	stop := stopsignal.Watch(ctx)
+	if stop.Context().Err() != nil {
+		s.logger().Info("agentkit: stopped before serving", "reason", stop.Reason())
+		stop.Release()
+		return nil
+	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
+		stop.Release()
 		return fmt.Errorf("agentkit: listen on %s: %w", addr, err)
 	}
-	return s.Serve(ctx, l)
+	return s.serve(l, stop)
 }
 
 // Serve serves HTTP on l until SIGTERM or SIGINT arrives or ctx is done, then
@@ -180,13 +189,18 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // request read after it began; it closes the listener and the connections
 // itself.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	return s.serve(l, stopsignal.Watch(ctx))
+}
+
+// serve is Serve with the signals already watched by stop, which it
+// releases.
+func (s *Server) serve(l net.Listener, stop *stopsignal.Stop) error {
+	defer stop.Release()
 	hs, t, err := s.prepare()
 	if err != nil {
 		l.Close()
 		return err
 	}
-	stop := stopsignal.Watch(ctx)
-	defer stop.Release()
 	var drainStart time.Time
 	if m := s.meter; m != nil {
 		metricsStop, metricsDone := make(chan struct{}), make(chan struct{})
