@@ -325,7 +325,8 @@ const (
 	// MetricServerErrors counts the requests answered with a 5xx status.
 	MetricServerErrors = meter.ServerErrors
 	// MetricLatency is the distribution of the answered requests' latency,
-	// in milliseconds, from the handler's start to its return.
+	// in milliseconds, from the handler's start to its return, in a line of
+	// its own.
 	MetricLatency = meter.Latency
 	// MetricJobsCompleted and MetricJobsFailed count the background jobs
 	// that ended during the interval, without and with an error.
@@ -342,8 +343,11 @@ const (
 	MetricModelErrors  = meter.ModelErrors
 	MetricInputTokens  = meter.InputTokens
 	MetricOutputTokens = meter.OutputTokens
+	// MetricModelLatency is the calls' latency as a distribution, in
+	// milliseconds, in a line of its own.
 	MetricModelLatency = meter.ModelLatency
 	// MetricModelCost is the estimated cost of the calls in US dollars,
-	// from a price table; written only when the table has the model.
+	// from a price table; written only when the table has the model (for
+	// ModelOther: some model it stands for).
 	MetricModelCost = meter.ModelCost
 )

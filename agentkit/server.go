@@ -74,6 +74,9 @@ type Server struct {
 	// cause ErrRequestTimeout; a handler that does not answer within
 	// RequestTimeoutGrace after that is answered for (see "The request
 	// deadline" in the package documentation). Health probes are exempt.
+	// A handler under a deadline runs in a goroutine of its own, which also
+	// lets the drain answer 503 for it at its close point rather than cut
+	// its connection (see "The drain").
 	// Default: AGENTKIT_REQUEST_TIMEOUT, or no deadline when unset.
 	RequestTimeout time.Duration
 
@@ -165,13 +168,17 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // Serve serves HTTP on l until SIGTERM or SIGINT arrives or ctx is done, then
 // drains as the package documentation's "The drain" says, and returns. It
 // always closes l. It handles SIGTERM and SIGINT (signal.Notify) only while
-// it runs.
+// it runs. A ctx from signal.NotifyContext is fine: one SIGTERM that ends
+// ctx and reaches Serve too is one reason to stop, not two (see "Signals"
+// in the package documentation).
 //
 // Serve returns nil as soon as every request, job and connection has ended,
 // however early; an error wrapping ErrDrainTimeout when it had to close
-// requests or abandon jobs at the drain deadline; and an error at once when
-// a second signal arrives during the drain (it then restores the default
-// signal handling, so a third signal kills the process).
+// requests or abandon jobs at the drain deadline (those under a request
+// deadline are answered 503 first); and an error at once when a second
+// signal arrives during the drain (it then stops handling the signals, so
+// that, unless the program handles them itself, a third kills the
+// process).
 //
 // Serve changes HTTP before serving: it wraps Handler with s.Handler (health
 // and request tracking), BaseContext so the drain can cancel request
