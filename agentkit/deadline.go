@@ -3,6 +3,7 @@ package agentkit
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -262,7 +263,10 @@ func (g *deadlineWriter) takeOver(a answer) (sent string, ok bool) {
 	if g.hijacked {
 		return "nothing: the connection was hijacked", true
 	}
-	msg := fmt.Sprintf(`{"error":%q}`, a.msg)
+	m, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{a.msg})
+	msg := string(m)
 	switch {
 	case !g.wrote:
 		h := g.w.Header()
