@@ -373,7 +373,7 @@ func meteredJob(t *testing.T, m *agentkit.Metrics) context.Context {
 // two more lines of the service (each interval writes one, before its
 // models' lines) follow those seen now.
 func nextFlush(out *notifyingBuffer) {
-	count := func() int { return strings.Count(out.String(), `"`+agentkit.MetricRunningJobs+`"`) }
+	count := func() int { return strings.Count(out.String(), `"`+agentkit.MetricRunningJobs+`":`) } // the member, once a line
 	for want := count() + 2; count() < want; {
 		<-out.wrote
 	}
