@@ -256,13 +256,52 @@ const (
 	// DimensionModel is the second dimension of the model-call metrics.
 	DimensionModel = meter.DimensionModel
 
-	// MaxModels bounds the Model dimension's values a process reports:
-	// calls to further models are reported as ModelOther.
+	// MaxModels bounds the Model dimension's values a process reports, for
+	// its whole life: the first MaxModels values its calls name are
+	// reported as themselves, and calls to any further model as
+	// ModelOther, in every line after.
 	MaxModels = meter.MaxModels
 
-	// ModelOther is the Model value of calls beyond MaxModels models.
+	// ModelOther is the Model value of calls beyond MaxModels models, and of
+	// calls whose model name is blank.
 	ModelOther = meter.ModelOther
+
+	// MaxModelNameLength bounds a Model dimension value (see
+	// ModelDimension): a quarter of CloudWatch's 1024 characters for a
+	// dimension value, room for any provider's model ID or ARN.
+	MaxModelNameLength = meter.MaxModelName
+
+	// MaxMetricsLineBytes bounds every line of metrics agentkit writes,
+	// newline included: the container runtime splits a longer line in
+	// pieces (16 KiB is its copy buffer; moby/moby#41794), and a piece is
+	// no longer JSON, so CloudWatch would drop its metrics. CloudWatch Logs'
+	// own limit on an event is 256 KB.
+	MaxMetricsLineBytes = meter.MaxLineBytes
 )
+
+// ModelDimension returns the Model dimension value RecordModelCall writes
+// for a model name, by a rule that makes every name a valid CloudWatch
+// dimension value (ASCII without control characters, 1 to 1024
+// characters, not all spaces; CloudWatch drops a metric whose value breaks
+// it):
+//
+//   - whitespace and control characters at either end are dropped
+//     ("gpt-4o\n" is "gpt-4o");
+//   - what is left is kept as it is when it is 1 to MaxModelNameLength
+//     printable ASCII characters (space to tilde), which model IDs are;
+//   - when nothing is left (the name was empty or blank), the value is
+//     ModelOther;
+//   - any other name (too long, or holding a character that is not
+//     printable ASCII) has each such character replaced by "_", is cut to
+//     MaxModelNameLength-9 characters, and ends with "~" and 8 hex digits
+//     of the 32-bit FNV-1a hash of the name (its ends dropped), so that
+//     two names rewritten alike stay apart: "modèle" is "mod_le~209b459b".
+//     A byte that is not valid UTF-8 counts as one character.
+//
+// Every task maps a name alike, so a model's calls add up across tasks. A
+// price table (Metrics.Prices) is read by the same rule: its names are
+// matched by their Model values.
+func ModelDimension(name string) string { return meter.ModelDimension(name) }
 
 // Metric names, per service (dimension Service) unless noted. Each task
 // writes one data point per MetricsInterval, so the Average statistic of a
@@ -286,7 +325,8 @@ const (
 	// MetricServerErrors counts the requests answered with a 5xx status.
 	MetricServerErrors = meter.ServerErrors
 	// MetricLatency is the distribution of the answered requests' latency,
-	// in milliseconds, from the handler's start to its return.
+	// in milliseconds, from the handler's start to its return, in a line of
+	// its own.
 	MetricLatency = meter.Latency
 	// MetricJobsCompleted and MetricJobsFailed count the background jobs
 	// that ended during the interval, without and with an error.
@@ -303,8 +343,11 @@ const (
 	MetricModelErrors  = meter.ModelErrors
 	MetricInputTokens  = meter.InputTokens
 	MetricOutputTokens = meter.OutputTokens
+	// MetricModelLatency is the calls' latency as a distribution, in
+	// milliseconds, in a line of its own.
 	MetricModelLatency = meter.ModelLatency
 	// MetricModelCost is the estimated cost of the calls in US dollars,
-	// from a price table; written only when the table has the model.
+	// from a price table; written only when the table has the model (for
+	// ModelOther: some model it stands for).
 	MetricModelCost = meter.ModelCost
 )

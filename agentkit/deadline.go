@@ -3,12 +3,15 @@ package agentkit
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,8 +28,12 @@ var ErrRequestTimeout = errors.New("agentkit: request deadline reached")
 // serveDeadline serves r under the request deadline d. The handler runs in
 // a goroutine of its own, as http.TimeoutHandler runs it, so that a handler
 // that ignores its context cannot hold the response past the deadline; but
-// unlike TimeoutHandler nothing is buffered, so streams stream.
+// unlike TimeoutHandler nothing is buffered, so streams stream. The same
+// goroutine split lets the drain answer at its close point for a handler
+// still running.
 func (t *tracked) serveDeadline(w http.ResponseWriter, r *http.Request, d time.Duration) {
+	t.s.underDeadline.Add(1)
+	defer t.s.underDeadline.Add(-1)
 	ctx, cancel := context.WithTimeoutCause(r.Context(), d, ErrRequestTimeout)
 	defer cancel()
 	g := &deadlineWriter{w: w}
@@ -38,10 +45,10 @@ func (t *tracked) serveDeadline(w http.ResponseWriter, r *http.Request, d time.D
 				p = fmt.Sprintf("%v\n\n%s", p, debug.Stack())
 			}
 			if !g.handlerReturned() {
-				// Server answered at the deadline and has moved on: nobody
-				// will read done, so the panic is reported here.
+				// Server answered for it and has moved on: nobody will
+				// read done, so the panic is reported here.
 				if p != nil {
-					t.s.logger().Error("agentkit: handler panicked after its request deadline", "panic", fmt.Sprint(p))
+					t.s.logger().Error("agentkit: handler panicked after agentkit answered for it", "panic", fmt.Sprint(p))
 				}
 				return
 			}
@@ -52,38 +59,74 @@ func (t *tracked) serveDeadline(w http.ResponseWriter, r *http.Request, d time.D
 
 	timer := time.NewTimer(d + RequestTimeoutGrace)
 	defer timer.Stop()
+	var a answer
 	select {
 	case p := <-done:
 		g.finish()
 		if p != nil {
 			panic(p) // net/http recovers it, logs it and closes the connection
 		}
+		return
 	case <-timer.C:
-		// A handler blocked writing to a peer that stopped reading holds
-		// the writer's lock: a write deadline frees it, and bounds the
-		// answer written below. net/http sets no write deadline of its own
-		// (agentkit leaves WriteTimeout zero), so it is cleared afterwards
-		// for the connection's next request.
-		rc := http.NewResponseController(w)
-		rc.SetWriteDeadline(time.Now().Add(RequestTimeoutGrace))
-		defer rc.SetWriteDeadline(time.Time{})
-		sent, ok := g.expire(d)
-		if !ok { // the handler returned just now
-			p := <-done
-			g.finish()
-			if p != nil {
-				panic(p)
-			}
-			return
-		}
-		t.s.logger().Warn("agentkit: request deadline reached and the handler did not answer; agentkit answered for it",
-			"method", r.Method, "path", r.URL.Path, "deadline", d.String(), "sent", sent)
+		a = answer{status: http.StatusGatewayTimeout, write: RequestTimeoutGrace,
+			msg: fmt.Sprintf("the request did not finish within its deadline of %s", d),
+			log: "agentkit: request deadline reached and the handler did not answer; agentkit answered for it"}
+	case <-t.closing:
+		a = answer{status: http.StatusServiceUnavailable, retryAfter: "1", write: closeAnswerWait,
+			msg: "the server is stopping and the request did not finish in time; retry it",
+			log: "agentkit: drain deadline reached and the handler did not answer; agentkit answered for it"}
 	}
+	// A handler blocked writing to a peer that stopped reading holds the
+	// writer's lock: a write deadline frees it, and bounds the answer
+	// written below. net/http sets no write deadline of its own (agentkit
+	// leaves WriteTimeout zero), so it is cleared afterwards.
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(a.write))
+	defer rc.SetWriteDeadline(time.Time{})
+	sent, ok := g.takeOver(a)
+	if !ok { // the handler returned just now
+		p := <-done
+		g.finish()
+		if p != nil {
+			panic(p)
+		}
+		return
+	}
+	if !g.hijacked {
+		// What is left of the request body is never read: the handler's
+		// read, perhaps blocked on a body that stalls or trickles, fails
+		// now, and the body is closed here, while the past read deadline
+		// makes net/http's close of it (which reads up to 256 KB of what
+		// is left) give up at once. Left to net/http's own close, after
+		// this returns, that read would wait for the client: net/http
+		// clears the read deadline before it (connReader's
+		// abortPendingRead in (*response).finishRequest).
+		rc.SetReadDeadline(time.Now())
+		r.Body.Close()
+	}
+	t.s.logger().Warn(a.log, "method", r.Method, "path", r.URL.Path, "deadline", d.String(), "sent", sent)
+}
+
+// closeAnswerWait is how long, at most, the drain's close point waits for
+// the answers Server writes for the handlers still running under a request
+// deadline before it closes the connections: a write to a peer that does
+// not read gives up then. At least a second is left between the close point
+// and SIGKILL (see DrainDeadlines).
+const closeAnswerWait = 250 * time.Millisecond
+
+// answer is what Server answers for a handler it takes a response from.
+type answer struct {
+	status     int    // when nothing was sent yet
+	retryAfter string // the Retry-After header of that answer; "" for none
+	msg        string // the error, in the JSON body or the SSE error event
+	write      time.Duration
+	log        string
 }
 
 // deadlineWriter is the ResponseWriter a handler under a request deadline
-// writes to. It passes every write through, unbuffered, until the deadline
-// passes without the handler having returned; from then on the handler's
+// writes to. It passes every write through, unbuffered, until Server takes
+// the response over (at the deadline's grace, or at the drain's close
+// point) without the handler having returned; from then on the handler's
 // writes fail with http.ErrHandlerTimeout and Server owns the response.
 //
 // The handler gets a header map of its own, copied to the real one when it
@@ -98,7 +141,7 @@ type deadlineWriter struct {
 	stream   bool // the response is a text/event-stream
 	hijacked bool
 	returned bool // the handler returned first: Server waits for it
-	expired  bool // the deadline passed first: the handler's writes fail
+	expired  bool // Server took the response over: the handler's writes fail
 }
 
 func (g *deadlineWriter) Header() http.Header {
@@ -184,7 +227,7 @@ func (g *deadlineWriter) Unwrap() http.ResponseWriter {
 }
 
 // handlerReturned records that the handler has returned, and reports
-// whether it did so before the deadline took the response over.
+// whether it did so before Server took the response over.
 func (g *deadlineWriter) handlerReturned() bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -204,34 +247,83 @@ func (g *deadlineWriter) finish() {
 	}
 }
 
-// expire takes the response over at the end of the grace after the
-// deadline d, unless the handler has returned (ok false). It answers what
-// can still be answered: a 504 when nothing was sent, an SSE "error" event
-// on a stream; a plain answer already begun is ended as it stands.
-func (g *deadlineWriter) expire(d time.Duration) (sent string, ok bool) {
+// takeOver takes the response over from the handler, unless the handler
+// has returned (ok false). It answers what can still be answered: a's
+// status when nothing was sent, an SSE "error" event on a stream; a plain
+// answer already begun is ended as it stands. Either way net/http closes
+// the connection after the answer (see closeAfterAnswer): the handler
+// still runs and may still hold the request body.
+func (g *deadlineWriter) takeOver(a answer) (sent string, ok bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.returned {
 		return "", false
 	}
 	g.expired = true
-	msg := fmt.Sprintf(`{"error":"the request did not finish within its deadline of %s"}`, d)
-	switch {
-	case g.hijacked:
+	if g.hijacked {
 		return "nothing: the connection was hijacked", true
+	}
+	m, _ := json.Marshal(struct {
+		Error string `json:"error"`
+	}{a.msg})
+	msg := string(m)
+	switch {
 	case !g.wrote:
 		h := g.w.Header()
 		clear(h)
+		closeAfterAnswer(g.w)
+		body := msg + "\n"
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "no-store")
-		g.w.WriteHeader(http.StatusGatewayTimeout)
-		g.w.Write([]byte(msg + "\n"))
-		return "504", true
+		h.Set("Connection", "close")
+		// A length, so that the answer is whole once flushed, whatever
+		// happens to the connection after.
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		if a.retryAfter != "" {
+			h.Set("Retry-After", a.retryAfter)
+		}
+		g.w.WriteHeader(a.status)
+		g.w.Write([]byte(body))
+		http.NewResponseController(g.w).Flush()
+		return strconv.Itoa(a.status), true
 	case g.stream:
+		closeAfterAnswer(g.w)
 		g.w.Write([]byte("event: error\ndata: " + msg + "\n\n"))
 		http.NewResponseController(g.w).Flush()
 		return "an SSE error event", true
 	default:
+		closeAfterAnswer(g.w)
 		return "nothing more: the answer had begun; it ends as it stands", true
 	}
+}
+
+// closeAfterAnswer makes net/http close the connection once the answer is
+// sent, in the way it closes after a request body that went over
+// http.MaxBytesReader's limit, which is the one public way to ask for it
+// ("it tells the ResponseWriter to close the connection"). In net/http's
+// server.go, (*response).requestTooLarge then sets closeAfterReply and
+// requestBodyLimitHit:
+//
+//   - with closeAfterReply set before the header is written,
+//     (*chunkWriter).writeHeader does not read what is left of the request
+//     body before it writes the answer, as it otherwise does on a
+//     connection it keeps (up to 256 KB, until the body ends or the read
+//     timeout passes), which would hold a deadline's 504 until the read
+//     timeout when the body stalls or trickles;
+//   - with requestBodyLimitHit, (*conn).serve closes by closeWriteAndWait:
+//     a FIN after the answer, then a pause before the close, so that the
+//     body's unread bytes do not turn the close into a reset that can
+//     destroy the answer at the client.
+//
+// MaxBytesReader tells the writer it is given, so w is unwrapped to
+// net/http's own first (Server's writers have Unwrap).
+func closeAfterAnswer(w http.ResponseWriter) {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		w = u.Unwrap()
+	}
+	http.MaxBytesReader(w, io.NopCloser(strings.NewReader("x")), 0).Read(make([]byte, 1))
 }

@@ -253,7 +253,7 @@ func TestAHandlerPanicUnderADeadlineReachesNetHTTPWithItsStack(t *testing.T) {
 	_, nowErr := client.Get("http://" + addr + "/now")
 	lateCode, _ := get(t, client, "http://"+addr+"/late")
 	close(release)
-	waitLog(t, events, "agentkit: handler panicked after its request deadline")
+	waitLog(t, events, "agentkit: handler panicked after agentkit answered for it")
 	code, body := get(t, client, "http://"+addr+"/ok")
 
 	// THEN the first is net/http's usual panic (logged with the handler's
@@ -400,5 +400,133 @@ func TestAStreamToAPeerThatStoppedReadingIsTakenOverAtItsDeadline(t *testing.T) 
 		}
 	case <-time.After(30 * time.Second): // a guard against a hang, not a measure
 		t.Fatal("the handler's write to the stalled peer is still blocked")
+	}
+}
+
+func TestTheDeadlinesAnswerArrivesOnTimeWhateverTheBodyDoes(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		body func(c *rawConn) // sends the body after the header
+	}{
+		// 10 of 1000 bytes, then nothing
+		{"stalled body", func(c *rawConn) { c.send(strings.Repeat("x", 10)) }},
+		// one byte every 50ms: 50s for the whole body
+		{"trickling body", func(c *rawConn) { go trickle(c, strings.Repeat("x", 1000), 50*time.Millisecond) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			// GIVEN a 1s request deadline, a 10-minute read timeout, and a
+			// handler that reads the body, ignoring its context
+			srv := &agentkit.Server{
+				HTTP: &http.Server{ReadTimeout: 10 * time.Minute, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+				})},
+				RequestTimeout: agentkit.MinRequestTimeout,
+				Logger:         quiet,
+			}
+			addr, _ := serveInProcess(t, srv)
+
+			// WHEN a client that keeps its connection alive sends a
+			// 1000-byte body that stalls or trickles
+			c := dialRaw(t, addr)
+			start := time.Now()
+			c.send("POST /run HTTP/1.1\r\nHost: agent\r\nContent-Length: 1000\r\n\r\n")
+			tc.body(c)
+
+			// THEN the 504 arrives at the deadline and its grace (3s),
+			// not at the read timeout, saying Connection: close; and the
+			// server closes the connection after it
+			resp, _ := c.response()
+			took := time.Since(start)
+			if resp.StatusCode != http.StatusGatewayTimeout || !resp.Close {
+				t.Fatalf("got %d, Connection: close %t; want 504 and close", resp.StatusCode, resp.Close)
+			}
+			if took < agentkit.MinRequestTimeout+agentkit.RequestTimeoutGrace || took > 8*time.Second {
+				t.Fatalf("the 504 came after %s; want 3s, far from the 10-minute read timeout", took)
+			}
+			if !c.closedByServer() {
+				t.Fatal("the connection stayed open after the 504")
+			}
+		})
+	}
+}
+
+func TestRequestsStillRunningAtTheClosePointAreAnswered503(t *testing.T) {
+	t.Parallel()
+	// GIVEN a 2s stop timeout (cancel point 500ms, close point 1s), a
+	// 1-minute request deadline, metrics on, and two handlers that ignore
+	// their context: a plain one and a stream that has sent one event
+	release, started := make(chan struct{}), make(chan struct{}, 2)
+	t.Cleanup(func() { close(release) })
+	var out lockedBuffer
+	logs := make(logEvents, 256)
+	srv := &agentkit.Server{StopTimeout: 2 * time.Second, RequestTimeout: time.Minute, Logger: slog.New(logs),
+		Metrics: &agentkit.Metrics{Service: "web", Output: &out}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/plain", func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+	})
+	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
+		st, err := srv.Stream(w, r)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer st.Close()
+		st.Send("token", `{"token":"Hello"}`)
+		started <- struct{}{}
+		<-release
+	})
+	srv.HTTP = &http.Server{Handler: mux}
+	addr, stop := serveInProcess(t, srv)
+	type result struct {
+		resp *http.Response
+		body string
+		err  error
+	}
+	ask := func(path string) <-chan result {
+		ch := make(chan result, 1)
+		go func() {
+			resp, err := newClient(t).Get("http://" + addr + path)
+			if err != nil {
+				ch <- result{err: err}
+				return
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			ch <- result{resp, string(b), err}
+		}()
+		return ch
+	}
+	plain, stream := ask("/plain"), ask("/stream")
+	<-started
+	<-started
+
+	// WHEN the drain reaches its close point with both still running
+	serveErr := stop()
+
+	// THEN the plain request gets a whole 503 saying to retry, with
+	// Retry-After and Connection: close; the stream gets an error event,
+	// then a clean end; Serve reports the cut; the log says what was sent;
+	// and the metrics count both as cut by the drain
+	msg := `{"error":"the server is stopping and the request did not finish in time; retry it"}`
+	p := <-plain
+	if p.err != nil || p.resp.StatusCode != 503 || p.body != msg+"\n" || p.resp.Header.Get("Retry-After") != "1" || !p.resp.Close {
+		t.Fatalf("plain: %v %q, err %v", p.resp, p.body, p.err)
+	}
+	s := <-stream
+	if want := "event: token\ndata: {\"token\":\"Hello\"}\n\nevent: error\ndata: " + msg + "\n\n"; s.err != nil || s.body != want {
+		t.Fatalf("stream: %q, err %v\nwant %q", s.body, s.err, want)
+	}
+	if !errors.Is(serveErr, agentkit.ErrDrainTimeout) {
+		t.Fatalf("Serve() = %v", serveErr)
+	}
+	waitLog(t, logs, "agentkit: drain deadline reached and the handler did not answer; agentkit answered for it method=GET path=/plain deadline=1m0s sent=503")
+	docs := emfLines(t, out.String())
+	if cut := docs[len(docs)-1].Members[agentkit.MetricDrainCut]; cut != 2.0 {
+		t.Fatalf("DrainCut %v, want 2", cut)
 	}
 }

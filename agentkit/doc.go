@@ -4,13 +4,19 @@
 // inside the user's container; the CDK packages import its constants, never
 // the other way round.
 //
-// Three lines in main are enough:
+// A few lines in main are enough:
 //
 //	if len(os.Args) == 2 && os.Args[1] == agentkit.ProbeArg {
 //		os.Exit(agentkit.RunProbe()) // the container health check
 //	}
+//	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+//	defer stop()
 //	srv := &agentkit.Server{HTTP: &http.Server{Handler: mux}}
-//	if err := srv.ListenAndServe(context.Background()); err != nil { ... }
+//	if err := srv.ListenAndServe(ctx); err != nil { ... }
+//
+// The NotifyContext line is optional (context.Background() does as well
+// once serving); it is how a SIGTERM that comes while main still starts up
+// ends the process cleanly: see "Signals", after "The drain".
 //
 // # The contract
 //
@@ -55,6 +61,12 @@
 //     ends; the handler's later writes fail with http.ErrHandlerTimeout,
 //     and the drain no longer waits for it. A handler that hijacked its
 //     connection is left alone.
+//   - That answer reaches the client at once, whatever the request body
+//     does: the connection is closed after it (the 504 says "Connection:
+//     close"), the rest of the body is never read, and the handler's
+//     pending read of it fails. On a connection it keeps, net/http would
+//     first read what is left of the body, so a body that stalls or
+//     trickles would hold the answer until the read timeout.
 //
 // The handler runs in a goroutine of its own for this, as under
 // http.TimeoutHandler, but nothing is buffered: streams stream. A panic
@@ -69,7 +81,7 @@
 // AGENTKIT_METRICS_NAMESPACE), Serve writes CloudWatch metrics as embedded
 // metric format (EMF) JSON lines to stdout, which the awslogs driver ships
 // and CloudWatch Logs turns into metrics: no agent sidecar, no SDK. Every
-// MetricsInterval (10s) each task writes one line, aggregated over the
+// MetricsInterval (10s) each task writes its lines, aggregated over the
 // interval, never one per request, with the dimension Service: requests
 // in flight (MetricRequestsInFlight, the average of samples every 10ms;
 // MetricRequestsInFlightMax), open streams, running jobs, requests and 5xx
@@ -78,12 +90,40 @@
 // and, in the last line written before Serve returns, the drain's length
 // and what it had to cut. Agent code adds model calls with RecordModelCall:
 // calls, errors, tokens in and out, latency and, given a price table
-// (Metrics.Prices, AGENTKIT_MODEL_PRICES), an estimated cost, in one line
-// per model and interval with the dimensions Service and Model; at most
-// MaxModels models, the rest as ModelOther. sqsworker.Consumer writes the
-// same family for a worker: running jobs, jobs completed and failed, the
-// model calls its jobs record, the drain. The names are constants in this
-// package, which the construct imports to scale, graph and alarm on them.
+// (Metrics.Prices, AGENTKIT_MODEL_PRICES), an estimated cost, per model and
+// interval with the dimensions Service and Model. sqsworker.Consumer writes
+// the same family for a worker: running jobs, jobs completed and failed,
+// the model calls its jobs record, the drain. The names are constants in
+// this package, which the construct imports to scale, graph and alarm on
+// them. The lines keep to what CloudWatch takes:
+//
+//   - The numbers and the distributions go in separate lines: a line that
+//     holds a distribution (MetricLatency, MetricModelLatency) holds it
+//     alone. EMF's specification lists a number or an array of numbers as
+//     a metric's value; a distribution is written as {"Values", "Counts",
+//     "Max", "Min", "Count", "Sum"}, the form the CloudWatch agent's EMF
+//     exporter writes. Should CloudWatch refuse that form, it loses that
+//     line only, never the line of MetricRequestsInFlight, which the
+//     construct's scaling tracks.
+//   - The Model values are bounded for the life of the process: the first
+//     MaxModels (20) values its calls name are reported as themselves, in
+//     every interval after; calls to any model beyond them are ModelOther,
+//     for good. So a model's calls never split between its own value and
+//     ModelOther, and the number of metrics stays bounded.
+//   - A model name becomes its Model value by ModelDimension: a valid
+//     CloudWatch dimension value (ASCII, no control characters, not blank,
+//     at most MaxModelNameLength characters); blank names are ModelOther.
+//   - Every line, newline included, is at most MaxMetricsLineBytes (16 KiB):
+//     the container runtime splits a longer line, and a piece is no longer
+//     JSON. The bound holds by construction (a service of at most 1024
+//     characters, a namespace of at most 255, Model values of at most 255,
+//     at most 92 buckets in a distribution); the longest line possible is
+//     about 5.5 KB.
+//   - The service and the namespace are checked at start-up (Serve and Run
+//     fail with a message naming the bad value): the service must be a
+//     dimension value; the namespace 1 to 255 letters, digits, spaces and
+//     . - _ / # :, not all spaces, not beginning with "AWS/". Prices are 0
+//     to 1,000,000 US dollars per million tokens.
 //
 // A request costs a few tens of nanoseconds more with metrics on, and
 // still no allocation: an atomic clock instead of time.Now, a pooled
@@ -98,7 +138,7 @@
 // Stream, Go and sqsworker.Consumer link here. Its deadlines come from
 // DrainDeadlines (for the default 30s stop timeout: cancelAt 24s, closeAt
 // 27s), measured from the start of the drain, which is the first SIGTERM or
-// SIGINT, or the end of the context passed to Serve:
+// SIGINT, or the end of the context passed to Serve (see "Signals" below):
 //
 //   - At once: /health answers 503 "draining", Server.Draining is closed,
 //     Server.Go refuses new jobs with ErrDraining, every response whose
@@ -120,13 +160,56 @@
 //     cancelled with the cause ErrDrainTimeout, and reads of request bodies
 //     still arriving fail, so that every handler can still answer cleanly (a
 //     stream sends its last event, a request gets a 503 saying to retry).
-//   - At closeAt, a safety margin before SIGKILL: the connections still open
-//     are closed and Serve returns an error wrapping ErrDrainTimeout. Jobs and
-//     handlers that ignore their context are abandoned.
+//   - At closeAt, a safety margin before SIGKILL: Server answers for each
+//     handler still running under a request deadline (Server.RequestTimeout,
+//     which the construct always sets), as it does at the deadline but with
+//     503, "Retry-After: 1" and "Connection: close" and a JSON body saying to
+//     retry when nothing was sent yet, or an SSE "error" event that ends a
+//     stream, and waits up to 250ms for those answers to be sent. Then the
+//     connections still open are closed and Serve returns an error wrapping
+//     ErrDrainTimeout. Jobs and handlers that ignore their context are
+//     abandoned; a handler without a request deadline runs on net/http's own
+//     goroutine, which owns its response, so its connection is closed
+//     without an answer.
 //
 // The drain ends, and Serve returns nil, as soon as no request, job or
 // connection is left, however early. A second SIGTERM or SIGINT ends it at
 // once.
+//
+// # Signals
+//
+// Serve (and ListenAndServe, from before it listens) and sqsworker's Run
+// handle SIGTERM and SIGINT with signal.Notify while they run; before and
+// after, the program's own handling applies, by default Go's: the signal
+// ends the process. The contract:
+//
+//   - One signal is one reason to stop. A main that uses
+//     signal.NotifyContext (or signal.Notify of its own) and passes that
+//     context gets one drain from one SIGTERM, every time: os/signal hands
+//     the signal to every listener, so both the context and Serve see it,
+//     and Serve counts a signal that reached it as the context ended as
+//     that same stop, never as a second signal. A signal that arrives in
+//     the same instant as a context ended otherwise counts as that stop
+//     too (ECS sends one SIGTERM).
+//   - A second SIGTERM or SIGINT, after the drain began, ends it at once
+//     (Serve returns an error naming it; Run releases its jobs' messages).
+//     When the program has no handler of its own, a third then kills the
+//     process; with NotifyContext, its stop function restores Go's
+//     handling.
+//   - A SIGTERM while main is still starting up, before Serve runs, is the
+//     program's: with Go's default handling it ends the process at once
+//     (exit by signal; nothing is lost, since nothing listens or has
+//     received a message yet). A main that begins with
+//     signal.NotifyContext, as above, catches it instead: its context ends,
+//     its start-up can stop early, and ListenAndServe, given a context
+//     already done, returns nil without listening (Serve, given a
+//     listener, drains at once). Only the few milliseconds between exec and
+//     main's first statement remain under Go's default handling (about
+//     10ms measured on a loaded 2-core machine); no Go program can handle a
+//     signal before its runtime has started.
+//   - agentkit installs no handler when the package is merely imported: the
+//     CDK app and tools import it for its constants, and their Ctrl-C must
+//     keep working.
 //
 // So an accepted connection is always answered, unless its request is still
 // unfinished at closeAt: with the load balancer's deregistration delay ahead
@@ -158,6 +241,14 @@
 //     comes from the ConnState hook (a map under a mutex, two updates a
 //     request), not from wrapping each connection, so net/http keeps its
 //     own fast paths (sendfile, CloseWrite before a close).
+//   - When Server answers for a handler (at the deadline, or at the drain's
+//     close point), net/http is told to close the connection after the
+//     answer by the one public way there is, http.MaxBytesReader reaching its
+//     limit: net/http then skips reading the rest of the body before it
+//     writes, and closes with a FIN and a pause, so that the unread body
+//     does not turn the close into a reset that destroys the answer. The
+//     handler, still running, may still hold the body; the connection is
+//     never reused after it.
 //   - The drain never calls http.Server.Shutdown: a request whose bytes
 //     arrive after Shutdown began is dropped without an answer, and
 //     Shutdown's polling grows to 500ms, as long as the whole gap between

@@ -169,6 +169,8 @@ func (s *Server) drain(d *drainRun, reason string) error {
 			s.interruptReads()
 		case <-closeTimer.C:
 			requests, jobs := s.inflight.Load(), s.jobCount()
+			s.drainCut.Store(requests + int64(jobs))
+			s.answerAtClose()
 			d.close()
 			s.cancelWork(ErrDrainTimeout)
 			if requests == 0 && jobs == 0 {
@@ -184,12 +186,31 @@ func (s *Server) drain(d *drainRun, reason string) error {
 			return err
 		case sig := <-d.stop.Second():
 			requests, jobs := s.inflight.Load(), s.jobCount()
+			s.drainCut.Store(requests + int64(jobs))
 			d.close()
 			s.cancelWork(ErrDrainTimeout)
 			err := fmt.Errorf("agentkit: second signal %s during the drain; stopped at once with %d request(s) and %d job(s) running", sig, requests, jobs)
 			log.Error("agentkit: drain interrupted", "err", err)
 			return err
 		}
+	}
+}
+
+// answerAtClose has Server answer for the handlers still running under a
+// request deadline at the close point, as for a deadline but with 503 and
+// Retry-After (see serveDeadline), and waits, closeAnswerWait at most, for
+// the answers to be sent. A handler without a deadline runs on net/http's
+// own goroutine, which owns its response: its connection is closed.
+func (s *Server) answerAtClose() {
+	close(s.closing)
+	if s.underDeadline.Load() == 0 {
+		return
+	}
+	end := time.Now().Add(closeAnswerWait)
+	poll := time.NewTicker(drainPoll)
+	defer poll.Stop()
+	for s.underDeadline.Load() > 0 && time.Now().Before(end) {
+		<-poll.C
 	}
 }
 

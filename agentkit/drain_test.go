@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -741,5 +742,118 @@ func TestConnectionsInTheBacklogWhenTheListenerClosesAreAnswered(t *testing.T) {
 				t.Fatalf("exit code %d, want 0", code)
 			}
 		})
+	}
+}
+
+func TestOneSIGTERMDrainsNormallyWhenMainUsesNotifyContext(t *testing.T) {
+	// GIVEN a process whose main passes Serve a context from
+	// signal.NotifyContext, serving 16 rounds in a row, each with 20 requests
+	// in flight that finish during the drain (see helperNotifyRounds; the
+	// other listeners it holds make the SIGTERM reach the context first in
+	// most rounds)
+	const rounds, requests = 16, 20
+	p := startHelper(t, "notify-rounds", fmt.Sprint("HELPER_ROUNDS=", rounds), "HELPER_LISTENERS=20000")
+	for round := range rounds {
+		p.addr = strings.TrimPrefix(p.waitLine("listening "), "listening ")
+		bodies := make([][]byte, requests)
+		errs := make([]error, requests)
+		var wg sync.WaitGroup
+		for i := range requests {
+			wg.Go(func() {
+				bodies[i], _, errs[i] = getOnFreshConn(p.url(fmt.Sprintf("/work?id=r%dq%d", round, i)))
+			})
+		}
+		for range requests {
+			p.waitLine("got ")
+		}
+
+		// WHEN one SIGTERM arrives
+		p.signal(syscall.SIGTERM)
+		line := p.waitLine("returned:")
+		wg.Wait()
+
+		// THEN Serve drains as for any first signal: it returns nil and
+		// every request gets its whole answer
+		if line != "returned: <nil>" {
+			t.Fatalf("round %d of %d: Serve %s", round, rounds, line)
+		}
+		for i, err := range errs {
+			if want := wholeBody(fmt.Sprintf("r%dq%d", round, i), 2); err != nil || !bytes.Equal(bodies[i], want) {
+				t.Fatalf("round %d: request %d: %d bytes, want %d; err %v", round, i, len(bodies[i]), len(want), err)
+			}
+		}
+	}
+	if code := p.wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+func TestASecondSignalStillEndsTheDrainWhenMainUsesNotifyContext(t *testing.T) {
+	// GIVEN a process whose main passes Serve a context from
+	// signal.NotifyContext, draining after one SIGTERM (30s stop timeout),
+	// held up by a request that ignores its context
+	p := startHelper(t, "notify-rounds", "HELPER_ROUNDS=1", "HELPER_LISTENERS=20000", "AGENTKIT_STOP_TIMEOUT=30s")
+	p.addr = strings.TrimPrefix(p.waitLine("listening "), "listening ")
+	go getOnFreshConn(p.url("/work?id=hang"))
+	p.waitLine("got hang")
+	p.signal(syscall.SIGTERM)
+	p.waitLine("draining")
+
+	// WHEN a second signal arrives
+	p.signal(syscall.SIGINT)
+
+	// THEN Serve stops at once (well before the 24s cancel point)
+	if line := p.waitLine("returned:"); !strings.Contains(line, "second signal interrupt during the drain; stopped at once with 1 request(s)") {
+		t.Fatalf("got %q", line)
+	}
+	if code := p.wait(5 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+func TestASIGTERMDuringStartUpEndsTheProcessCleanlyWhenMainHooksFirst(t *testing.T) {
+	// GIVEN a process whose main begins with signal.NotifyContext and is
+	// still starting up (see helperEarly)
+	p := startHelper(t, "early")
+	p.waitLine("hooked")
+
+	// WHEN it receives SIGTERM before it serves
+	p.signal(syscall.SIGTERM)
+
+	// THEN it never listens, and exits 0 at once
+	if code := p.wait(5 * time.Second); code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	if line := p.waitLine("serve returned:"); line != "serve returned: <nil>" {
+		t.Fatalf("got %q", line)
+	}
+	if log := p.stderr.String(); !strings.Contains(log, "agentkit: stopped before serving") || strings.Contains(log, "agentkit: serving") {
+		t.Fatalf("log:\n%s", log)
+	}
+}
+
+func TestASIGTERMRightAfterExecEndsTheProcessOneOfTwoWays(t *testing.T) {
+	// GIVEN a process whose main begins with signal.NotifyContext
+	for range 5 {
+		// WHEN it receives SIGTERM right after it was started, before or
+		// after its main has hooked the signal
+		p := startHelper(t, "early")
+		p.signal(syscall.SIGTERM)
+		p.wait(10 * time.Second)
+
+		// THEN either the hook was in place and it exits 0 without
+		// serving, or it was not and Go's default handling ended it (the
+		// documented window before main's first statement); never
+		// anything else, and it never serves
+		ws := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+		hooked := ws.Exited() && ws.ExitStatus() == 0 && slices.Contains(p.allLines(), "serve returned: <nil>")
+		killed := ws.Signaled() && ws.Signal() == syscall.SIGTERM
+		if !hooked && !killed {
+			t.Fatalf("wait status %v; output %q", ws, p.allLines())
+		}
+		if strings.Contains(p.stderr.String(), "agentkit: serving") {
+			t.Fatalf("it served:\n%s", p.stderr.String())
+		}
+		t.Logf("hooked %t, killed by SIGTERM %t", hooked, killed)
 	}
 }

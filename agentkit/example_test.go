@@ -9,21 +9,32 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 )
 
 // The whole runtime half of an agent: health, the SIGTERM drain, the
-// container probe. Serve returns once the drain is over.
+// container probe. The signal hook comes first in main, so that a SIGTERM
+// during start-up ends the process cleanly; one SIGTERM is one drain, the
+// context and Serve both seeing it. Serve returns once the drain is over.
 func ExampleServer() {
+	if len(os.Args) == 2 && os.Args[1] == agentkit.ProbeArg {
+		os.Exit(agentkit.RunProbe())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /run", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"output":"..."}`)
 	})
-
 	srv := &agentkit.Server{HTTP: &http.Server{Handler: mux}}
-	if err := srv.ListenAndServe(context.Background()); err != nil {
+	if err := srv.ListenAndServe(ctx); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -170,4 +181,19 @@ func ExampleProbe() {
 	fmt.Println(agentkit.Probe(ctx, ts.URL+agentkit.HealthPath))
 	// Output:
 	// <nil>
+}
+
+// The Model value of a model name: valid names stay, blank ones are
+// "other", and others are made valid CloudWatch dimension values.
+func ExampleModelDimension() {
+	for _, name := range []string{"claude-sonnet-4-5", "gpt-4o\n", "", "modèle", strings.Repeat("x", 300)} {
+		v := agentkit.ModelDimension(name)
+		fmt.Printf("%.20q -> %.20q (%d characters)\n", name, v, len(v))
+	}
+	// Output:
+	// "claude-sonnet-4-5" -> "claude-sonnet-4-5" (17 characters)
+	// "gpt-4o\n" -> "gpt-4o" (6 characters)
+	// "" -> "other" (5 characters)
+	// "modèle" -> "mod_le~209b459b" (15 characters)
+	// "xxxxxxxxxxxxxxxxxxxx" -> "xxxxxxxxxxxxxxxxxxxx" (255 characters)
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,10 @@ func TestMain(m *testing.M) {
 		os.Exit(helperServe())
 	case "probe":
 		os.Exit(agentkit.RunProbe())
+	case "notify-rounds":
+		os.Exit(helperNotifyRounds())
+	case "early":
+		os.Exit(helperEarly())
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
@@ -187,6 +192,86 @@ func helperServe() int {
 	say("listening", l.Addr())
 	err = srv.Serve(context.Background(), l)
 	say("serve returned:", err)
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// helperNotifyRounds is the process of the NotifyContext tests: it serves
+// HELPER_ROUNDS times in a row, each time as a Go main usually does, with a
+// context from signal.NotifyContext passed to Serve, and prints "listening
+// ADDR" when a round begins and "returned: ERR" when its Serve returns.
+// GET /work?id=X prints "got X", and once the drain has begun, answers in
+// two chunks 20ms apart; GET /work?id=hang never answers, ignoring its
+// context. It prints "draining" when a drain begins. HELPER_LISTENERS other channels listen for SIGTERM,
+// as other parts of a program may: os/signal delivers a signal to one
+// listener after another, and they widen the gap between the copy that
+// ends the context and the copy Serve gets.
+func helperNotifyRounds() int {
+	rounds, _ := strconv.Atoi(os.Getenv("HELPER_ROUNDS"))
+	listeners, _ := strconv.Atoi(os.Getenv("HELPER_LISTENERS"))
+	for range listeners {
+		signal.Notify(make(chan os.Signal, 1), syscall.SIGTERM)
+	}
+	var outMu sync.Mutex
+	say := func(args ...any) {
+		outMu.Lock()
+		defer outMu.Unlock()
+		fmt.Println(args...)
+	}
+	for range rounds {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+		srv := &agentkit.Server{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+		srv.HTTP = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			id := r.URL.Query().Get("id")
+			say("got", id)
+			if id == "hang" {
+				time.Sleep(time.Hour)
+			}
+			<-srv.Draining()
+			for i := range 2 {
+				if i > 0 {
+					time.Sleep(20 * time.Millisecond)
+				}
+				w.Write(chunk(id, i))
+				http.NewResponseController(w).Flush()
+			}
+		})}
+		go func() {
+			<-srv.Draining()
+			say("draining")
+		}()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			say("listen:", err)
+			return 2
+		}
+		say("listening", l.Addr())
+		err = srv.Serve(ctx, l)
+		stop()
+		say("returned:", err)
+	}
+	return 0
+}
+
+// helperEarly is a program whose main begins as the package documentation
+// recommends: signal.NotifyContext first, its context passed to
+// ListenAndServe. It prints "hooked" once the hook is in place; its
+// start-up (loading a model, warming a cache) then lasts until the context
+// ends or 10s pass, after which it serves on a free loopback port and
+// prints "serve returned: ERR".
+func helperEarly() int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	fmt.Println("hooked")
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+	}
+	srv := &agentkit.Server{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), HTTP: &http.Server{Addr: "127.0.0.1:0"}}
+	err := srv.ListenAndServe(ctx)
+	fmt.Println("serve returned:", err)
 	if err != nil {
 		return 1
 	}

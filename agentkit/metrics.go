@@ -12,23 +12,26 @@ import (
 // the package documentation says. Its zero value reads everything from the
 // environment the construct sets.
 type Metrics struct {
-	// Service is the value of the Service dimension.
+	// Service is the value of the Service dimension: 1 to 1024 printable
+	// ASCII characters, not all spaces (a CloudWatch dimension value).
 	// Default: AGENTKIT_METRICS_SERVICE; with neither, no metrics are
 	// written and requests cost what they cost without metrics.
 	Service string
 
-	// Namespace is the CloudWatch namespace.
+	// Namespace is the CloudWatch namespace: 1 to 255 letters, digits,
+	// spaces and . - _ / # :, not all spaces, not beginning with "AWS/".
 	// Default: AGENTKIT_METRICS_NAMESPACE, or DefaultMetricsNamespace.
 	Namespace string
 
-	// Output receives one EMF JSON line per interval (and per model with
-	// calls in it). Writes to it are serialised.
+	// Output receives the EMF JSON lines of each interval, one per write,
+	// each at most MaxMetricsLineBytes. Writes to it are serialised.
 	// Default: os.Stdout, which the awslogs driver ships.
 	Output io.Writer
 
-	// Prices turns tokens into MetricModelCost for the models it lists.
-	// The prices are the caller's, from its providers' price lists; the
-	// cost is an estimate.
+	// Prices turns tokens into MetricModelCost for the models it lists,
+	// matched by their Model values (ModelDimension), at 0 to 1,000,000 US
+	// dollars per million tokens. The prices are the caller's, from its
+	// providers' price lists; the cost is an estimate.
 	// Default: AGENTKIT_MODEL_PRICES, or none.
 	Prices map[string]ModelPrice
 
@@ -54,10 +57,12 @@ type ModelCall struct {
 }
 
 // RecordModelCall adds one model call to the metrics of the Server whose
-// request or job ctx belongs to, aggregated per model into the next line it
-// writes (MetricModelCalls, MetricModelErrors, MetricInputTokens,
-// MetricOutputTokens, MetricModelLatency, and MetricModelCost when the
-// price table lists the model). Anywhere else, or with metrics off, it
+// request or job ctx belongs to, aggregated per model into the next lines
+// it writes (MetricModelCalls, MetricModelErrors, MetricInputTokens,
+// MetricOutputTokens, MetricModelLatency, and MetricModelCost for the calls
+// whose model the price table lists). The model is reported as
+// ModelDimension(c.Model), or as ModelOther once MaxModels other models
+// have been reported by the process. Anywhere else, or with metrics off, it
 // does nothing. It is safe for concurrent use.
 func RecordModelCall(ctx context.Context, c ModelCall) {
 	if m := meter.FromContext(ctx); m != nil {

@@ -74,6 +74,9 @@ type Server struct {
 	// cause ErrRequestTimeout; a handler that does not answer within
 	// RequestTimeoutGrace after that is answered for (see "The request
 	// deadline" in the package documentation). Health probes are exempt.
+	// A handler under a deadline runs in a goroutine of its own, which also
+	// lets the drain answer 503 for it at its close point rather than cut
+	// its connection (see "The drain").
 	// Default: AGENTKIT_REQUEST_TIMEOUT, or no deadline when unset.
 	RequestTimeout time.Duration
 
@@ -98,7 +101,9 @@ type Server struct {
 	// Default: slog.Default().
 	Logger *slog.Logger
 
-	inflight atomic.Int64 // requests being served, health probes excluded
+	inflight      atomic.Int64 // requests being served, health probes excluded
+	underDeadline atomic.Int64 // of those, the ones under a request deadline
+	drainCut      atomic.Int64 // requests and jobs the drain cut, for the metrics
 
 	connMu sync.Mutex
 	conns  map[net.Conn]connState // open, not hijacked
@@ -108,6 +113,7 @@ type Server struct {
 	served    bool
 	draining  bool
 	drainCh   chan struct{}
+	closing   chan struct{} // closed at the drain's close point
 	jobs      int
 	jobsIdle  chan struct{} // made when the drain begins; closed once jobs is 0
 	jobCtx    context.Context
@@ -125,9 +131,11 @@ type timing struct {
 }
 
 // ListenAndServe listens on HTTP.Addr, or on ":$PORT" (PortFromEnv) when
-// it is empty, and calls Serve. A malformed PORT, AGENTKIT_STOP_TIMEOUT,
-// AGENTKIT_IDLE_TIMEOUT or AGENTKIT_REQUEST_TIMEOUT, or an invalid field,
-// is reported before it listens.
+// it is empty, and serves as Serve does. A malformed PORT,
+// AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT or AGENTKIT_REQUEST_TIMEOUT,
+// or an invalid field, is reported before it listens. It handles SIGTERM
+// and SIGINT from before it listens; when ctx is already done (the program
+// was told to stop while it started), it returns nil without listening.
 func (s *Server) ListenAndServe(ctx context.Context) error {
 	if _, err := s.timing(); err != nil {
 		return err
@@ -143,23 +151,34 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		}
 		addr = ":" + strconv.Itoa(port)
 	}
+	stop := stopsignal.Watch(ctx)
+	if stop.Context().Err() != nil {
+		s.logger().Info("agentkit: stopped before serving", "reason", stop.Reason())
+		stop.Release()
+		return nil
+	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
+		stop.Release()
 		return fmt.Errorf("agentkit: listen on %s: %w", addr, err)
 	}
-	return s.Serve(ctx, l)
+	return s.serve(l, stop)
 }
 
 // Serve serves HTTP on l until SIGTERM or SIGINT arrives or ctx is done, then
 // drains as the package documentation's "The drain" says, and returns. It
 // always closes l. It handles SIGTERM and SIGINT (signal.Notify) only while
-// it runs.
+// it runs. A ctx from signal.NotifyContext is fine: one SIGTERM that ends
+// ctx and reaches Serve too is one reason to stop, not two (see "Signals"
+// in the package documentation).
 //
 // Serve returns nil as soon as every request, job and connection has ended,
 // however early; an error wrapping ErrDrainTimeout when it had to close
-// requests or abandon jobs at the drain deadline; and an error at once when
-// a second signal arrives during the drain (it then restores the default
-// signal handling, so a third signal kills the process).
+// requests or abandon jobs at the drain deadline (those under a request
+// deadline are answered 503 first); and an error at once when a second
+// signal arrives during the drain (it then stops handling the signals, so
+// that, unless the program handles them itself, a third kills the
+// process).
 //
 // Serve changes HTTP before serving: it wraps Handler with s.Handler (health
 // and request tracking), BaseContext so the drain can cancel request
@@ -177,13 +196,18 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // request read after it began; it closes the listener and the connections
 // itself.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	return s.serve(l, stopsignal.Watch(ctx))
+}
+
+// serve is Serve with the signals already watched by stop, which it
+// releases.
+func (s *Server) serve(l net.Listener, stop *stopsignal.Stop) error {
+	defer stop.Release()
 	hs, t, err := s.prepare()
 	if err != nil {
 		l.Close()
 		return err
 	}
-	stop := stopsignal.Watch(ctx)
-	defer stop.Release()
 	var drainStart time.Time
 	if m := s.meter; m != nil {
 		metricsStop, metricsDone := make(chan struct{}), make(chan struct{})
@@ -191,7 +215,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			func() map[string]float64 {
 				return map[string]float64{
 					MetricDrainSeconds: math.Round(time.Since(drainStart).Seconds()*1000) / 1000,
-					MetricDrainCut:     float64(s.inflight.Load() + int64(s.jobCount())),
+					MetricDrainCut:     float64(s.drainCut.Load()),
 				}
 			}, metricsDone)
 		// The last line, with the drain's outcome, is written before Serve
@@ -232,10 +256,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 func (s *Server) Handler(h http.Handler) http.Handler {
 	s.mu.Lock()
 	s.initLocked()
-	health, m := s.health, s.meter
+	health, m, closing := s.health, s.meter, s.closing
 	s.mu.Unlock()
 	d, _ := s.requestTimeout()
-	return &tracked{s: s, health: health, next: orDefault(h), deadline: d, meter: m}
+	return &tracked{s: s, health: health, next: orDefault(h), deadline: d, meter: m, closing: closing}
 }
 
 type tracked struct {
@@ -244,6 +268,7 @@ type tracked struct {
 	next     http.Handler
 	deadline time.Duration // 0: none
 	meter    *meter.Meter  // nil: no metrics
+	closing  <-chan struct{}
 }
 
 func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -344,6 +369,7 @@ func (s *Server) initLocked() {
 	}
 	s.ready = true
 	s.drainCh = make(chan struct{})
+	s.closing = make(chan struct{})
 	s.jobCtx, s.jobCancel = context.WithCancelCause(context.Background())
 	s.reqCtx, s.reqCancel = context.WithCancelCause(context.Background())
 	s.health = s.Health
@@ -449,7 +475,7 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 	}
 	m := t.meter
 	s.meter = m
-	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request, meter: m}
+	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request, meter: m, closing: s.closing}
 	base, reqCtx := hs.BaseContext, meter.With(s.reqCtx, m)
 	hs.BaseContext = func(l net.Listener) context.Context {
 		if base == nil {

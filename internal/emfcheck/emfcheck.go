@@ -1,22 +1,41 @@
 // Package emfcheck checks CloudWatch embedded metric format (EMF) lines
 // against the specification, for tests: the _aws metadata, its
 // CloudWatchMetrics directives, their dimension sets and metrics, and the
-// root members they refer to.
+// root members they refer to, with the rules CloudWatch sets on what goes
+// in a metric's identity.
 //
-// The rules, from the EMF specification
-// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html)
-// and the limits the AWS EMF libraries enforce: the document is one JSON
-// object of at most 1 MB; _aws holds Timestamp (epoch milliseconds, a
-// number) and CloudWatchMetrics (an array of directives); a directive has a
-// Namespace (1 to 256 characters of [a-zA-Z0-9._#:/-]), Dimensions (an
-// array of dimension sets, each of at most 30 names, each name a root
-// member whose value is a string of 1 to 1024 characters) and Metrics (at
-// most 100, each with a Name of 1 to 1024 characters, an optional Unit
-// from CloudWatch's list and an optional StorageResolution of 1 or 60); each
-// metric's root member is a number, an array of at most 100 numbers, or a
-// distribution {Values, Counts, Max, Min, Count, Sum} whose Values and
-// Counts have the same length, at most 100, with positive counts summing
-// to Count (the form the CloudWatch agent's EMF exporter writes).
+// The rules, and where they come from:
+//
+//   - The EMF specification
+//     (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html):
+//     the document is one JSON object with the limits of a CloudWatch Logs
+//     event; _aws holds Timestamp (epoch milliseconds, a number) and
+//     CloudWatchMetrics (an array of directives); a directive has a
+//     Namespace, Dimensions (an array of dimension sets, each of at most 30
+//     names, each name a root member whose value is a string) and Metrics
+//     (at most 100, each with a Name, an optional Unit from CloudWatch's
+//     list and an optional StorageResolution of 1 or 60); each metric's root
+//     member is a number or an array of at most 100 numbers.
+//   - CloudWatch Logs' PutLogEvents
+//     (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html):
+//     an event is at most 256 KB (the page has since raised it to 1 MB;
+//     the lower figure is checked).
+//   - CloudWatch's Dimension
+//     (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html):
+//     a dimension value is 1 to 1024 characters, ASCII only, no control
+//     characters, at least one not whitespace.
+//   - CloudWatch's namespaces
+//     (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Namespace)
+//     and MetricDatum
+//     (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_MetricDatum.html):
+//     a namespace is 1 to 255 letters, digits, spaces and . - _ / # :, not
+//     all spaces; a metric name is 1 to 255 characters.
+//
+// One form outside the specification is accepted: a distribution {Values,
+// Counts, Max, Min, Count, Sum} whose Values and Counts have the same
+// length, at most 100, with positive counts summing to Count (the form the
+// CloudWatch agent's EMF exporter writes for histograms). Doc.Plain says
+// whether a document holds only the specification's forms.
 package emfcheck
 
 import (
@@ -24,6 +43,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strings"
 )
 
 // Doc is a checked EMF document.
@@ -32,6 +52,9 @@ type Doc struct {
 	Directives []Directive
 	// Members are the root members, decoded.
 	Members map[string]any
+	// Plain is true when every metric's value is a number or an array of
+	// numbers, the forms the specification lists: no distribution.
+	Plain bool
 }
 
 // Directive is one CloudWatchMetrics entry.
@@ -54,8 +77,13 @@ type Distribution struct {
 	Max, Min, Count, Sum float64
 }
 
+// MaxEventBytes is CloudWatch Logs' limit on one event, and so on one EMF
+// document: 256 KB.
+const MaxEventBytes = 256 * 1024
+
 var (
-	namespace = regexp.MustCompile(`^[a-zA-Z0-9._#:/-]{1,256}$`)
+	namespace = regexp.MustCompile(`^[a-zA-Z0-9._#:/ -]{1,255}$`)
+	printable = regexp.MustCompile(`^[ -~]+$`) // ASCII without control characters
 	units     = map[string]bool{"": true, "Seconds": true, "Microseconds": true, "Milliseconds": true, "Bytes": true,
 		"Kilobytes": true, "Megabytes": true, "Gigabytes": true, "Terabytes": true, "Bits": true, "Kilobits": true,
 		"Megabits": true, "Gigabits": true, "Terabits": true, "Percent": true, "Count": true, "Bytes/Second": true,
@@ -66,9 +94,9 @@ var (
 
 // Check parses line and reports the first way it breaks the specification.
 func Check(line []byte) (Doc, error) {
-	var doc Doc
-	if len(line) > 1<<20 {
-		return doc, fmt.Errorf("emf: document of %d bytes is over 1 MB", len(line))
+	doc := Doc{Plain: true}
+	if len(line) > MaxEventBytes {
+		return doc, fmt.Errorf("emf: document of %d bytes is over CloudWatch Logs' event limit of %d", len(line), MaxEventBytes)
 	}
 	if err := json.Unmarshal(line, &doc.Members); err != nil {
 		return doc, fmt.Errorf("emf: not a JSON object: %w", err)
@@ -101,7 +129,7 @@ func Check(line []byte) (Doc, error) {
 		return doc, fmt.Errorf("emf: _aws.CloudWatchMetrics is missing")
 	}
 	for i, d := range *meta.CloudWatchMetrics {
-		if d.Namespace == nil || !namespace.MatchString(*d.Namespace) {
+		if d.Namespace == nil || !namespace.MatchString(*d.Namespace) || strings.Trim(*d.Namespace, " ") == "" {
 			return doc, fmt.Errorf("emf: directive %d: Namespace %v is missing or invalid", i, d.Namespace)
 		}
 		if d.Dimensions == nil || d.Metrics == nil {
@@ -114,8 +142,8 @@ func Check(line []byte) (Doc, error) {
 			}
 			for _, name := range set {
 				v, ok := doc.Members[name].(string)
-				if !ok || v == "" || len(v) > 1024 {
-					return doc, fmt.Errorf("emf: dimension %q has no string member of 1 to 1024 characters", name)
+				if !ok || len(v) > 1024 || !printable.MatchString(v) || strings.Trim(v, " ") == "" {
+					return doc, fmt.Errorf("emf: dimension %q has no string member of 1 to 1024 printable ASCII characters, not all spaces: %.80q", name, doc.Members[name])
 				}
 			}
 		}
@@ -123,8 +151,8 @@ func Check(line []byte) (Doc, error) {
 			return doc, fmt.Errorf("emf: directive %d: %d metrics is over 100", i, len(*d.Metrics))
 		}
 		for _, m := range *d.Metrics {
-			if m.Name == nil || *m.Name == "" || len(*m.Name) > 1024 {
-				return doc, fmt.Errorf("emf: directive %d: a metric has no Name of 1 to 1024 characters", i)
+			if m.Name == nil || *m.Name == "" || len(*m.Name) > 255 {
+				return doc, fmt.Errorf("emf: directive %d: a metric has no Name of 1 to 255 characters", i)
 			}
 			if !units[m.Unit] {
 				return doc, fmt.Errorf("emf: metric %s: Unit %q is not a CloudWatch unit", *m.Name, m.Unit)
@@ -138,6 +166,9 @@ func Check(line []byte) (Doc, error) {
 			}
 			if err := checkValue(*m.Name, doc.Members[*m.Name]); err != nil {
 				return doc, err
+			}
+			if _, ok := doc.Members[*m.Name].(map[string]any); ok {
+				doc.Plain = false
 			}
 			dir.Metrics = append(dir.Metrics, Metric{Name: *m.Name, Unit: m.Unit, StorageResolution: res})
 		}

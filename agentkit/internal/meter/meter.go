@@ -6,6 +6,7 @@
 package meter
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,6 +35,9 @@ const (
 	DimensionModel   = "Model"
 	MaxModels        = 20
 	ModelOther       = "other"
+	MaxModelName     = 255
+	MaxLineBytes     = 16 * 1024
+	MaxPrice         = 1_000_000
 
 	RequestsInFlight    = "RequestsInFlight"
 	RequestsInFlightMax = "RequestsInFlightMax"
@@ -123,8 +127,9 @@ type Meter struct {
 
 	outMu sync.Mutex
 
-	modelMu sync.Mutex
-	models  map[string]*modelStats
+	modelMu  sync.Mutex
+	admitted map[string]bool // the Model values admitted, for the life of the meter
+	models   map[string]*modelStats
 }
 
 // New resolves cfg against the environment; it returns nil, and no
@@ -152,8 +157,11 @@ func New(cfg Config, web bool) (*Meter, error) {
 	if c.Interval < clockTick {
 		return nil, fmt.Errorf("agentkit: Metrics.Interval %s is below %s", c.Interval, clockTick)
 	}
-	if len(c.Service) > 1024 {
-		return nil, fmt.Errorf("agentkit: metrics service %.40q... is longer than 1024 characters, CloudWatch's limit for a dimension value", c.Service)
+	if !DimensionValue(c.Service) {
+		return nil, fmt.Errorf("agentkit: metrics service %.60q is not a CloudWatch dimension value; use 1 to 1024 printable ASCII characters, not all spaces", c.Service)
+	}
+	if !Namespace(c.Namespace) {
+		return nil, fmt.Errorf("agentkit: metrics namespace %.60q is not a CloudWatch namespace of yours; use 1 to 255 letters, digits, spaces and . - _ / # :, not all spaces, not starting with \"AWS/\"", c.Namespace)
 	}
 	if c.Prices == nil {
 		var err error
@@ -161,13 +169,21 @@ func New(cfg Config, web bool) (*Meter, error) {
 			return nil, err
 		}
 	}
-	for model, p := range c.Prices {
-		if model == "" || !(p.Input >= 0 && p.Output >= 0) || math.IsInf(p.Input, 0) || math.IsInf(p.Output, 0) {
-			return nil, fmt.Errorf("agentkit: model price %q {input %v, output %v} is not a price; use a model name and finite dollars per million tokens of 0 or more", model, p.Input, p.Output)
+	prices := make(map[string]Price, len(c.Prices))
+	named := make(map[string]string, len(c.Prices)) // Model value to the name in the table
+	for _, model := range sortedNames(c.Prices) {
+		p := c.Prices[model]
+		dim := ModelDimension(model)
+		if dim == ModelOther || !(p.Input >= 0 && p.Input <= MaxPrice && p.Output >= 0 && p.Output <= MaxPrice) {
+			return nil, fmt.Errorf("agentkit: model price %q {input %v, output %v} is not a price; use a model name and dollars per million tokens from 0 to %d", model, p.Input, p.Output, MaxPrice)
 		}
+		if other, ok := named[dim]; ok && prices[dim] != p {
+			return nil, fmt.Errorf("agentkit: model prices %q and %q name one model (Model %q) at two prices", other, model, dim)
+		}
+		prices[dim], named[dim] = p, model
 	}
-	m := &Meter{namespace: c.Namespace, service: c.Service, out: c.Output, prices: c.Prices,
-		interval: c.Interval, web: web, models: map[string]*modelStats{}}
+	m := &Meter{namespace: c.Namespace, service: c.Service, out: c.Output, prices: prices,
+		interval: c.Interval, web: web, admitted: map[string]bool{}, models: map[string]*modelStats{}}
 	m.latency.reset()
 	return m, nil
 }
@@ -217,24 +233,33 @@ func (m *Meter) JobEnded(err error) {
 	}
 }
 
+// Record adds one model call to the next line of its model. The model's
+// name becomes its Model value by ModelDimension; the first MaxModels
+// values are admitted for the life of the meter, and every value after them
+// is ModelOther, so that one model's calls never split between its own
+// value and ModelOther, and the Model values stay bounded however many names
+// callers use.
 func (m *Meter) Record(c Call) {
+	name := ModelDimension(c.Model)
+	var cost float64
+	p, priced := m.prices[name]
+	if priced {
+		cost = (float64(max(c.InputTokens, 0))*p.Input + float64(max(c.OutputTokens, 0))*p.Output) / 1e6
+	}
 	m.modelMu.Lock()
 	defer m.modelMu.Unlock()
-	name := c.Model
-	if name == "" {
-		name = ModelOther
+	if !m.admitted[name] && name != ModelOther {
+		if len(m.admitted) < MaxModels {
+			m.admitted[name] = true
+		} else {
+			name = ModelOther
+		}
 	}
 	s := m.models[name]
 	if s == nil {
-		if len(m.models) >= MaxModels {
-			name = ModelOther
-			s = m.models[name]
-		}
-		if s == nil {
-			s = &modelStats{}
-			s.latency.reset()
-			m.models[name] = s
-		}
+		s = &modelStats{}
+		s.latency.reset()
+		m.models[name] = s
 	}
 	s.calls++
 	if c.Err != nil {
@@ -242,12 +267,18 @@ func (m *Meter) Record(c Call) {
 	}
 	s.in += int64(max(c.InputTokens, 0))
 	s.out += int64(max(c.OutputTokens, 0))
+	if priced {
+		s.cost += cost
+		s.priced = true
+	}
 	s.latency.observe(c.Latency.Milliseconds())
 }
 
 // modelStats are one model's calls since the last line.
 type modelStats struct {
 	calls, errors, in, out int64
+	cost                   float64 // of the calls whose model has a price
+	priced                 bool    // some call had a price
 	latency                histogram
 }
 
@@ -294,11 +325,18 @@ type emfMetric struct {
 	Unit string `json:"Unit"`
 }
 
-// flush writes the line of the interval that ends now, and one per model
-// with calls in it. The format is CloudWatch's embedded metric format; a
-// distribution is written as {"Values", "Counts", "Max", "Min", "Count",
-// "Sum"}, the form the CloudWatch agent's EMF exporter
-// (opentelemetry-collector-contrib awsemfexporter) writes for histograms.
+// flush writes the lines of the interval that ends now: for the service,
+// and then for each model with calls in it, a line of plain numbers and a
+// line of its own for each distribution. The format is CloudWatch's
+// embedded metric format; a distribution is written as {"Values",
+// "Counts", "Max", "Min", "Count", "Sum"}, the form the CloudWatch agent's
+// EMF exporter (opentelemetry-collector-contrib awsemfexporter) writes for
+// histograms, which the EMF specification does not list (it lists a number
+// and an array of numbers). Should CloudWatch refuse that form, it refuses
+// the distribution's own line only: the service's numbers, which scaling
+// reads (RequestsInFlight), never share a line with one. The service's
+// numbers are written last, so the last line of all holds the drain's
+// outcome.
 func (m *Meter) flush(g Gauges, sum, n int64, extra map[string]float64) {
 	now := time.Now().UnixMilli()
 	l := newLine(DimensionService)
@@ -314,7 +352,7 @@ func (m *Meter) flush(g Gauges, sum, n int64, extra map[string]float64) {
 		l.add(Requests, "Count", m.requests.Swap(0))
 		l.add(ServerErrors, "Count", m.serverErrs.Swap(0))
 		if d, ok := m.latency.take(); ok {
-			l.add(Latency, "Milliseconds", d)
+			m.write(now, newLine(DimensionService).with(Latency, "Milliseconds", d))
 		}
 	}
 	l.add(RunningJobs, "Count", g.Jobs())
@@ -341,14 +379,15 @@ func (m *Meter) flush(g Gauges, sum, n int64, extra map[string]float64) {
 		l.add(ModelErrors, "Count", s.errors)
 		l.add(InputTokens, "Count", s.in)
 		l.add(OutputTokens, "Count", s.out)
-		if d, ok := s.latency.take(); ok {
-			l.add(ModelLatency, "Milliseconds", d)
-		}
-		if p, ok := m.prices[name]; ok {
-			cost := (float64(s.in)*p.Input + float64(s.out)*p.Output) / 1e6
-			l.add(ModelCost, "None", math.Round(cost*1e6)/1e6)
+		if s.priced {
+			l.add(ModelCost, "None", math.Round(s.cost*1e6)/1e6)
 		}
 		m.write(now, l)
+		if d, ok := s.latency.take(); ok {
+			dl := newLine(DimensionService, DimensionModel)
+			dl.members[DimensionModel] = name
+			m.write(now, dl.with(ModelLatency, "Milliseconds", d))
+		}
 	}
 }
 
@@ -369,7 +408,16 @@ func (l *emfLine) add(name, unit string, v any) {
 	l.members[name] = v
 }
 
-// write writes l, with the Service dimension and the _aws metadata.
+// with adds the one distribution a line holds, and returns l.
+func (l *emfLine) with(name, unit string, d distribution) *emfLine {
+	l.add(name, unit, d)
+	return l
+}
+
+// write writes l, with the Service dimension and the _aws metadata, as one
+// line. HTML escaping is off, so that a dimension value takes at most twice
+// its length (a quote or a backslash is escaped), which keeps every line
+// within MaxLineBytes (see lineBound in the tests).
 func (m *Meter) write(now int64, l *emfLine) {
 	l.members[DimensionService] = m.service
 	l.members["_aws"] = map[string]any{
@@ -380,13 +428,15 @@ func (m *Meter) write(now int64, l *emfLine) {
 			"Metrics":    l.metrics,
 		}},
 	}
-	b, err := json.Marshal(l.members)
-	if err != nil { // only numbers, strings and the distribution go in
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(l.members); err != nil { // only numbers, strings and distributions go in
 		panic(fmt.Sprintf("agentkit: encode metrics: %v", err))
 	}
 	m.outMu.Lock()
 	defer m.outMu.Unlock()
-	m.out.Write(append(b, '\n'))
+	m.out.Write(b.Bytes())
 }
 
 func sortedNames[V any](m map[string]V) []string {

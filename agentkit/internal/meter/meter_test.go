@@ -1,7 +1,12 @@
 package meter
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"math"
+	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -79,4 +84,62 @@ func TestTakeNeverSplitsAnObservation(t *testing.T) {
 	if total != 2*each {
 		t.Fatalf("took %d observations, want %d", total, 2*each)
 	}
+}
+
+func TestEveryLineFitsMaxLineBytesAtWorst(t *testing.T) {
+	// GIVEN a meter whose every part is as long as it may be: a service
+	// of 1024 quotes (each escaped in JSON to two bytes), a namespace of
+	// 255 characters, MaxModels models whose names are MaxModelName
+	// quotes, each priced, every counter at its largest, and histograms
+	// with every bucket as full as their total allows
+	var out bytes.Buffer
+	quotes := func(n int) string { return strings.Repeat(`"`, n) }
+	prices := map[string]Price{}
+	for i := range MaxModels {
+		prices[fmt.Sprintf("%03d%s", i, quotes(MaxModelName-3))] = Price{Input: MaxPrice, Output: MaxPrice}
+	}
+	m, err := New(Config{Service: quotes(1024), Namespace: strings.Repeat("n", 255), Output: &out, Prices: prices}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := func(h *histogram) {
+		hf := &h.halves[h.active.Load()]
+		for b := range hf.counts { // as many as Count can sum
+			hf.counts[b].Store(math.MaxInt64 / int64(len(hf.counts)))
+		}
+		hf.sum.Store(math.MaxInt64)
+		hf.min.Store(0)
+		hf.max.Store(maxLatencyMs)
+	}
+	for model := range prices {
+		m.Record(Call{Model: model, InputTokens: math.MaxInt, OutputTokens: math.MaxInt, Err: io.EOF})
+	}
+	for _, s := range m.models {
+		s.calls, s.errors, s.in, s.out = math.MaxInt64, math.MaxInt64, math.MaxInt64, math.MaxInt64
+		s.cost = float64(math.MaxInt64) * 2 * MaxPrice // every call at its dearest
+		fill(&s.latency)
+	}
+	fill(&m.latency)
+	for _, c := range []*atomic.Int64{&m.requests, &m.serverErrs, &m.inflightMax, &m.Streams, &m.jobsDone, &m.jobsFailed} {
+		c.Store(math.MaxInt64)
+	}
+	most := func() int64 { return math.MaxInt64 }
+
+	// WHEN it writes its lines, the drain's outcome included
+	m.flush(Gauges{Inflight: most, Jobs: most}, math.MaxInt64, 1,
+		map[string]float64{DrainSeconds: math.MaxFloat64, DrainCut: math.MaxFloat64})
+
+	// THEN each line, newline included, is within MaxLineBytes
+	lines := strings.SplitAfter(out.String(), "\n")
+	if len(lines) != 2+2*MaxModels+1 { // the last is empty, after the last newline
+		t.Fatalf("%d lines", len(lines)-1)
+	}
+	longest := 0
+	for _, l := range lines {
+		longest = max(longest, len(l))
+	}
+	if longest > MaxLineBytes {
+		t.Fatalf("a line of %d bytes, over %d", longest, MaxLineBytes)
+	}
+	t.Logf("the longest line: %d bytes", longest)
 }

@@ -3,6 +3,8 @@ package stopsignal_test
 import (
 	"context"
 	"errors"
+	"os"
+	"os/signal"
 	"syscall"
 	"testing"
 	"time"
@@ -70,5 +72,53 @@ func TestReleaseEndsTheContext(t *testing.T) {
 	case <-s.Context().Done():
 	default:
 		t.Fatal("context still live after Release")
+	}
+}
+
+func TestASignalThatEndsTheCallersContextIsNotTakenForASecond(t *testing.T) {
+	// GIVEN a caller whose context is signal.NotifyContext's, as a Go main's
+	// usually is, and other listeners for SIGTERM, as a program may have:
+	// os/signal delivers a signal to one listener after another, and the
+	// others widen the gap between the caller's copy and the Stop's, so
+	// that the caller's context often ends before the Stop sees its own
+	// copy
+	for range 20_000 {
+		other := make(chan os.Signal, 1)
+		signal.Notify(other, syscall.SIGTERM)
+		defer signal.Stop(other)
+	}
+	const rounds = 50
+	for round := range rounds {
+		ctx, stopNotify := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		s := stopsignal.Watch(ctx)
+
+		// WHEN one SIGTERM arrives, and after the stop began, one SIGINT
+		kill(t, syscall.SIGTERM)
+		select {
+		case <-s.Context().Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: SIGTERM did not end the context", round)
+		}
+		kill(t, syscall.SIGINT)
+
+		// THEN the first second signal is the SIGINT: the SIGTERM that
+		// began the stop is never taken for a second one
+		select {
+		case sig := <-s.Second():
+			if sig != syscall.SIGINT {
+				t.Errorf("round %d of %d: Second delivered %v, the signal that began the stop (reason %q)", round, rounds, sig, s.Reason())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: the SIGINT was not delivered", round)
+		}
+		s.Release()
+		stopNotify()
+	}
+}
+
+func kill(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	if err := syscall.Kill(syscall.Getpid(), sig); err != nil {
+		t.Fatal(err)
 	}
 }
