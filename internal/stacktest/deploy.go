@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -80,7 +81,8 @@ type Deployment struct {
 //
 // Two things moto cannot do are adapted, in answerCustomResources and
 // applyUnsupported; see there. The test fails when the stack does not
-// complete.
+// complete. Several stacks, under different names, may be deployed to one
+// emulator, which saves its start (seconds of Python) per stack.
 func Deploy(t testing.TB, endpoint, stackName, templatePath string) *Deployment {
 	t.Helper()
 	ctx := context.Background()
@@ -273,8 +275,11 @@ func (d *Deployment) uploadTemplate(template map[string]any) (string, error) {
 }
 
 // s3Put creates bucket (key "") or puts an object with a path-style
-// request. moto does not check signatures, so the request goes unsigned;
-// this keeps the S3 SDK out of the module for one bucket and a few objects.
+// request, signed as the SDK would sign it; this keeps the S3 SDK out of
+// the module for one bucket and a few objects. The signature matters: moto
+// takes an unsigned request for an anonymous one, and refuses it to
+// overwrite an object, which a second stack deployed to the same emulator
+// does with the assets the two share.
 func (d *Deployment) s3Put(bucket, key string, body []byte) error {
 	url := d.endpoint + "/" + bucket
 	if key != "" {
@@ -283,6 +288,17 @@ func (d *Deployment) s3Put(bucket, key string, body []byte) error {
 	req, err := http.NewRequest(http.MethodPut, url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("put %s: %w", url, err)
+	}
+	ctx := context.Background()
+	creds, err := d.Config.Credentials.Retrieve(ctx)
+	if err != nil {
+		return fmt.Errorf("put %s: credentials: %w", url, err)
+	}
+	sum := sha256.Sum256(body)
+	payload := hex.EncodeToString(sum[:])
+	req.Header.Set("X-Amz-Content-Sha256", payload)
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, payload, "s3", d.Config.Region, time.Now()); err != nil {
+		return fmt.Errorf("put %s: sign: %w", url, err)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

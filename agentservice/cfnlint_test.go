@@ -1,0 +1,22 @@
+package agentservice_test
+
+import (
+	"testing"
+
+	"github.com/agentcdk/agentcdk/internal/stacktest"
+)
+
+// TestTemplatesPassCfnLint lints the templates of the blue/green-family
+// deploys and of the worker's option combinations in one cfn-lint run:
+// cfn-lint spends seconds loading before it reads a template, and well
+// under one on each template after that.
+func TestTemplatesPassCfnLint(t *testing.T) {
+	// GIVEN the stacks, synthesized
+	var paths []string
+	for _, c := range []*stackCase{blueGreenDeploy, canaryWithTestHeader, linearDeploy, workerDefaults, workerKeySendSecrets, workerExecSpot} {
+		paths = append(paths, c.synth(t).TemplatePath)
+	}
+
+	// WHEN cfn-lint checks them THEN it reports no error and no warning in any
+	stacktest.CfnLint(t, paths...)
+}
