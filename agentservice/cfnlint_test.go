@@ -16,6 +16,10 @@ func TestTemplatesPassCfnLint(t *testing.T) {
 	for _, c := range []*stackCase{blueGreenDeploy, canaryWithTestHeader, linearDeploy, workerDefaults, workerKeySendSecrets, workerExecSpot} {
 		paths = append(paths, c.synth(t).TemplatePath)
 	}
+	// The rest reads files and runs cfn-lint, with no jsii call, so it
+	// runs beside the other such test (the deploys to moto) once the
+	// tests that use jsii are done.
+	t.Parallel()
 
 	// WHEN cfn-lint checks them THEN it reports no error and no warning in any
 	stacktest.CfnLint(t, paths...)

@@ -98,13 +98,17 @@ func TestBasicStack(t *testing.T) {
 		}
 	})
 
+	// cfn-lint and the deploy to moto make no jsii call: they run side by
+	// side once the subtests above are done.
 	t.Run("cfn-lint", func(t *testing.T) {
+		t.Parallel()
 		// WHEN cfn-lint checks the template
 		// THEN it reports no error and no warning
 		stacktest.CfnLint(t, s.TemplatePath)
 	})
 
 	t.Run("deploys and updates in moto", func(t *testing.T) {
+		t.Parallel()
 		// GIVEN a local AWS emulator
 		endpoint := mototest.Start(t)
 
