@@ -665,7 +665,8 @@ const DefaultLatencyAlarmPercent = 80
 // deadline, past which agentkit has answered; a deadline that is a token
 // needs a threshold given, since the default is computed from it.
 func (p *Props) validateLatencyAlarm() error {
-	deadline, ok := timing.Seconds(p.requestTimeout())
+	deadline := timing.Of(p.RequestTimeout, healthcheck.DefaultRequestTimeout)
+	ok := deadline != timing.Unresolved
 	if p.LatencyAlarmThreshold == nil {
 		if !ok {
 			return errors.New("agentservice: RequestTimeout is an unresolved token, so the latency alarm's threshold cannot be derived from it; set LatencyAlarmThreshold too")
