@@ -41,9 +41,10 @@ import (
 // A case with packs is synthesized with those cdk-nag packs applied, and
 // its Findings are theirs (compliance_test.go); the packs leave the
 // template as it is, so template tests may share such a case. Before
-// declaring a case, look for one with the same props (the ones below,
-// complianceCases, opsDefaults, strategyCases, workerNagCases): a new test
-// of the defaults reads webDefaults.
+// declaring a case, look for one with the same props: webDefaults (below;
+// a new test of the defaults reads it), complianceCases, opsDefaults,
+// blueGreenDeploy, canaryDeploy, linearDeploy, canaryWithTestHeader,
+// workerDefaults, workerKeySendSecrets, workerExecSpot.
 //
 // The rules that keep sharing safe:
 //   - Never add constructs to a shared stack, tag it, or change its props
