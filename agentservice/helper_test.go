@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/internal/cdktest"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
 
@@ -68,8 +69,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	assemblies = dir
-	code := m.Run()
-	jsii.Close()
+	code := cdktest.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -10,16 +10,14 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/jsii-runtime-go"
 
+	"github.com/agentcdk/agentcdk/internal/cdktest"
 	"github.com/agentcdk/agentcdk/internal/mototest"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
+	os.Exit(cdktest.Run(m))
 }
 
 // synthBasic builds the reference stack in a fresh app and synthesizes it

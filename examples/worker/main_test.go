@@ -12,16 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/jsii-runtime-go"
 
+	"github.com/agentcdk/agentcdk/internal/cdktest"
 	"github.com/agentcdk/agentcdk/internal/mototest"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
+	os.Exit(cdktest.Run(m))
 }
 
 // synthWorker builds the example's stack in a fresh app and synthesizes it
