@@ -27,13 +27,25 @@ func shifted(strategy awsecs.DeploymentStrategy) *agentservice.Props {
 	}
 }
 
-// synthStack is synth with the stack, for resolving references.
-func synthStack(t *testing.T, props *agentservice.Props) (assertions.Template, *agentservice.Service, awscdk.Stack) {
-	t.Helper()
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Test"), nil)
-	svc := agentservice.New(stack, jsii.String("Agent"), props)
-	return assertions.Template_FromStack(stack, nil), svc, stack
-}
+// The blue/green-family deploys with every other prop at its default, and
+// a canary with a test header: shared by the template tests here and the
+// deploys to moto (deploy_moto_test.go).
+var (
+	blueGreenDeploy = &stackCase{name: "BlueGreen", web: func(awscdk.Stack) *agentservice.Props {
+		return shifted(awsecs.DeploymentStrategy_BLUE_GREEN)
+	}}
+	canaryDeploy = &stackCase{name: "Canary", web: func(awscdk.Stack) *agentservice.Props {
+		return shifted(awsecs.DeploymentStrategy_CANARY)
+	}}
+	linearDeploy = &stackCase{name: "Linear", web: func(awscdk.Stack) *agentservice.Props {
+		return shifted(awsecs.DeploymentStrategy_LINEAR)
+	}}
+	canaryWithTestHeader = &stackCase{name: "CanaryTestHeader", web: func(awscdk.Stack) *agentservice.Props {
+		p := shifted(awsecs.DeploymentStrategy_CANARY)
+		p.Deployment.TestTrafficHeader = jsii.String("X-Agent-Canary")
+		return p
+	}}
+)
 
 // properties returns the Properties of every resource of typ in tmpl.
 func properties(t *testing.T, tmpl assertions.Template, typ string) []map[string]any {
@@ -65,18 +77,20 @@ func TestDeploymentStrategiesShiftTrafficBetweenTwoTargetGroups(t *testing.T) {
 	}
 	cases := []struct {
 		strategy awsecs.DeploymentStrategy
+		stack    *stackCase
 		// config is what the strategy adds to the deployment configuration.
 		config map[string]any
 	}{
-		{awsecs.DeploymentStrategy_BLUE_GREEN, map[string]any{}},
-		{awsecs.DeploymentStrategy_CANARY, map[string]any{"CanaryConfiguration": map[string]any{"CanaryBakeTimeInMinutes": 10, "CanaryPercent": 5}}},
-		{awsecs.DeploymentStrategy_LINEAR, map[string]any{"LinearConfiguration": map[string]any{"StepBakeTimeInMinutes": 6, "StepPercent": 10}}},
+		{awsecs.DeploymentStrategy_BLUE_GREEN, blueGreenDeploy, map[string]any{}},
+		{awsecs.DeploymentStrategy_CANARY, canaryDeploy, map[string]any{"CanaryConfiguration": map[string]any{"CanaryBakeTimeInMinutes": 10, "CanaryPercent": 5}}},
+		{awsecs.DeploymentStrategy_LINEAR, linearDeploy, map[string]any{"LinearConfiguration": map[string]any{"StepBakeTimeInMinutes": 6, "StepPercent": 10}}},
 	}
 	for _, c := range cases {
 		t.Run(string(c.strategy), func(t *testing.T) {
 			// GIVEN the strategy and every other prop at its default
 			// WHEN the service synthesizes
-			tmpl, svc, stack := synthStack(t, shifted(c.strategy))
+			s := c.stack.synth(t)
+			tmpl, svc, stack := s.Template, s.Web, s.Stack
 			ref := func(v any) any { return stack.Resolve(v) }
 
 			// THEN ECS deploys with the strategy, a 5-minute bake, the
@@ -180,11 +194,9 @@ func deployPolicy(ref func(any) any, svc *agentservice.Service, rules ...*string
 
 func TestTestTrafficHeaderReachesTheNewRevisionFirst(t *testing.T) {
 	// GIVEN a canary deploy with a test header
-	props := shifted(awsecs.DeploymentStrategy_CANARY)
-	props.Deployment.TestTrafficHeader = jsii.String("X-Agent-Canary")
-
 	// WHEN the service synthesizes
-	tmpl, svc, stack := synthStack(t, props)
+	s := canaryWithTestHeader.synth(t)
+	tmpl, svc, stack := s.Template, s.Web, s.Stack
 	ref := func(v any) any { return stack.Resolve(v) }
 
 	// THEN a test rule just before the production rule forwards requests with the header
@@ -248,7 +260,8 @@ func TestDeploymentSettingsReachTheService(t *testing.T) {
 
 func TestDeploymentAlarmsWatchBothTargetGroups(t *testing.T) {
 	// GIVEN a canary deploy WHEN the service synthesizes
-	tmpl, svc, stack := synthStack(t, shifted(awsecs.DeploymentStrategy_CANARY))
+	s := canaryDeploy.synth(t)
+	tmpl, svc, stack := s.Template, s.Web, s.Stack
 
 	// THEN each alarm sums its metric over both groups, wherever ECS put the new revision
 	for _, c := range []struct{ metric, stat string }{{"HTTPCode_Target_5XX_Count", "Sum"}, {"UnHealthyHostCount", "Maximum"}} {
@@ -273,8 +286,7 @@ func TestDeploymentAlarmsWatchBothTargetGroups(t *testing.T) {
 
 func TestRollingIsTheZeroDeployment(t *testing.T) {
 	// GIVEN the default props, and the same with an empty Deployment
-	template := func(d *agentservice.Deployment) string {
-		tmpl, svc := synth(t, &agentservice.Props{Image: registryImage(), Deployment: d})
+	template := func(tmpl assertions.Template, svc *agentservice.Service) string {
 		if svc.AlternateTargetGroup != nil || svc.ProductionRule != nil || svc.TestRule != nil || svc.DeployRole != nil {
 			t.Errorf("a rolling deploy made blue/green resources")
 		}
@@ -283,7 +295,8 @@ func TestRollingIsTheZeroDeployment(t *testing.T) {
 	}
 
 	// WHEN both synthesize THEN the templates are the same
-	if template(nil) != template(&agentservice.Deployment{}) {
+	defaults := webDefaults.synth(t)
+	if template(defaults.Template, defaults.Web) != template(synth(t, &agentservice.Props{Image: registryImage(), Deployment: &agentservice.Deployment{}})) {
 		t.Errorf("Deployment{} makes another template than no Deployment")
 	}
 }

@@ -76,7 +76,13 @@
 // New validates its props before it creates anything and panics with the
 // message of Props.Validate, which names the prop, the bad value and what
 // is allowed. Callers that prefer an error call Validate first. Values that
-// are unresolved tokens are not judged.
+// are unresolved tokens are not judged. Every message starts
+// "agentservice: " and names the prop as it is written on Props, also when
+// package healthcheck, scaling or secrets judges it
+// ("agentservice: HealthCheck.Interval 4s is out of range; use 5s to
+// 300s"); a value the construct derives from another prop (the
+// deregistration delay from RequestTimeout) is reported as the prop it
+// comes from.
 //
 // # Construct IDs
 //

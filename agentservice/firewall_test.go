@@ -11,7 +11,8 @@ import (
 
 func TestAPublicLoadBalancerGetsAWebACL(t *testing.T) {
 	// GIVEN the default service WHEN it synthesizes
-	tmpl, svc := synth(t, &agentservice.Props{Image: registryImage()})
+	s := webDefaults.synth(t)
+	tmpl, svc := s.Template, s.Web
 
 	// THEN a regional web ACL allows by default and runs the IP reputation
 	// list, the common rule set with its body-size rule only counted, the

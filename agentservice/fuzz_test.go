@@ -1,6 +1,8 @@
 package agentservice_test
 
 import (
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -10,6 +12,22 @@ import (
 )
 
 var validEnvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func TestValidateOfPlainPropsMakesNoJsiiCall(t *testing.T) {
+	// GIVEN this test binary, run again with a jsii runtime that cannot
+	// start (JSII_RUNTIME names no program), on FuzzValidate's seeds alone
+	cmd := exec.Command(os.Args[0], "-test.run=^FuzzValidate$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "JSII_RUNTIME=/nonexistent/jsii-runtime")
+
+	// WHEN it runs
+	out, err := cmd.CombinedOutput()
+
+	// THEN it passes: Props.Validate judged props without durations or
+	// CDK objects in plain Go, so fuzzing it needs no Node.js
+	if err != nil {
+		t.Fatalf("FuzzValidate's seeds without a jsii runtime: %v\n%s", err, out)
+	}
+}
 
 // FuzzValidate drives Props.Validate without jsii (no durations, no CDK
 // objects): it must never panic, and what it accepts must be a task Fargate

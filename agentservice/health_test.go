@@ -41,7 +41,7 @@ func TestHealthCheckDefaultsReachTheTemplate(t *testing.T) {
 
 func TestNoContainerHealthCheckUnlessAsked(t *testing.T) {
 	// GIVEN no ContainerHealthCheck
-	tmpl, _ := synth(t, &agentservice.Props{Image: registryImage()})
+	tmpl := webDefaults.synth(t).Template
 
 	// THEN the container has none: ECS would otherwise run a probe the image may lack
 	tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{

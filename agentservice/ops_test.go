@@ -271,15 +271,19 @@ func containerMetrics(t *testing.T, resources map[string]any) map[string][2]stri
 	return out
 }
 
-// opsStack is a web service and a worker in one stack, as examples/worker
-// has them.
-func opsStack(t *testing.T, web func(awscdk.Stack) *agentservice.Props, worker func(awscdk.Stack, *agentservice.Service) *agentservice.WorkerProps) (map[string]any, *agentservice.Service, *agentservice.Worker) {
-	t.Helper()
-	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Ops"), nil)
-	svc := agentservice.New(stack, jsii.String("Agent"), web(stack))
-	w := agentservice.NewWorker(stack, jsii.String("Worker"), worker(stack, svc))
-	tmpl := assertions.Template_FromStack(stack, nil).ToJSON()
-	return (*tmpl)["Resources"].(map[string]any), svc, w
+// opsDefaults is a web service and a worker in its cluster, both at their
+// defaults, as examples/worker has them.
+var opsDefaults = &stackCase{
+	name: "Ops",
+	web:  func(awscdk.Stack) *agentservice.Props { return &agentservice.Props{Image: registryImage()} },
+	worker: func(_ awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
+		return &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster}
+	},
+}
+
+// resourcesOf is the Resources section of a synthesized template.
+func resourcesOf(s *synthesized) map[string]any {
+	return s.Synthesized.Template["Resources"].(map[string]any)
 }
 
 func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
@@ -288,23 +292,19 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 	cases := []struct {
 		name      string
 		namespace string
-		web       func(awscdk.Stack) *agentservice.Props
-		worker    func(awscdk.Stack, *agentservice.Service) *agentservice.WorkerProps
+		stack     *stackCase
 		priced    bool
 	}{
 		{
 			name:      "defaults, the worker in the web service's cluster",
 			namespace: agentkit.DefaultMetricsNamespace,
-			web:       func(awscdk.Stack) *agentservice.Props { return &agentservice.Props{Image: registryImage()} },
-			worker: func(_ awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
-				return &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster}
-			},
+			stack:     opsDefaults,
 		},
 		{
 			name:      "a namespace of its own, prices, a canary deploy, a given queue and a topic",
 			namespace: "Team/Agents",
 			priced:    true,
-			web: func(stack awscdk.Stack) *agentservice.Props {
+			stack: &stackCase{name: "Ops", web: func(stack awscdk.Stack) *agentservice.Props {
 				return &agentservice.Props{
 					Image: registryImage(), MetricsNamespace: jsii.String("Team/Agents"),
 					ModelPrices: map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
@@ -313,20 +313,20 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 					AlarmTopic:  awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), topicArn),
 				}
 			},
-			worker: func(stack awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
-				return &agentservice.WorkerProps{
-					Image: registryImage(), Cluster: web.Cluster, MetricsNamespace: jsii.String("Team/Agents"),
-					ModelPrices: map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
-					Queue:       awssqs.Queue_FromQueueArn(stack, jsii.String("Jobs"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs")),
-					AlarmTopic:  awssns.Topic_FromTopicArn(stack, jsii.String("WorkerTopic"), topicArn),
-				}
-			},
+				worker: func(stack awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
+					return &agentservice.WorkerProps{
+						Image: registryImage(), Cluster: web.Cluster, MetricsNamespace: jsii.String("Team/Agents"),
+						ModelPrices: map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
+						Queue:       awssqs.Queue_FromQueueArn(stack, jsii.String("Jobs"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs")),
+						AlarmTopic:  awssns.Topic_FromTopicArn(stack, jsii.String("WorkerTopic"), topicArn),
+					}
+				}},
 		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN a web service and a worker WHEN they synthesize
-			resources, _, _ := opsStack(t, c.web, c.worker)
+			resources := resourcesOf(c.stack.synth(t))
 			containers := containerMetrics(t, resources)
 			services := map[string]bool{}
 			for _, nsv := range containers {
@@ -374,11 +374,7 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 
 func TestTheConcurrencyPolicyTracksWhatAgentkitWrites(t *testing.T) {
 	// GIVEN the defaults WHEN the service synthesizes
-	resources, _, _ := opsStack(t,
-		func(awscdk.Stack) *agentservice.Props { return &agentservice.Props{Image: registryImage()} },
-		func(_ awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
-			return &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster}
-		})
+	resources := resourcesOf(opsDefaults.synth(t))
 
 	// THEN exactly one policy tracks a customized single metric, and it is
 	// agentkit's in-flight gauge, averaged over the tasks, in the namespace
@@ -414,42 +410,36 @@ func TestTheAlarmsThresholdsAndTopic(t *testing.T) {
 	topicArn := "arn:aws:sns:us-east-1:123456789012:alarms"
 	cases := []struct {
 		name                   string
-		web                    func(awscdk.Stack) *agentservice.Props
-		worker                 func(awscdk.Stack) *agentservice.WorkerProps
+		stack                  *stackCase
 		latency, oldestMessage float64
 		notified               bool
 	}{
-		{"defaults: 80 % of the 60 s deadline, twice the 5 min wait",
-			func(awscdk.Stack) *agentservice.Props { return &agentservice.Props{Image: registryImage()} },
-			func(awscdk.Stack) *agentservice.WorkerProps { return &agentservice.WorkerProps{Image: registryImage()} },
-			48, 600, false},
-		{"a 30 s deadline and a 2 min wait, with a topic",
-			func(stack awscdk.Stack) *agentservice.Props {
+		{"defaults: 80 % of the 60 s deadline, twice the 5 min wait", opsDefaults, 48, 600, false},
+		{"a 30 s deadline and a 2 min wait, with a topic", &stackCase{name: "Ops",
+			web: func(stack awscdk.Stack) *agentservice.Props {
 				return &agentservice.Props{Image: registryImage(), RequestTimeout: secs(30),
 					AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("T1"), jsii.String(topicArn))}
 			},
-			func(stack awscdk.Stack) *agentservice.WorkerProps {
+			worker: func(stack awscdk.Stack, _ *agentservice.Service) *agentservice.WorkerProps {
 				return &agentservice.WorkerProps{Image: registryImage(), MaxJobWait: secs(120),
 					AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("T2"), jsii.String(topicArn))}
-			},
+			}},
 			24, 240, true},
-		{"a threshold given, without deployment alarms",
-			func(stack awscdk.Stack) *agentservice.Props {
+		{"a threshold given, without deployment alarms", &stackCase{name: "Ops",
+			web: func(stack awscdk.Stack) *agentservice.Props {
 				return &agentservice.Props{Image: registryImage(), LatencyAlarmThreshold: awscdk.Duration_Millis(jsii.Number(12500)),
 					DeploymentAlarms: jsii.Bool(false), AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("T1"), jsii.String(topicArn))}
 			},
-			func(stack awscdk.Stack) *agentservice.WorkerProps {
+			worker: func(stack awscdk.Stack, _ *agentservice.Service) *agentservice.WorkerProps {
 				return &agentservice.WorkerProps{Image: registryImage(), AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("T2"), jsii.String(topicArn))}
-			},
+			}},
 			12.5, 600, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN a web service and a worker WHEN they synthesize
-			stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Ops"), nil)
-			svc := agentservice.New(stack, jsii.String("Agent"), c.web(stack))
-			w := agentservice.NewWorker(stack, jsii.String("Worker"), c.worker(stack))
-			tmpl := assertions.Template_FromStack(stack, nil)
+			s := c.stack.synth(t)
+			stack, svc, w, tmpl := s.Stack, s.Web, s.Worker, s.Template
 
 			// THEN the latency alarm watches the load balancer's p99 at its threshold
 			actions := assertions.Match_Absent()
@@ -495,16 +485,19 @@ func TestTheDashboardsAreOnByDefaultAndCanBeTurnedOff(t *testing.T) {
 		t.Run(fmt.Sprint("dashboard ", on), func(t *testing.T) {
 			// GIVEN a web service and a worker, their dashboards left at the
 			// default or turned off
-			var flag *bool
-			if !on {
-				flag = jsii.Bool(false)
-			}
-			stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Ops"), nil)
-			svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(), Dashboard: flag})
-			w := agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: registryImage(), Cluster: svc.Cluster, Dashboard: flag})
-
 			// WHEN they synthesize
-			tmpl := assertions.Template_FromStack(stack, nil)
+			c := opsDefaults
+			if !on {
+				c = &stackCase{name: "Ops",
+					web: func(awscdk.Stack) *agentservice.Props {
+						return &agentservice.Props{Image: registryImage(), Dashboard: jsii.Bool(false)}
+					},
+					worker: func(_ awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
+						return &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster, Dashboard: jsii.Bool(false)}
+					}}
+			}
+			s := c.synth(t)
+			tmpl, svc, w := s.Template, s.Web, s.Worker
 
 			// THEN each has a dashboard, exposed as a field, or neither has
 			want := map[bool]float64{true: 2, false: 0}[on]

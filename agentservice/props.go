@@ -21,6 +21,7 @@ import (
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/propmsg"
 	"github.com/agentcdk/agentcdk/internal/timing"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/agentcdk/agentcdk/scaling"
@@ -475,20 +476,12 @@ func (p *Props) Validate() error {
 		p.validateSize,
 		p.validateContainer,
 		func() error { return p.validateEnvironment(reservedEnv) },
-		func() error { return secrets.Validate(p.Secrets) },
-		func() error { return p.HealthCheck.Validate() },
+		func() error { return validateSecrets(p.Secrets) },
+		func() error { return propmsg.In(p.HealthCheck.Validate(), pkg, propmsg.Prefix("HealthCheck.")) },
 		func() error {
-			if p.ContainerHealthCheck == nil {
-				return nil
-			}
-			return p.ContainerHealthCheck.Validate()
+			return propmsg.In(p.ContainerHealthCheck.Validate(), pkg, propmsg.Prefix("ContainerHealthCheck."))
 		},
-		func() error {
-			if p.Scaling == nil {
-				return nil
-			}
-			return p.Scaling.Validate()
-		},
+		func() error { return propmsg.In(p.Scaling.Validate(), pkg, propmsg.Prefix("Scaling.")) },
 		p.validateCount,
 		p.validateDeployment,
 		p.validateStrategy,
@@ -496,7 +489,7 @@ func (p *Props) Validate() error {
 		p.validateFirewall,
 		p.validateLogging,
 		p.validateRequestTimeout,
-		func() error { return p.timing().Validate() },
+		p.validateTiming,
 		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
 		p.validateLatencyAlarm,
 	}
@@ -649,7 +642,7 @@ func (p *Props) validateCount() error {
 		return fmt.Errorf("agentservice: Scaling.MinCapacity %v leaves a web service with no task; use at least 1", lo)
 	}
 	if n < lo || n > hi {
-		return fmt.Errorf("agentservice: DesiredCount %v is outside the scaling capacity %v..%v; use a count within it", n, lo, hi)
+		return fmt.Errorf("agentservice: DesiredCount %v is outside the scaling capacity %v..%v (Scaling.MinCapacity..Scaling.MaxCapacity); use a count within it", n, lo, hi)
 	}
 	return nil
 }
@@ -671,6 +664,36 @@ func (p *Props) timing() healthcheck.Timing {
 	t := healthcheck.TimingOf(p.HealthCheck, p.RequestTimeout, p.DeregistrationDelay, p.StopTimeout, p.IdleTimeout)
 	t.LongRequestsStream = defaults.Or(p.LongRequestsStream, false)
 	return t
+}
+
+// pkg prefixes the messages of this package, also those of the packages
+// that judge values the props hold (healthcheck, scaling, secrets): the
+// user set the value here.
+const pkg = "agentservice"
+
+// validateSecrets reports the secrets package's message as one about
+// Secrets, where the user gave the list.
+func validateSecrets(list []*secrets.Secret) error {
+	return propmsg.Within(secrets.Validate(list), pkg, "Secrets")
+}
+
+// timingProps names the healthcheck.Timing fields as Props holds them;
+// the others (RequestTimeout, DeregistrationDelay, StopTimeout,
+// IdleTimeout, LongRequestsStream) have the same names in both.
+var timingProps = map[propmsg.Name]string{
+	"HealthCheckInterval":     "HealthCheck.Interval",
+	"HealthCheckTimeout":      "HealthCheck.Timeout",
+	"GracePeriod":             "HealthCheck.GracePeriod",
+	"HealthyThresholdCount":   "HealthCheck.HealthyThresholdCount",
+	"UnhealthyThresholdCount": "HealthCheck.UnhealthyThresholdCount",
+}
+
+// validateTiming checks the durations against each other, and reports a
+// contradiction with the props as the user set them here. A
+// DeregistrationDelay left unset is derived from RequestTimeout, which is
+// judged first, so a bad deadline is reported as RequestTimeout.
+func (p *Props) validateTiming() error {
+	return propmsg.In(p.timing().Validate(), pkg, func(n propmsg.Name) string { return timingProps[n] })
 }
 
 // validateRequestTimeout refuses what the timing rules cannot judge: a zero
@@ -696,7 +719,8 @@ const DefaultLatencyAlarmPercent = 80
 // deadline, past which agentkit has answered; a deadline that is a token
 // needs a threshold given, since the default is computed from it.
 func (p *Props) validateLatencyAlarm() error {
-	deadline, ok := timing.Seconds(p.requestTimeout())
+	deadline := timing.Of(p.RequestTimeout, healthcheck.DefaultRequestTimeout)
+	ok := deadline != timing.Unresolved
 	if p.LatencyAlarmThreshold == nil {
 		if !ok {
 			return errors.New("agentservice: RequestTimeout is an unresolved token, so the latency alarm's threshold cannot be derived from it; set LatencyAlarmThreshold too")

@@ -22,7 +22,7 @@ import (
 
 func TestSecureDefaults(t *testing.T) {
 	// GIVEN the default service
-	tmpl, _ := synth(t, &agentservice.Props{Image: registryImage()})
+	tmpl := webDefaults.synth(t).Template
 
 	// THEN the VPC logs its flows to a log group with a retention
 	tmpl.HasResourceProperties(jsii.String("AWS::EC2::FlowLog"), obj(map[string]any{
@@ -306,7 +306,8 @@ func TestGrantsBecomeCustomerManagedPolicies(t *testing.T) {
 
 func TestLogGroupsAreEncryptedWithACustomerKeyByDefault(t *testing.T) {
 	// GIVEN a service with default props
-	tmpl, svc := synth(t, &agentservice.Props{Image: registryImage()})
+	s := webDefaults.synth(t)
+	tmpl, svc := s.Template, s.Web
 
 	// THEN the construct made a rotated, retained key, exposed as LogKey
 	if svc.LogKey == nil {
@@ -339,7 +340,12 @@ func TestTasksSendOnlyHTTPSUnlessAllowedAll(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN a service WHEN it synthesizes
-			tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), AllowAllOutbound: c.allow})
+			var tmpl assertions.Template
+			if c.allow == nil {
+				tmpl = webDefaults.synth(t).Template
+			} else {
+				tmpl, _ = synth(t, &agentservice.Props{Image: registryImage(), AllowAllOutbound: c.allow})
+			}
 
 			// THEN the tasks' group sends exactly that
 			tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroup"), obj(map[string]any{

@@ -2,7 +2,6 @@ package agentservice_test
 
 import (
 	"fmt"
-	"os"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -17,33 +16,6 @@ import (
 	"github.com/agentcdk/agentcdk/scaling"
 	"github.com/agentcdk/agentcdk/secrets"
 )
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
-
-// registryImage keeps tests free of Docker build contexts.
-// secs is a duration of n seconds.
-func secs(n float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) }
-
-func registryImage() *agentservice.Image {
-	return agentservice.ImageFromRegistry("public.ecr.aws/agentcdk/agent:1.0.0")
-}
-
-// synth builds props into a fresh stack and returns its template.
-func synth(t *testing.T, props *agentservice.Props) (assertions.Template, *agentservice.Service) {
-	t.Helper()
-	app := awscdk.NewApp(nil)
-	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
-	svc := agentservice.New(stack, jsii.String("Agent"), props)
-	return assertions.Template_FromStack(stack, nil), svc
-}
-
-func obj(m map[string]any) assertions.Matcher { return assertions.Match_ObjectLike(&m) }
-
-func arrayWith(v ...any) assertions.Matcher { return assertions.Match_ArrayWith(&v) }
 
 func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 	// GIVEN only an image and the reference secrets
@@ -315,7 +287,7 @@ func TestServiceIsAScopeAndTakesTags(t *testing.T) {
 
 func TestNewExposesItsChildren(t *testing.T) {
 	// GIVEN a service
-	_, svc := synth(t, &agentservice.Props{Image: registryImage()})
+	svc := webDefaults.synth(t).Web
 
 	// THEN every child it made is reachable
 	for name, v := range map[string]any{
@@ -334,7 +306,7 @@ func TestNewExposesItsChildren(t *testing.T) {
 
 func TestTasksAcceptTrafficOnlyFromTheLoadBalancer(t *testing.T) {
 	// GIVEN the default service
-	tmpl, _ := synth(t, &agentservice.Props{Image: registryImage()})
+	tmpl := webDefaults.synth(t).Template
 
 	// THEN the task's security group admits the container port from the load balancer's group only
 	tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), obj(map[string]any{

@@ -116,9 +116,9 @@ func TestValidateRefusesBadProps(t *testing.T) {
 		{"desired count zero", &agentservice.Props{Image: img, DesiredCount: jsii.Number(0)},
 			"agentservice: DesiredCount 0 is below 1; a web service needs at least one task, use a whole number from 1"},
 		{"desired count above max", &agentservice.Props{Image: img, DesiredCount: jsii.Number(11)},
-			"agentservice: DesiredCount 11 is outside the scaling capacity 1..10; use a count within it"},
+			"agentservice: DesiredCount 11 is outside the scaling capacity 1..10 (Scaling.MinCapacity..Scaling.MaxCapacity); use a count within it"},
 		{"desired count below min", &agentservice.Props{Image: img, Scaling: &scaling.Props{MinCapacity: jsii.Number(3)}},
-			"agentservice: DesiredCount 2 is outside the scaling capacity 3..10; use a count within it"},
+			"agentservice: DesiredCount 2 is outside the scaling capacity 3..10 (Scaling.MinCapacity..Scaling.MaxCapacity); use a count within it"},
 		{"web service with min zero", &agentservice.Props{Image: img, DesiredCount: jsii.Number(1), Scaling: &scaling.Props{MinCapacity: jsii.Number(0)}},
 			"agentservice: Scaling.MinCapacity 0 leaves a web service with no task; use at least 1"},
 		{"port zero", &agentservice.Props{Image: img, ContainerPort: jsii.Number(0)},
@@ -234,11 +234,11 @@ func TestValidateRefusesBadProps(t *testing.T) {
 		{"negative nat gateways", &agentservice.Props{Image: img, NatGateways: jsii.Number(-1)},
 			"agentservice: NatGateways -1 is not a gateway count; use a whole number of at least 0"},
 		{"deregistration delay shorter than the request deadline", &agentservice.Props{Image: img, DeregistrationDelay: secs(30)},
-			"healthcheck: DeregistrationDelay 30s is shorter than RequestTimeout 60s plus 5s for its answer to leave; the load balancer would cut requests still within their deadline on every deploy and scale-in, so use at least 65s"},
+			"agentservice: DeregistrationDelay 30s is shorter than RequestTimeout 60s plus 5s for its answer to leave; the load balancer would cut requests still within their deadline on every deploy and scale-in, so use at least 65s"},
 		{"request deadline above the idle timeout", &agentservice.Props{Image: img, RequestTimeout: secs(180)},
-			"healthcheck: RequestTimeout 180s is longer than IdleTimeout 120s, which cuts a response that sends nothing for that long; raise IdleTimeout to at least 180s, or set LongRequestsStream if every request longer than 120s streams with heartbeats (agentkit.Server.Stream)"},
+			"agentservice: RequestTimeout 180s is longer than IdleTimeout 120s, which cuts a response that sends nothing for that long; raise IdleTimeout to at least 180s, or set LongRequestsStream if every request longer than 120s streams with heartbeats (agentkit.Server.Stream)"},
 		{"request deadline for the worker", &agentservice.Props{Image: img, RequestTimeout: secs(1800), LongRequestsStream: jsii.Bool(true)},
-			"healthcheck: RequestTimeout 1800s is above 600s; a deploy or scale-in waits that long for every task it stops, so run work this long on a queue worker (agentservice.NewWorker) instead"},
+			"agentservice: RequestTimeout 1800s is above 600s; a deploy or scale-in waits that long for every task it stops, so run work this long on a queue worker (agentservice.NewWorker) instead"},
 		{"request deadline of zero", &agentservice.Props{Image: img, RequestTimeout: secs(0)},
 			"agentservice: RequestTimeout 0s is not a deadline; use 1s to 600s"},
 		{"request deadline as a token without a delay", &agentservice.Props{Image: img, RequestTimeout: awscdk.Duration_Seconds(awscdk.Token_AsNumber(awscdk.Aws_ACCOUNT_ID()))},
@@ -259,29 +259,97 @@ func TestValidateRefusesBadProps(t *testing.T) {
 	}
 }
 
-func TestValidatePassesOnMessagesOfThePackagesItUses(t *testing.T) {
+func TestValidateNamesEveryPropWhereTheUserSetIt(t *testing.T) {
 	img := registryImage()
+	ms := func(n float64) awscdk.Duration { return awscdk.Duration_Millis(jsii.Number(n)) }
+	health := func(h *healthcheck.Props) *agentservice.Props { return &agentservice.Props{Image: img, HealthCheck: h} }
+	probe := func(c *healthcheck.ContainerProps) *agentservice.Props {
+		return &agentservice.Props{Image: img, ContainerHealthCheck: c}
+	}
+	scale := func(s *scaling.Props) *agentservice.Props { return &agentservice.Props{Image: img, Scaling: s} }
 	cases := []struct {
 		name  string
 		props *agentservice.Props
-		want  []string
+		want  string
 	}{
-		{"bad secret", &agentservice.Props{Image: img, Secrets: secrets.FromParameters("/agents/prod", 0, "bad-name")}, []string{"secrets:", "bad-name"}},
-		{"bad health path", &agentservice.Props{Image: img, HealthCheck: &healthcheck.Props{Path: jsii.String("health")}}, []string{"healthcheck:", "Path", "health"}},
-		{"bad scaling", &agentservice.Props{Image: img, Scaling: &scaling.Props{MinCapacity: jsii.Number(5), MaxCapacity: jsii.Number(2)}}, []string{"scaling:", "MinCapacity", "5"}},
-		{"stop timeout over fargate's limit", &agentservice.Props{Image: img, StopTimeout: awscdk.Duration_Seconds(jsii.Number(121))}, []string{"healthcheck:", "StopTimeout", "121s"}},
-		{"bad container check", &agentservice.Props{Image: img, ContainerHealthCheck: &healthcheck.ContainerProps{Retries: jsii.Number(0)}}, []string{"healthcheck:", "Retries", "0"}},
+		// The request deadline, and the deregistration delay derived from it
+		{"RequestTimeout not whole seconds", &agentservice.Props{Image: img, RequestTimeout: ms(60)},
+			"agentservice: RequestTimeout 60ms is not a whole number of seconds; use 1s to 600s in whole seconds"},
+		{"RequestTimeout a second and a half", &agentservice.Props{Image: img, RequestTimeout: ms(1500)},
+			"agentservice: RequestTimeout 1.5s is not a whole number of seconds; use 1s to 600s in whole seconds"},
+		{"RequestTimeout over ten minutes", &agentservice.Props{Image: img, RequestTimeout: secs(601), LongRequestsStream: jsii.Bool(true)},
+			"agentservice: RequestTimeout 601s is above 600s; a deploy or scale-in waits that long for every task it stops, so run work this long on a queue worker (agentservice.NewWorker) instead"},
+		{"RequestTimeout not whole seconds beside a DeregistrationDelay", &agentservice.Props{Image: img, RequestTimeout: ms(2500), DeregistrationDelay: secs(10)},
+			"agentservice: RequestTimeout 2.5s is not a whole number of seconds; use 1s to 600s in whole seconds"},
+		{"DeregistrationDelay over an hour", &agentservice.Props{Image: img, DeregistrationDelay: secs(3601)},
+			"agentservice: DeregistrationDelay 3601s is out of range; use 0s to 3600s"},
+		{"DeregistrationDelay not whole seconds", &agentservice.Props{Image: img, DeregistrationDelay: ms(65500)},
+			"agentservice: DeregistrationDelay 1m5.5s is not a whole number of seconds; use 0s to 3600s in whole seconds"},
+		{"StopTimeout over Fargate's limit", &agentservice.Props{Image: img, StopTimeout: secs(121)},
+			"agentservice: StopTimeout 121s is out of range; use 2s to 120s"},
+		{"IdleTimeout over the load balancer's limit", &agentservice.Props{Image: img, IdleTimeout: secs(4001)},
+			"agentservice: IdleTimeout 4001s is out of range; use 1s to 4000s"},
+		{"IdleTimeout below the deadline", &agentservice.Props{Image: img, IdleTimeout: secs(30)},
+			"agentservice: RequestTimeout 60s is longer than IdleTimeout 30s, which cuts a response that sends nothing for that long; raise IdleTimeout to at least 60s, or set LongRequestsStream if every request longer than 30s streams with heartbeats (agentkit.Server.Stream)"},
+		// HealthCheck
+		{"HealthCheck.Path", health(&healthcheck.Props{Path: jsii.String("health")}),
+			`agentservice: HealthCheck.Path "health" does not start with "/"; use an absolute path such as "/health"`},
+		{"HealthCheck.HealthyHttpCodes", health(&healthcheck.Props{HealthyHttpCodes: jsii.String("500")}),
+			`agentservice: HealthCheck.HealthyHttpCodes "500" is not a matcher the ALB accepts; use codes from 200 to 499 as "200", "200,202" or "200-299"`},
+		{"HealthCheck.Interval", health(&healthcheck.Props{Interval: secs(4), Timeout: secs(2)}),
+			"agentservice: HealthCheck.Interval 4s is out of range; use 5s to 300s"},
+		{"HealthCheck.Timeout", health(&healthcheck.Props{Timeout: secs(30)}),
+			"agentservice: HealthCheck.Timeout 30s is not below HealthCheck.Interval 30s; use a timeout shorter than the interval"},
+		{"HealthCheck.HealthyThresholdCount", health(&healthcheck.Props{HealthyThresholdCount: jsii.Number(1)}),
+			"agentservice: HealthCheck.HealthyThresholdCount 1 is out of range; use 2 to 10"},
+		{"HealthCheck.UnhealthyThresholdCount", health(&healthcheck.Props{UnhealthyThresholdCount: jsii.Number(2.5)}),
+			"agentservice: HealthCheck.UnhealthyThresholdCount 2.5 is not a whole number; use 2 to 10"},
+		{"HealthCheck.GracePeriod", health(&healthcheck.Props{GracePeriod: ms(1500)}),
+			"agentservice: HealthCheck.GracePeriod 1.5s is not a whole number of seconds; use 0s to 2147483647s in whole seconds"},
+		// ContainerHealthCheck
+		{"ContainerHealthCheck.Command", probe(&healthcheck.ContainerProps{Command: jsii.Strings("/agent", "healthcheck")}),
+			`agentservice: ContainerHealthCheck.Command ["/agent" "healthcheck"] is not a health-check command; use ["CMD", binary, args...] or ["CMD-SHELL", script]`},
+		{"ContainerHealthCheck.Interval", probe(&healthcheck.ContainerProps{Interval: secs(301)}),
+			"agentservice: ContainerHealthCheck.Interval 301s is out of range; use 5s to 300s"},
+		{"ContainerHealthCheck.Timeout", probe(&healthcheck.ContainerProps{Timeout: secs(3)}),
+			"agentservice: ContainerHealthCheck.Timeout 3s is too short for the agent probe, which waits up to 3s for /health; use at least 4s"},
+		{"ContainerHealthCheck.Retries", probe(&healthcheck.ContainerProps{Retries: jsii.Number(0)}),
+			"agentservice: ContainerHealthCheck.Retries 0 is out of range; use 1 to 10"},
+		{"ContainerHealthCheck.StartPeriod", probe(&healthcheck.ContainerProps{StartPeriod: secs(301)}),
+			"agentservice: ContainerHealthCheck.StartPeriod 301s is out of range; use 0s to 300s"},
+		// Scaling
+		{"Scaling.MinCapacity above Scaling.MaxCapacity", scale(&scaling.Props{MinCapacity: jsii.Number(5), MaxCapacity: jsii.Number(2)}),
+			"agentservice: Scaling.MinCapacity 5 is above Scaling.MaxCapacity 2; use a minimum no larger than the maximum"},
+		{"Scaling.MaxCapacity", scale(&scaling.Props{MaxCapacity: jsii.Number(0)}),
+			"agentservice: Scaling.MaxCapacity 0 is too small; use 1 or more"},
+		{"Scaling.Cpu.TargetPercent", scale(&scaling.Props{Cpu: &scaling.TargetProps{TargetPercent: jsii.Number(101)}}),
+			"agentservice: Scaling.Cpu.TargetPercent 101 is out of range; use 1 to 100"},
+		{"Scaling.Memory.ScaleOutCooldown", scale(&scaling.Props{Memory: &scaling.TargetProps{ScaleOutCooldown: ms(500)}}),
+			"agentservice: Scaling.Memory.ScaleOutCooldown 500ms is not a whole number of seconds; use whole seconds, 0s or more"},
+		{"Scaling.Requests.RequestsPerTarget", scale(&scaling.Props{Requests: &scaling.RequestProps{RequestsPerTarget: jsii.Number(0)}}),
+			"agentservice: Scaling.Requests.RequestsPerTarget 0 is out of range; use 1 or more"},
+		{"Scaling.Concurrency.RequestsInFlightPerTask", scale(&scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(0)}}),
+			"agentservice: Scaling.Concurrency.RequestsInFlightPerTask 0 is out of range; use a finite number above 0"},
+		{"Scaling.DisableCpu", scale(&scaling.Props{Cpu: &scaling.TargetProps{}, DisableCpu: jsii.Bool(true)}),
+			"agentservice: Scaling.Cpu is set but Scaling.DisableCpu is true; drop one of them"},
+		// Secrets
+		{"Secrets version", &agentservice.Props{Image: img, Secrets: secrets.FromParameters("/agents/prod", -1, "OPENAI_API_KEY")},
+			"agentservice: Secrets: Version -1 of OPENAI_API_KEY is not a parameter version; use a whole number of 1 or more, or leave it unset for the latest"},
+		{"Secrets variable name", &agentservice.Props{Image: img, Secrets: secrets.FromParameters("/agents/prod", 1, "bad-name")},
+			`agentservice: Secrets: EnvName "bad-name" is not a valid identifier; use letters, digits and underscores, not starting with a digit`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			// GIVEN a bad value set on Props, which package healthcheck,
+			// scaling or secrets judges
+			// WHEN the props are validated
 			err := c.props.Validate()
-			if err == nil {
-				t.Fatalf("Validate() = nil, want an error mentioning %q", c.want)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("Validate() = %q, does not mention %q", err, w)
-				}
+
+			// THEN the message is agentservice's, names the prop as it is
+			// written on Props (or, for a derived value, the prop it is
+			// derived from), its value and what is allowed
+			if err == nil || err.Error() != c.want {
+				t.Fatalf("Validate() = %v\nwant %s", err, c.want)
 			}
 		})
 	}

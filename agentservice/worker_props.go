@@ -18,6 +18,7 @@ import (
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/propmsg"
 	"github.com/agentcdk/agentcdk/internal/timing"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/agentcdk/agentcdk/secrets"
@@ -409,7 +410,7 @@ func (p *WorkerProps) Validate() error {
 		b.validateSize,
 		b.validateContainer,
 		func() error { return b.validateEnvironment(workerReservedEnv) },
-		func() error { return secrets.Validate(p.Secrets) },
+		func() error { return validateSecrets(p.Secrets) },
 		p.validateStopTimeout,
 		b.validateDeployment,
 		b.validateSecurity,
@@ -477,10 +478,10 @@ func (p *WorkerProps) validateStopTimeout() error {
 	// The web service's rule, so that the prop fails with one message on
 	// both constructs; the worker has no load balancer timings to check.
 	u := timing.Unresolved
-	return healthcheck.Timing{
+	return propmsg.In(healthcheck.Timing{
 		StopTimeout: d, RequestTimeout: u, DeregistrationDelay: u, IdleTimeout: u, HealthCheckInterval: u, HealthCheckTimeout: u, GracePeriod: u,
 		HealthyThresholdCount: timing.UnresolvedCount, UnhealthyThresholdCount: timing.UnresolvedCount,
-	}.Validate()
+	}.Validate(), pkg, propmsg.Same)
 }
 
 // validateQueue refuses the new queue's props next to a given Queue, and

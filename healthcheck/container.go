@@ -73,11 +73,11 @@ func (c containerTiming) Validate() error {
 // "CMD" or "CMD-SHELL" followed by at least one non-empty argument.
 func checkCommand(cmd []string) error {
 	if len(cmd) < 2 || (cmd[0] != "CMD" && cmd[0] != "CMD-SHELL") {
-		return errorf("Command %q is not a health-check command; use [\"CMD\", binary, args...] or [\"CMD-SHELL\", script]", cmd)
+		return errorf("%s %q is not a health-check command; use [\"CMD\", binary, args...] or [\"CMD-SHELL\", script]", name("Command"), cmd)
 	}
 	for i, arg := range cmd[1:] {
 		if arg == "" {
-			return errorf("Command %q has an empty argument at position %d; drop it or fill it in", cmd, i+1)
+			return errorf("%s %q has an empty argument at position %d; drop it or fill it in", name("Command"), cmd, i+1)
 		}
 	}
 	return nil
@@ -119,7 +119,7 @@ func (p *ContainerProps) Validate() error {
 	// The agent probe gives up after agentkit.ProbeTimeout; a shorter ECS
 	// timeout would kill it first and count a healthy agent as failing.
 	if min := agentkit.ProbeTimeout + time.Second; p.Command == nil && t.Timeout != Unresolved && t.Timeout < min {
-		return errorf("Timeout %s is too short for the agent probe, which waits up to %s for /health; use at least %s", timing.Format(t.Timeout), timing.Format(agentkit.ProbeTimeout), timing.Format(min))
+		return errorf("%s %s is too short for the agent probe, which waits up to %s for /health; use at least %s", name("Timeout"), timing.Format(t.Timeout), timing.Format(agentkit.ProbeTimeout), timing.Format(min))
 	}
 	return nil
 }

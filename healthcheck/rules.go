@@ -1,12 +1,12 @@
 package healthcheck
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/agentcdk/agentcdk/internal/propmsg"
 	"github.com/agentcdk/agentcdk/internal/timing"
 )
 
@@ -18,22 +18,27 @@ const Unresolved = timing.Unresolved
 // token. Validation skips every rule that involves it.
 const UnresolvedCount = timing.UnresolvedCount
 
-// errorf builds a validation error with the package prefix.
+// errorf builds a validation error with the package prefix. Prop names
+// among args are propmsg.Names, so that agentservice can report them as
+// its user set them.
 func errorf(format string, args ...any) error {
-	return fmt.Errorf("healthcheck: "+format, args...)
+	return propmsg.Errorf("healthcheck", format, args...)
 }
 
+// name marks a prop name in a message.
+func name(n string) propmsg.Name { return propmsg.Name(n) }
+
 // checkDuration checks that d is a whole number of seconds within lo..hi.
-func checkDuration(name string, d, lo, hi time.Duration) error {
+func checkDuration(prop string, d, lo, hi time.Duration) error {
 	if d == Unresolved {
 		return nil
 	}
 	if d%time.Second != 0 {
 		return errorf("%s %s is not a whole number of seconds; use %s to %s in whole seconds",
-			name, timing.Format(d), timing.Format(lo), timing.Format(hi))
+			name(prop), timing.Format(d), timing.Format(lo), timing.Format(hi))
 	}
 	if d < lo || d > hi {
-		return errorf("%s %s is out of range; use %s to %s", name, timing.Format(d), timing.Format(lo), timing.Format(hi))
+		return errorf("%s %s is out of range; use %s to %s", name(prop), timing.Format(d), timing.Format(lo), timing.Format(hi))
 	}
 	return nil
 }
@@ -44,26 +49,26 @@ func checkBelow(timeoutName string, timeout time.Duration, intervalName string, 
 		return nil
 	}
 	return errorf("%s %s is not below %s %s; use a timeout shorter than the interval",
-		timeoutName, timing.Format(timeout), intervalName, timing.Format(interval))
+		name(timeoutName), timing.Format(timeout), name(intervalName), timing.Format(interval))
 }
 
 // checkCount checks that n is a whole number within lo..hi.
-func checkCount(name string, n float64, lo, hi int) error {
+func checkCount(prop string, n float64, lo, hi int) error {
 	if n != math.Trunc(n) || math.IsInf(n, 0) {
-		return errorf("%s %v is not a whole number; use %d to %d", name, n, lo, hi)
+		return errorf("%s %v is not a whole number; use %d to %d", name(prop), n, lo, hi)
 	}
 	if n < float64(lo) || n > float64(hi) {
-		return errorf("%s %v is out of range; use %d to %d", name, n, lo, hi)
+		return errorf("%s %v is out of range; use %d to %d", name(prop), n, lo, hi)
 	}
 	return nil
 }
 
 // checkIntCount is checkCount for an int that may be UnresolvedCount.
-func checkIntCount(name string, n, lo, hi int) error {
+func checkIntCount(prop string, n, lo, hi int) error {
 	if n == UnresolvedCount {
 		return nil
 	}
-	return checkCount(name, float64(n), lo, hi)
+	return checkCount(prop, float64(n), lo, hi)
 }
 
 // checkPath reports whether the ALB accepts path as a health-check path:
@@ -71,14 +76,14 @@ func checkIntCount(name string, n, lo, hi int) error {
 // only printable ASCII characters other than space.
 func checkPath(path string) error {
 	if !strings.HasPrefix(path, "/") {
-		return errorf("Path %q does not start with \"/\"; use an absolute path such as %q", path, DefaultPath)
+		return errorf("%s %q does not start with \"/\"; use an absolute path such as %q", name("Path"), path, DefaultPath)
 	}
 	if len(path) > maxPathLength {
-		return errorf("Path of %d characters is too long; use at most %d", len(path), maxPathLength)
+		return errorf("%s of %d characters is too long; use at most %d", name("Path"), len(path), maxPathLength)
 	}
 	for _, r := range path {
 		if r <= ' ' || r > '~' {
-			return errorf("Path %q holds the character %q; use printable ASCII characters without spaces", path, r)
+			return errorf("%s %q holds the character %q; use printable ASCII characters without spaces", name("Path"), path, r)
 		}
 	}
 	return nil
@@ -89,7 +94,7 @@ func checkPath(path string) error {
 // ("200-299") or a list of codes and ranges, every code from 200 to 499.
 func checkHealthyHttpCodes(codes string) error {
 	bad := func() error {
-		return errorf("HealthyHttpCodes %q is not a matcher the ALB accepts; use codes from 200 to 499 as \"200\", \"200,202\" or \"200-299\"", codes)
+		return errorf("%s %q is not a matcher the ALB accepts; use codes from 200 to 499 as \"200\", \"200,202\" or \"200-299\"", name("HealthyHttpCodes"), codes)
 	}
 	if codes == "" {
 		return bad()

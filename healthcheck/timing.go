@@ -75,8 +75,9 @@ func DefaultTiming() Timing {
 // no room to drain; above, Fargate refuses the task definition);
 // DeregistrationDelay 0..3600 s; IdleTimeout 1..4000 s; HealthCheckInterval
 // 5..300 s; HealthCheckTimeout 2..120 s and below the interval; thresholds
-// 2..10; GracePeriod 0..2147483647 s. Fields holding Unresolved or
-// UnresolvedCount are not judged.
+// 2..10; GracePeriod 0..2147483647 s. RequestTimeout alone is judged
+// first, since a caller may derive DeregistrationDelay from it. Fields
+// holding Unresolved or UnresolvedCount are not judged.
 func (t Timing) Validate() error {
 	return t.validate(timingNames)
 }
@@ -103,6 +104,10 @@ var timingNames = fieldNames{
 
 func (t Timing) validate(n fieldNames) error {
 	checks := []error{
+		// RequestTimeout comes first: a caller that derives
+		// DeregistrationDelay from it (agentservice) must hear about the
+		// deadline it set, not about a delay it never wrote.
+		t.checkRequestTimeoutRange(n),
 		checkDuration(n.deregistrationDelay, t.DeregistrationDelay, 0, maxDeregistrationDelay),
 		checkDuration(n.stopTimeout, t.StopTimeout, minStopTimeout, maxStopTimeout),
 		checkDuration(n.idleTimeout, t.IdleTimeout, minIdleTimeout, maxIdleTimeout),
@@ -122,29 +127,36 @@ func (t Timing) validate(n fieldNames) error {
 	return nil
 }
 
+// checkRequestTimeoutRange holds the request deadline to whole seconds
+// within minRequestTimeout..maxRequestTimeout.
+func (t Timing) checkRequestTimeoutRange(n fieldNames) error {
+	r := t.RequestTimeout
+	if r == 0 || r == Unresolved {
+		return nil
+	}
+	if r > maxRequestTimeout {
+		return errorf("%s %s is above %s; a deploy or scale-in waits that long for every task it stops, so run work this long on a queue worker (agentservice.NewWorker) instead",
+			name(n.requestTimeout), timing.Format(r), timing.Format(maxRequestTimeout))
+	}
+	return checkDuration(n.requestTimeout, r, minRequestTimeout, maxRequestTimeout)
+}
+
 // checkRequestTimeout holds the request deadline to what the load balancer
-// allows around it.
+// allows around it; checkRequestTimeoutRange has judged the deadline alone.
 func (t Timing) checkRequestTimeout(n fieldNames) error {
 	r := t.RequestTimeout
 	if r == 0 || r == Unresolved {
 		return nil
 	}
-	if err := checkDuration(n.requestTimeout, r, minRequestTimeout, maxRequestTimeout); err != nil {
-		if r > maxRequestTimeout {
-			return errorf("%s %s is above %s; a deploy or scale-in waits that long for every task it stops, so run work this long on a queue worker (agentservice.NewWorker) instead",
-				n.requestTimeout, timing.Format(r), timing.Format(maxRequestTimeout))
-		}
-		return err
-	}
 	if d := t.DeregistrationDelay; d != Unresolved && d < r+agentkit.RequestDeadlineMargin {
 		return errorf("%s %s is shorter than %s %s plus %s for its answer to leave; the load balancer would cut requests still within their deadline on every deploy and scale-in, so use at least %s",
-			n.deregistrationDelay, timing.Format(d), n.requestTimeout, timing.Format(r),
+			name(n.deregistrationDelay), timing.Format(d), name(n.requestTimeout), timing.Format(r),
 			timing.Format(agentkit.RequestDeadlineMargin), timing.Format(r+agentkit.RequestDeadlineMargin))
 	}
 	if i := t.IdleTimeout; i != Unresolved && r > i && !t.LongRequestsStream {
 		return errorf("%s %s is longer than %s %s, which cuts a response that sends nothing for that long; raise %s to at least %s, or set %s if every request longer than %s streams with heartbeats (agentkit.Server.Stream)",
-			n.requestTimeout, timing.Format(r), n.idleTimeout, timing.Format(i), n.idleTimeout, timing.Format(r),
-			n.longRequestsStream, timing.Format(i))
+			name(n.requestTimeout), timing.Format(r), name(n.idleTimeout), timing.Format(i), name(n.idleTimeout), timing.Format(r),
+			name(n.longRequestsStream), timing.Format(i))
 	}
 	return nil
 }

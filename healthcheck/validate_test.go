@@ -150,6 +150,13 @@ func TestTimingValidateRejectsContradictions(t *testing.T) {
 			`healthcheck: RequestTimeout 900s is above 600s; a deploy or scale-in waits that long for every task it stops, so run work this long on a queue worker (agentservice.NewWorker) instead`},
 		{"request deadline under a second", with(func(t *healthcheck.Timing) { t.RequestTimeout = 500 * time.Millisecond }),
 			`healthcheck: RequestTimeout 500ms is not a whole number of seconds; use 1s to 600s in whole seconds`},
+		// A caller derives the delay from the deadline (agentservice: 60ms
+		// + 5s = 5.06s): the deadline is judged first, so the message names
+		// what was set.
+		{"request deadline under a second, delay derived from it", with(func(t *healthcheck.Timing) {
+			t.RequestTimeout, t.DeregistrationDelay = 60*time.Millisecond, 5060*time.Millisecond
+		}),
+			`healthcheck: RequestTimeout 60ms is not a whole number of seconds; use 1s to 600s in whole seconds`},
 		{"deregistration delay shorter than the deadline", with(func(t *healthcheck.Timing) { t.DeregistrationDelay = 30 * time.Second }),
 			`healthcheck: DeregistrationDelay 30s is shorter than RequestTimeout 60s plus 5s for its answer to leave; the load balancer would cut requests still within their deadline on every deploy and scale-in, so use at least 65s`},
 		{"deregistration delay without the margin", with(func(t *healthcheck.Timing) { t.DeregistrationDelay = 64 * time.Second }),

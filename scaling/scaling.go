@@ -1,11 +1,11 @@
 package scaling
 
 import (
-	"fmt"
 	"math"
 	"time"
 
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/propmsg"
 	"github.com/agentcdk/agentcdk/internal/timing"
 	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -261,18 +261,24 @@ func (pl plan) validate() error {
 	return nil
 }
 
+// errorf builds a validation error with the package prefix. Prop names
+// among args are propmsg.Names, so that agentservice can report them as
+// its user set them (Scaling.MinCapacity).
 func errorf(format string, args ...any) error {
-	return fmt.Errorf("scaling: "+format, args...)
+	return propmsg.Errorf("scaling", format, args...)
 }
 
-func checkCapacity(name string, n, lo float64) error {
+// name marks a prop name in a message.
+func name(n string) propmsg.Name { return propmsg.Name(n) }
+
+func checkCapacity(prop string, n, lo float64) error {
 	switch {
 	case token.IsNumber(&n):
 		return nil
 	case n != math.Trunc(n) || math.IsInf(n, 0):
-		return errorf("%s %v is not a whole number; use a task count of %v or more", name, n, lo)
+		return errorf("%s %v is not a whole number; use a task count of %v or more", name(prop), n, lo)
 	case n < lo:
-		return errorf("%s %v is too small; use %v or more", name, n, lo)
+		return errorf("%s %v is too small; use %v or more", name(prop), n, lo)
 	}
 	return nil
 }
@@ -281,27 +287,27 @@ func (pl plan) checkRange() error {
 	if token.IsNumber(&pl.min) || token.IsNumber(&pl.max) || pl.min <= pl.max {
 		return nil
 	}
-	return errorf("MinCapacity %v is above MaxCapacity %v; use a minimum no larger than the maximum", pl.min, pl.max)
+	return errorf("%s %v is above %s %v; use a minimum no larger than the maximum", name("MinCapacity"), pl.min, name("MaxCapacity"), pl.max)
 }
 
-func checkPolicy(name, targetName string, pp policy, lo, hi float64) error {
+func checkPolicy(policyName, targetName string, pp policy, lo, hi float64) error {
 	if !pp.enabled {
 		return nil
 	}
 	if !token.IsNumber(&pp.target) && (math.IsNaN(pp.target) || pp.target < lo || pp.target > hi) {
 		if math.IsInf(hi, 1) {
-			return errorf("%s.%s %v is out of range; use %v or more", name, targetName, pp.target, lo)
+			return errorf("%s %v is out of range; use %v or more", name(policyName+"."+targetName), pp.target, lo)
 		}
-		return errorf("%s.%s %v is out of range; use %v to %v", name, targetName, pp.target, lo, hi)
+		return errorf("%s %v is out of range; use %v to %v", name(policyName+"."+targetName), pp.target, lo, hi)
 	}
-	return checkCooldowns(name, pp)
+	return checkCooldowns(policyName, pp)
 }
 
-func checkCooldowns(name string, pp policy) error {
-	if err := checkCooldown(name+".ScaleInCooldown", timing.Of(pp.scaleIn, pp.defaultIn)); err != nil {
+func checkCooldowns(policyName string, pp policy) error {
+	if err := checkCooldown(policyName+".ScaleInCooldown", timing.Of(pp.scaleIn, pp.defaultIn)); err != nil {
 		return err
 	}
-	return checkCooldown(name+".ScaleOutCooldown", timing.Of(pp.scaleOut, pp.defaultOut))
+	return checkCooldown(policyName+".ScaleOutCooldown", timing.Of(pp.scaleOut, pp.defaultOut))
 }
 
 // checkConcurrency holds the in-flight target above 0: a fraction is
@@ -313,16 +319,16 @@ func (pl plan) checkConcurrency() error {
 		return nil
 	}
 	if !token.IsNumber(&pp.target) && !(pp.target > 0 && !math.IsInf(pp.target, 1)) {
-		return errorf("Concurrency.RequestsInFlightPerTask %v is out of range; use a finite number above 0", pp.target)
+		return errorf("%s %v is out of range; use a finite number above 0", name("Concurrency.RequestsInFlightPerTask"), pp.target)
 	}
 	return checkCooldowns("Concurrency", pp)
 }
 
 // checkCooldown checks that d is whole seconds; awscdk.Duration cannot be
 // negative.
-func checkCooldown(name string, d time.Duration) error {
+func checkCooldown(prop string, d time.Duration) error {
 	if d != timing.Unresolved && d%time.Second != 0 {
-		return errorf("%s %s is not a whole number of seconds; use whole seconds, 0s or more", name, timing.Format(d))
+		return errorf("%s %s is not a whole number of seconds; use whole seconds, 0s or more", name(prop), timing.Format(d))
 	}
 	return nil
 }
@@ -340,13 +346,13 @@ func (p *Props) Validate() error {
 		return nil
 	}
 	if p.Cpu != nil && defaults.Or(p.DisableCpu, false) {
-		return errorf("Cpu is set but DisableCpu is true; drop one of them")
+		return errorf("%s is set but %s is true; drop one of them", name("Cpu"), name("DisableCpu"))
 	}
 	if p.Requests != nil && defaults.Or(p.DisableRequests, false) {
-		return errorf("Requests is set but DisableRequests is true; drop one of them")
+		return errorf("%s is set but %s is true; drop one of them", name("Requests"), name("DisableRequests"))
 	}
 	if p.Concurrency != nil && defaults.Or(p.DisableConcurrency, false) {
-		return errorf("Concurrency is set but DisableConcurrency is true; drop one of them")
+		return errorf("%s is set but %s is true; drop one of them", name("Concurrency"), name("DisableConcurrency"))
 	}
 	return p.plan().validate()
 }

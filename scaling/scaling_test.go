@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/cdktest"
 	"github.com/agentcdk/agentcdk/scaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -16,9 +17,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
+	os.Exit(cdktest.Run(m))
 }
 
 // sources says what synth gives Apply beside the service.

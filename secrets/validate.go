@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/agentcdk/agentcdk/internal/propmsg"
 	"github.com/agentcdk/agentcdk/internal/token"
 )
 
@@ -29,8 +30,10 @@ var (
 	paramNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_./-]+$`)
 )
 
+// errorf builds a validation error with the package prefix; agentservice
+// reports it under the prop its user set (agentservice: Secrets: ...).
 func errorf(format string, args ...any) error {
-	return fmt.Errorf("secrets: "+format, args...)
+	return propmsg.Errorf("secrets", format, args...)
 }
 
 // Validate reports the first entry of list that ECS, SSM or Secrets

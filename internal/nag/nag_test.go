@@ -16,14 +16,13 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/agentcdk/agentcdk/internal/cdktest"
 	"github.com/agentcdk/agentcdk/internal/nag"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
+	os.Exit(cdktest.Run(m))
 }
 
 const reason = "a reason a reviewer accepts"

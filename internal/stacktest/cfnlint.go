@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -15,6 +17,8 @@ const CfnLintBinary = "cfn-lint"
 
 // LintMatch is one problem cfn-lint reports.
 type LintMatch struct {
+	// File is the template it is in, as given to CfnLint.
+	File string
 	// Level is "Error", "Warning" or "Informational".
 	Level string
 	// Rule is the cfn-lint rule id ("W3005").
@@ -30,28 +34,38 @@ func (m LintMatch) String() string {
 	return fmt.Sprintf("%s %s at %s: %s", m.Level, m.Rule, m.Path, m.Message)
 }
 
-// CfnLint runs cfn-lint over the template at templatePath and fails t on
-// every error and warning it reports; informational matches are returned
-// but do not fail. Exceptions belong in the template, on the one resource
-// they concern (Metadata "cfn-lint": {"config": {"ignore_checks": [...]}}),
-// where a reviewer sees them, not in a global configuration.
+// CfnLint runs cfn-lint once over the templates at templatePaths and fails
+// t on every error and warning it reports, by template; informational
+// matches are returned but do not fail. Give it every template a test
+// package lints in one call: cfn-lint spends seconds loading its
+// specifications before it reads the first template, and well under one
+// on each template after that. Exceptions belong in the template, on the
+// one resource they concern (Metadata "cfn-lint": {"config":
+// {"ignore_checks": [...]}}), where a reviewer sees them, not in a global
+// configuration.
 //
 // CfnLint skips t when cfn-lint is not on PATH, unless CI=true.
-func CfnLint(t testing.TB, templatePath string) []LintMatch {
+func CfnLint(t testing.TB, templatePaths ...string) []LintMatch {
 	t.Helper()
+	if len(templatePaths) == 0 {
+		t.Fatal("stacktest: CfnLint without a template")
+	}
 	bin := need(t, CfnLintBinary, "pip install cfn-lint")
-	matches, err := lint(bin, templatePath)
+	matches, err := lint(bin, templatePaths)
 	if err != nil {
 		t.Fatalf("stacktest: %v", err)
 	}
-	var bad []string
+	bad := map[string][]string{}
 	for _, m := range matches {
 		if m.Level == "Error" || m.Level == "Warning" {
-			bad = append(bad, "  "+m.String())
+			bad[m.File] = append(bad[m.File], "  "+m.String())
 		}
 	}
-	if len(bad) > 0 {
-		t.Errorf("cfn-lint %s: %d errors and warnings:\n%s", templatePath, len(bad), strings.Join(bad, "\n"))
+	// A match on no template given (cfn-lint names no file when it cannot
+	// read one) is reported under the name it has.
+	for _, path := range slices.Sorted(maps.Keys(bad)) {
+		lines := bad[path]
+		t.Errorf("cfn-lint %s: %d errors and warnings:\n%s", path, len(lines), strings.Join(lines, "\n"))
 	}
 	return matches
 }
@@ -59,9 +73,9 @@ func CfnLint(t testing.TB, templatePath string) []LintMatch {
 // lint runs cfn-lint with JSON output. It exits non-zero whenever it finds
 // anything (a bit mask of the levels found), so the exit status alone says
 // little: the output decides, and a run that printed no JSON failed.
-func lint(bin, templatePath string) ([]LintMatch, error) {
+func lint(bin string, templatePaths []string) ([]LintMatch, error) {
 	var stdout, stderr bytes.Buffer
-	cmd := exec.Command(bin, "--format", "json", "--", templatePath)
+	cmd := exec.Command(bin, append([]string{"--format", "json", "--"}, templatePaths...)...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()
 	var exit *exec.ExitError
@@ -69,13 +83,14 @@ func lint(bin, templatePath string) ([]LintMatch, error) {
 		return nil, fmt.Errorf("run %s: %w", bin, runErr)
 	}
 	var raw []struct {
+		Filename string
 		Level    string
 		Message  string
 		Rule     struct{ Id string }
 		Location struct{ Path []any }
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &raw); err != nil {
-		return nil, fmt.Errorf("%s %s: %v; its output: %s%s", bin, templatePath, runErr, stdout.String(), stderr.String())
+		return nil, fmt.Errorf("%s %s: %v; its output: %s%s", bin, strings.Join(templatePaths, " "), runErr, stdout.String(), stderr.String())
 	}
 	out := make([]LintMatch, len(raw))
 	for i, r := range raw {
@@ -83,7 +98,7 @@ func lint(bin, templatePath string) ([]LintMatch, error) {
 		for j, p := range r.Location.Path {
 			parts[j] = fmt.Sprint(p)
 		}
-		out[i] = LintMatch{Level: r.Level, Rule: r.Rule.Id, Path: strings.Join(parts, "/"), Message: r.Message}
+		out[i] = LintMatch{File: r.Filename, Level: r.Level, Rule: r.Rule.Id, Path: strings.Join(parts, "/"), Message: r.Message}
 	}
 	return out, nil
 }

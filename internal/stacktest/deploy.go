@@ -81,7 +81,8 @@ type Deployment struct {
 //
 // Two things moto cannot do are adapted, in answerCustomResources and
 // applyUnsupported; see there. The test fails when the stack does not
-// complete.
+// complete. Several stacks, under different names, may be deployed to one
+// emulator, which saves its start (seconds of Python) per stack.
 func Deploy(t testing.TB, endpoint, stackName, templatePath string) *Deployment {
 	t.Helper()
 	ctx := context.Background()
@@ -274,10 +275,11 @@ func (d *Deployment) uploadTemplate(template map[string]any) (string, error) {
 }
 
 // s3Put creates bucket (key "") or puts an object with a path-style
-// request, signed with the emulator's credentials (moto lets an unsigned
-// request create an object but not overwrite one, which a second Deploy of
-// the same assets does); this keeps the S3 SDK out of the module for one
-// bucket and a few objects.
+// request, signed as the SDK would sign it; this keeps the S3 SDK out of
+// the module for one bucket and a few objects. The signature matters: moto
+// takes an unsigned request for an anonymous one, and refuses it to
+// overwrite an object, which a second stack deployed to the same emulator
+// does with the assets the two share.
 func (d *Deployment) s3Put(bucket, key string, body []byte) error {
 	ctx := context.Background()
 	url := d.endpoint + "/" + bucket

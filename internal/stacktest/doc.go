@@ -8,9 +8,17 @@
 //	s := stacktest.Synth(t, stack, stacktest.AwsSolutions)
 //	stacktest.NoFindings(t, s.Findings)                         // unsuppressed cdk-nag errors and warnings, and the CDK's
 //	stacktest.ExpectSuppressions(t, s.Suppressions(), want...)  // exactly the accepted ones
+//	scan := stacktest.ScanPacks(t, s.TemplatePath, stacktest.Packs...) // the template as a scanner reads it, every pack at once
+//	stacktest.ExpectFindings(t, stacktest.HIPAA, scan[stacktest.HIPAA], "ELBDeletionProtectionEnabled")
 //	stacktest.CfnLint(t, s.TemplatePath)                        // no error, no warning
 //	d := stacktest.Deploy(t, mototest.Start(t), "Stack", s.TemplatePath)
 //	d.Update(t, stacktest.NewRevision(d.Template, 2))
+//
+// Each of those costs a start: a synthesis, a cfn-lint process (seconds of
+// Python before the first template), a moto_server. A package with many
+// stacks pays each once: one ScanPacks for all packs, one CfnLint for all
+// its templates, one emulator for all its deployments (under different
+// stack names).
 //
 // Findings are read from the cloud assembly (the stack's metadata), so they
 // are exactly what `cdk synth` would print. Suppressions are read from the

@@ -30,6 +30,35 @@ func ScanTemplate(t testing.TB, templatePath string, packs ...Pack) []Finding {
 	return Synth(t, stack, packs...).Findings
 }
 
+// Packs are every rule pack Synth and ScanTemplate can apply.
+var Packs = []Pack{AwsSolutions, NIST80053R5, HIPAA, PCIDSS321}
+
+// ScanPacks is ScanTemplate with every pack of packs applied in one
+// synthesis, which costs about what one pack does (the synthesis of the
+// included template dominates). It returns each pack's findings under
+// the pack, and the findings of none of the packs (a rule that could not
+// evaluate a resource, CdkNagValidationFailure, and the CDK's own
+// warnings) under the empty Pack "". Packs whose rules find nothing are
+// absent, so ScanPacks(...)[pack] is nil for a clean pack.
+func ScanPacks(t testing.TB, templatePath string, packs ...Pack) map[Pack][]Finding {
+	t.Helper()
+	out := map[Pack][]Finding{}
+	for _, f := range ScanTemplate(t, templatePath, packs...) {
+		out[f.pack(packs)] = append(out[f.pack(packs)], f)
+	}
+	return out
+}
+
+// pack is the one of packs whose rule f is, or "".
+func (f Finding) pack(packs []Pack) Pack {
+	for _, p := range packs {
+		if strings.HasPrefix(f.Rule, string(p)+"-") {
+			return p
+		}
+	}
+	return ""
+}
+
 // ExpectFindings fails t unless findings hold exactly one finding of each
 // of pack's rules named (without the pack's prefix: "ELBv2ACMCertificateRequired"),
 // and nothing else. It is for the findings a stack leaves to its user on

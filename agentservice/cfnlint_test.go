@@ -1,0 +1,26 @@
+package agentservice_test
+
+import (
+	"testing"
+
+	"github.com/agentcdk/agentcdk/internal/stacktest"
+)
+
+// TestTemplatesPassCfnLint lints the templates of the blue/green-family
+// deploys and of the worker's option combinations in one cfn-lint run:
+// cfn-lint spends seconds loading before it reads a template, and well
+// under one on each template after that.
+func TestTemplatesPassCfnLint(t *testing.T) {
+	// GIVEN the stacks, synthesized
+	var paths []string
+	for _, c := range []*stackCase{blueGreenDeploy, canaryWithTestHeader, linearDeploy, workerDefaults, workerKeySendSecrets, workerExecSpot} {
+		paths = append(paths, c.synth(t).TemplatePath)
+	}
+	// The rest reads files and runs cfn-lint, with no jsii call, so it
+	// runs beside the other such test (the deploys to moto) once the
+	// tests that use jsii are done.
+	t.Parallel()
+
+	// WHEN cfn-lint checks them THEN it reports no error and no warning in any
+	stacktest.CfnLint(t, paths...)
+}
