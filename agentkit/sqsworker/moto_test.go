@@ -323,6 +323,40 @@ func TestMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("a job that always runs past its time limit lands in the DLQ after the receive count", func(t *testing.T) {
+		t.Parallel()
+		// GIVEN a job that runs until its context ends, a 1s time limit,
+		// maxReceiveCount 2 and a 1s backoff
+		q := newQueuePair(t, client, "too-long", 2)
+		id := q.send(t, "endless")[0]
+		var runs deliveries
+		var logs logBuffer
+		stop := start(t, &sqsworker.Consumer{
+			Client: client, QueueURL: q.url, WaitTime: time.Second, JobTimeout: time.Second, RetryBackoff: time.Second,
+			Logger: quietLogger(&logs),
+			Handler: func(ctx context.Context, m sqsworker.Message) error {
+				runs.add("c", m)
+				<-ctx.Done()
+				return ctx.Err()
+			},
+		})
+
+		// WHEN the consumer runs it (limits of 1s, backoffs of 1s, then 2s)
+		moved := eventually(30*time.Second, func() bool { return q.count(t, q.dlq) == 1 })
+		if err := stop(); err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+
+		// THEN it ran twice and then moved to the dead-letter queue, as a
+		// failing job does
+		if got := runs.of(id); !moved || fmt.Sprint(got) != "[c#1 c#2]" {
+			t.Fatalf("moved %t after deliveries %v, want [c#1 c#2]; logs:\n%s", moved, got, logs.String())
+		}
+		if n := logs.count(`"msg":"sqsworker: job ran past its time limit; it will be retried"`); n != 2 {
+			t.Errorf("logged %d time limits, want 2:\n%s", n, logs.String())
+		}
+	})
+
 	t.Run("a stop releases unfinished jobs at once for another consumer", func(t *testing.T) {
 		t.Parallel()
 		// GIVEN consumer A running two jobs that outlast its drain (a 2s
