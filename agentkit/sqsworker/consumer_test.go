@@ -284,8 +284,9 @@ func (o *outage) record() (until time.Time, calls []time.Time) {
 
 func TestReceivingResumesWithinTwoSecondsOfAnOutage(t *testing.T) {
 	t.Parallel()
-	// GIVEN a job queued, and SQS out of reach for the first 10s
-	q := &outage{fakeQueue: &fakeQueue{}, length: 10 * time.Second}
+	// GIVEN a job queued, and SQS out of reach for the first 7s: long
+	// enough for a doubling backoff from 200ms to reach 3.2s
+	q := &outage{fakeQueue: &fakeQueue{}, length: 7 * time.Second}
 	q.send("job")
 	var logs logBuffer
 	stop := start(t, &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, Logger: quietLogger(&logs),
@@ -315,8 +316,8 @@ func TestReceivingResumesWithinTwoSecondsOfAnOutage(t *testing.T) {
 	if late := resumed.Sub(until); late > 3*time.Second {
 		t.Errorf("receiving resumed %s after the outage ended, want within the 2s cap", late.Round(time.Millisecond))
 	}
-	if n := logs.count(`"msg":"sqsworker: receive failed; retrying"`); n < 6 {
-		t.Errorf("logged %d failed receives in a 10s outage, want one every 2s or less:\n%s", n, logs.String())
+	if n := logs.count(`"msg":"sqsworker: receive failed; retrying"`); n < 5 {
+		t.Errorf("logged %d failed receives in a 7s outage, want one every 2s or less:\n%s", n, logs.String())
 	}
 }
 

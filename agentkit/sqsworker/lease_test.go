@@ -73,18 +73,19 @@ func internalError(id *string) types.BatchResultErrorEntry {
 
 func TestHeartbeatEntriesSQSFailsAreRetriedBeforeTheMessageShows(t *testing.T) {
 	t.Parallel()
-	// GIVEN worker A running a long job with a 9s visibility timeout
-	// renewed every 3s, worker B polling the same queue, and an SQS that
-	// fails each entry of A's first three heartbeat calls, the calls
-	// themselves succeeding
+	// GIVEN worker A running a long job with a 6s visibility timeout
+	// renewed every 2s, worker B polling the same queue, and an SQS that
+	// fails each entry of A's first two heartbeat calls, the calls
+	// themselves succeeding (where A, ignoring them, would let the message
+	// show at 6s)
 	q := &failingEntries{fakeQueue: &fakeQueue{}}
-	q.visibility.Store(3)
+	q.visibility.Store(2)
 	id := q.send("long")
 	var runs deliveries
 	var logs logBuffer
 	running, release := make(chan struct{}, 1), make(chan struct{})
 	stopA := start(t, &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second,
-		VisibilityTimeout: 9 * time.Second, HeartbeatInterval: 3 * time.Second, Logger: quietLogger(&logs),
+		VisibilityTimeout: 6 * time.Second, HeartbeatInterval: 2 * time.Second, Logger: quietLogger(&logs),
 		Handler: func(_ context.Context, m sqsworker.Message) error {
 			runs.add("A", m)
 			running <- struct{}{}
@@ -96,8 +97,8 @@ func TestHeartbeatEntriesSQSFailsAreRetriedBeforeTheMessageShows(t *testing.T) {
 		Handler: func(_ context.Context, m sqsworker.Message) error { runs.add("B", m); return nil }})
 
 	// WHEN the job runs until three heartbeats have gone through after the
-	// failures: past the moment its message would have shown had the
-	// failed entries not been retried
+	// failures (the last past 6s): past the moment its message would have
+	// shown had the failed entries not been retried
 	extended := eventually(30*time.Second, func() bool { return q.ok.Load() >= 3 })
 	close(release)
 	done := eventually(10*time.Second, func() bool { d, _, _ := q.state(); return len(d) == 1 })
@@ -111,8 +112,8 @@ func TestHeartbeatEntriesSQSFailsAreRetriedBeforeTheMessageShows(t *testing.T) {
 	if got := runs.of(id); !slices.Equal(got, []string{"A#1"}) {
 		t.Errorf("deliveries = %v, want [A#1]; logs:\n%s", got, logs.String())
 	}
-	if n := logs.count(`"msg":"sqsworker: heartbeat failed; retrying","messages":1,"error":"InternalError: We encountered an internal error. Please try again."`); n != 3 {
-		t.Errorf("logged %d failed heartbeats, want 3:\n%s", n, logs.String())
+	if n := logs.count(`"msg":"sqsworker: heartbeat failed; retrying","messages":1,"error":"InternalError: We encountered an internal error. Please try again."`); n != 2 {
+		t.Errorf("logged %d failed heartbeats, want 2:\n%s", n, logs.String())
 	}
 	if strings.Contains(logs.String(), `"level":"ERROR"`) {
 		t.Errorf("errors logged:\n%s", logs.String())
@@ -136,15 +137,15 @@ func leaseJob(started chan<- time.Time, lost chan<- error) sqsworker.Handler {
 
 func TestAJobWhoseMessageShowsAgainIsCancelled(t *testing.T) {
 	t.Parallel()
-	// GIVEN a job running with a 3s visibility timeout renewed every
-	// second, and an SQS that fails every entry of every heartbeat call
+	// GIVEN a job running with a 2s visibility timeout renewed every
+	// 500ms, and an SQS that fails every entry of every heartbeat call
 	q := &failingEntries{fakeQueue: &fakeQueue{}}
 	q.visibility.Store(-1)
 	id := q.send("job")
 	started, lost := make(chan time.Time, 1), make(chan error, 1)
 	var logs logBuffer
 	stop := start(t, &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second,
-		VisibilityTimeout: 3 * time.Second, HeartbeatInterval: time.Second, Logger: quietLogger(&logs),
+		VisibilityTimeout: 2 * time.Second, HeartbeatInterval: 500 * time.Millisecond, Logger: quietLogger(&logs),
 		Handler: leaseJob(started, lost)})
 	began := <-started
 
@@ -154,7 +155,7 @@ func TestAJobWhoseMessageShowsAgainIsCancelled(t *testing.T) {
 	select {
 	case cause = <-lost:
 	case <-time.After(15 * time.Second):
-		t.Fatalf("the job's context was not cancelled 15s into a 3s visibility timeout that no heartbeat extended; logs:\n%s", logs.String())
+		t.Fatalf("the job's context was not cancelled 15s into a 2s visibility timeout that no heartbeat extended; logs:\n%s", logs.String())
 	}
 	took := time.Since(began)
 
@@ -164,11 +165,11 @@ func TestAJobWhoseMessageShowsAgainIsCancelled(t *testing.T) {
 	if !errors.Is(cause, sqsworker.ErrLeaseLost) {
 		t.Errorf("cause = %v, want ErrLeaseLost", cause)
 	}
-	if took < 2900*time.Millisecond || took > 4500*time.Millisecond {
-		t.Errorf("cancelled %s into the job, want when its 3s visibility timeout ran out", took)
+	if took < 1900*time.Millisecond || took > 3500*time.Millisecond {
+		t.Errorf("cancelled %s into the job, want when its 2s visibility timeout ran out", took)
 	}
-	if n := logs.count(`"msg":"sqsworker: heartbeat failed; retrying"`); n < 3 {
-		t.Errorf("logged %d failed heartbeats in 3s, want a retry within each interval:\n%s", n, logs.String())
+	if n := logs.count(`"msg":"sqsworker: heartbeat failed; retrying"`); n < 2 {
+		t.Errorf("logged %d failed heartbeats in 2s, want a retry within each 500ms interval:\n%s", n, logs.String())
 	}
 	if !strings.Contains(logs.String(), `"msg":"sqsworker: a running job lost its message; another worker may run this job too, so its context is cancelled","message_id":"`+id) {
 		t.Errorf("the loss was not logged:\n%s", logs.String())
