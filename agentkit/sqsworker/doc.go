@@ -67,9 +67,10 @@
 // Every zero field that the construct sets through the environment reads
 // it, as agentkit.Server does: QueueURL reads AGENTKIT_QUEUE_URL,
 // Concurrency reads AGENTKIT_WORKER_CONCURRENCY (the figure the construct's
-// backlog-per-task scaling is sized on), and StopTimeout reads
-// AGENTKIT_STOP_TIMEOUT; the names and defaults are agentkit's contract
-// constants. The construct also sets the queue's visibility timeout to
+// backlog-per-task scaling is sized on), StopTimeout reads
+// AGENTKIT_STOP_TIMEOUT, and JobTimeout reads AGENTKIT_JOB_TIMEOUT (the
+// construct's JobTimeout, by default ten times its JobDuration and at least
+// 15 minutes); the names and defaults are agentkit's contract constants. The construct also sets the queue's visibility timeout to
 // agentkit.DefaultQueueVisibilityTimeout and lets the task role call
 // ecs:UpdateTaskProtection for its own task.
 //
