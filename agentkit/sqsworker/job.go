@@ -75,6 +75,9 @@ func (r *run) process(j *job) {
 	j.lose(context.Canceled)
 	cause := context.Cause(j.ctx)
 	if m := r.s.meter; m != nil {
+		if !errors.Is(cause, context.Canceled) && err == nil {
+			err = cause // cut off, whatever the handler says: a failed job
+		}
 		m.JobEnded(err)
 	}
 	if r.stopAbandon(j) {

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
+	"github.com/agentcdk/agentcdk/internal/emfcheck"
 )
 
 // limitSeen is what a handler saw of its context's end.
@@ -45,9 +47,10 @@ func TestAJobPastItsTimeLimitIsCancelledAndRetried(t *testing.T) {
 	q := &fakeQueue{}
 	id := q.send("job")
 	seen := make(chan limitSeen, 1)
-	var logs logBuffer
+	var logs, metrics logBuffer
 	stop := start(t, &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second,
-		JobTimeout: time.Second, RetryBackoff: time.Second, Logger: quietLogger(&logs), Handler: honoursLimit(seen)})
+		JobTimeout: time.Second, RetryBackoff: time.Second, Logger: quietLogger(&logs), Handler: honoursLimit(seen),
+		Metrics: &agentkit.Metrics{Service: "agents/worker", Output: &metrics, Interval: 50 * time.Millisecond}})
 
 	// WHEN it runs
 	var s limitSeen
@@ -80,6 +83,22 @@ func TestAJobPastItsTimeLimitIsCancelledAndRetried(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"sqsworker: job ran past its time limit; it will be retried","message_id":"`+id+`","receive_count":1,"time_limit":"1s","retry_in":"1s"`) {
 		t.Errorf("the time limit was not logged:\n%s", logs.String())
+	}
+	// AND the metrics count it failed, and its retry completed
+	sums := map[string]float64{}
+	for line := range strings.Lines(metrics.String()) {
+		doc, err := emfcheck.Check([]byte(line))
+		if err != nil {
+			t.Fatalf("%v\n%s", err, line)
+		}
+		for _, name := range []string{agentkit.MetricJobsFailed, agentkit.MetricJobsCompleted} {
+			if f, ok := doc.Members[name].(float64); ok {
+				sums[name] += f
+			}
+		}
+	}
+	if sums[agentkit.MetricJobsFailed] != 1 || sums[agentkit.MetricJobsCompleted] != 1 {
+		t.Errorf("jobs failed %v, completed %v; want 1 and 1", sums[agentkit.MetricJobsFailed], sums[agentkit.MetricJobsCompleted])
 	}
 }
 
