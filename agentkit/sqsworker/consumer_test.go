@@ -143,7 +143,7 @@ func TestZeroFieldsReadTheContractTheConstructSets(t *testing.T) {
 
 	// WHEN it runs the queue
 	stop := start(t, c)
-	full := eventually(10*time.Second, func() bool { return c.InFlight() == 6 })
+	full := eventually(10*time.Second, func() bool { return c.InFlight() == 6 && running.Load() == 6 })
 	close(release)
 	emptied := eventually(10*time.Second, func() bool { d, _, _ := q.state(); return len(d) == 12 })
 	if err := stop(); err != nil {
