@@ -254,7 +254,9 @@ func TestMoto(t *testing.T) {
 
 	t.Run("a job longer than the visibility timeout is not delivered twice", func(t *testing.T) {
 		t.Parallel()
-		// GIVEN a 2s visibility timeout, a 5s job, and two idle consumers
+		// GIVEN a 3s visibility timeout, renewed every second (a call to
+		// moto on a loaded machine can take most of a second), a 5s job,
+		// and two idle consumers
 		q := newQueuePair(t, client, "long-job", 5)
 		id := q.send(t, "long")[0]
 		var runs deliveries
@@ -264,7 +266,7 @@ func TestMoto(t *testing.T) {
 		for _, name := range []string{"c1", "c2"} {
 			stops = append(stops, start(t, &sqsworker.Consumer{
 				Client: shared, QueueURL: q.url, Concurrency: 1, WaitTime: time.Second,
-				VisibilityTimeout: 2 * time.Second, Logger: quietLogger(&logs),
+				VisibilityTimeout: 3 * time.Second, Logger: quietLogger(&logs),
 				Handler: func(_ context.Context, m sqsworker.Message) error {
 					runs.add(name, m)
 					time.Sleep(5 * time.Second)
