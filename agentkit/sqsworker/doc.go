@@ -9,13 +9,15 @@
 // through a Handler, and settles every message it took exactly one way:
 //
 //   - the handler returned nil: the message is deleted;
-//   - the handler failed (or panicked): the message becomes visible again
-//     after a backoff that doubles with each receive, so that after the
-//     queue's maxReceiveCount the redrive policy moves it to the dead-letter
-//     queue;
+//   - the handler failed (or panicked), or the job ran past its time
+//     limit: the message becomes visible again after a backoff that doubles
+//     with each receive, so that after the queue's maxReceiveCount the
+//     redrive policy moves it to the dead-letter queue;
 //   - the worker is stopping and the job did not finish in time, or the
 //     message came with a receive under way at the stop: the message is
-//     released at once (visibility 0) for another worker.
+//     released at once (visibility 0) for another worker;
+//   - the message became visible to other workers while the job ran (see
+//     "Time limits and lost messages"): it is left to its next delivery.
 //
 // While a job runs, a heartbeat extends its message's visibility every
 // HeartbeatInterval, so a job longer than the queue's visibility timeout is
@@ -60,7 +62,7 @@
 // log each failure; a failed heartbeat is retried within one
 // HeartbeatInterval and before the message would become visible, so a
 // lease is lost only when SQS has failed for the rest of the visibility
-// timeout: two thirds of it after the last success, with the defaults.
+// timeout: 40s of failures in a row, with the defaults.
 //
 // # The contract with the CDK worker construct
 //
@@ -70,7 +72,8 @@
 // backlog-per-task scaling is sized on), StopTimeout reads
 // AGENTKIT_STOP_TIMEOUT, and JobTimeout reads AGENTKIT_JOB_TIMEOUT (the
 // construct's JobTimeout, by default ten times its JobDuration and at least
-// 15 minutes); the names and defaults are agentkit's contract constants. The construct also sets the queue's visibility timeout to
+// 15 minutes); the names and defaults are agentkit's contract constants.
+// The construct also sets the queue's visibility timeout to
 // agentkit.DefaultQueueVisibilityTimeout and lets the task role call
 // ecs:UpdateTaskProtection for its own task.
 //
