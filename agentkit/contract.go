@@ -52,6 +52,15 @@ const (
 	// most jobs one worker task runs at once: the consumer runs that many,
 	// and the construct sizes its backlog-per-task scaling on it.
 	EnvWorkerConcurrency = "AGENTKIT_WORKER_CONCURRENCY"
+
+	// EnvJobTimeout names the environment variable that holds a worker's
+	// job time limit as a Go duration (for example "900s"): the longest one
+	// job may run. The consumer cancels a job's context at it and lets its
+	// message come back for a retry, so that a job that hangs ends in the
+	// dead-letter queue instead of holding its message and its task's
+	// scale-in protection forever. The worker construct sets it from its
+	// JobTimeout prop.
+	EnvJobTimeout = "AGENTKIT_JOB_TIMEOUT"
 )
 
 // The worker's side of the contract.
@@ -71,6 +80,14 @@ const (
 	// each heartbeat. It bounds how long a job waits for another worker
 	// when its worker dies without a drain (SIGKILL, a crash).
 	DefaultQueueVisibilityTimeout = 60 * time.Second
+
+	// MaxJobTimeout is the longest job time limit a worker with the
+	// default visibility timeout accepts: SQS hides a message at most 12
+	// hours from its receipt and refuses a heartbeat that asks for more,
+	// and a job's message stays hidden past its limit for less than the
+	// visibility timeout (the handler's last chance to return, one
+	// heartbeat interval).
+	MaxJobTimeout = 12*time.Hour - DefaultQueueVisibilityTimeout
 )
 
 // Defaults used when the environment does not say otherwise.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/timing"
 )
 
 // Worker is a queue worker on ECS Fargate: an SQS queue with its
@@ -49,7 +50,8 @@ import (
 //
 // Scale-in stops idle tasks only: while a job runs, the consumer holds the
 // task's ECS scale-in protection, which the task role may set for tasks of
-// its cluster.
+// its cluster. A job that hangs holds it no longer than its time limit
+// (JobTimeout) and one heartbeat interval.
 //
 // # Deployments
 //
@@ -159,6 +161,7 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 		agentkit.EnvQueueURL:          w.Queue.QueueUrl(),
 		agentkit.EnvWorkerConcurrency: jsii.String(fmt.Sprint(props.concurrency())),
 		agentkit.EnvStopTimeout:       envDuration(base.stopTimeout()),
+		agentkit.EnvJobTimeout:        jsii.String(timing.Format(props.jobTimeout())),
 	}, m.env(props.ModelPrices))
 	w.TaskDefinition, w.Container = task(w, base, w.LogGroup, env, nil)
 	protection := grantWorker(w.TaskDefinition.TaskRole(), w.Queue, w.Cluster, props.allowSend())

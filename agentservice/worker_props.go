@@ -73,6 +73,11 @@ const (
 	// DefaultJobDuration is how long one job takes, on average.
 	DefaultJobDuration = time.Minute
 
+	// DefaultJobTimeoutFactor and DefaultMinJobTimeout make the job time
+	// limit when JobTimeout is nil: see DefaultJobTimeout.
+	DefaultJobTimeoutFactor = 10
+	DefaultMinJobTimeout    = 15 * time.Minute
+
 	// workerScaleOutCooldown is the backlog policy's wait after a
 	// scale-out before the next one: a new task needs about a minute to
 	// start and show in the metrics.
@@ -152,7 +157,7 @@ type WorkerProps struct {
 	ContainerName *string
 	// Environment holds plain environment variables for the container. The
 	// construct sets AGENTKIT_QUEUE_URL, AGENTKIT_WORKER_CONCURRENCY,
-	// AGENTKIT_STOP_TIMEOUT, AGENTKIT_METRICS_NAMESPACE,
+	// AGENTKIT_STOP_TIMEOUT, AGENTKIT_JOB_TIMEOUT, AGENTKIT_METRICS_NAMESPACE,
 	// AGENTKIT_METRICS_SERVICE and AGENTKIT_MODEL_PRICES itself; they may
 	// not appear here. Never put secrets here: use Secrets.
 	//
@@ -276,11 +281,29 @@ type WorkerProps struct {
 	//
 	// Default: 5 minutes.
 	MaxJobWait awscdk.Duration
-	// JobDuration is how long one job takes on average. Positive; not a
-	// token.
+	// JobDuration is how long one job takes on average. Positive, at most
+	// agentkit.MaxJobTimeout (11 h 59 min); not a token.
 	//
 	// Default: 1 minute.
 	JobDuration awscdk.Duration
+	// JobTimeout is the longest one job may run; the container gets it as
+	// AGENTKIT_JOB_TIMEOUT. At it the consumer cancels the job's context and
+	// the job counts as failed: its message comes back after the retry
+	// backoff, so a job that hangs ends in the dead-letter queue after
+	// MaxReceiveCount deliveries instead of holding its message and its
+	// task's scale-in protection forever (see "Time limits and lost
+	// messages" in package agentkit/sqsworker). Whole seconds, not a token,
+	// at least JobDuration and at most agentkit.MaxJobTimeout (11 h 59 min:
+	// SQS hides a message at most 12 hours from its receipt, less the
+	// queue's 60 s visibility timeout). With the queue the construct makes,
+	// JobTimeout × MaxReceiveCount must be shorter than
+	// QueueRetentionPeriod, or a job that times out on every delivery
+	// expires before it reaches the dead-letter queue.
+	//
+	// Default: 10 × JobDuration, at least 15 minutes and at most
+	// agentkit.MaxJobTimeout (see DefaultJobTimeout): 15 minutes for the
+	// default JobDuration.
+	JobTimeout awscdk.Duration
 
 	// MetricsNamespace is the CloudWatch namespace the tasks write their
 	// agentkit metrics to (AGENTKIT_METRICS_NAMESPACE), and the one the
@@ -389,6 +412,7 @@ var workerReservedEnv = map[string]string{
 	agentkit.EnvQueueURL:          "Queue",
 	agentkit.EnvWorkerConcurrency: "Concurrency",
 	agentkit.EnvStopTimeout:       "StopTimeout",
+	agentkit.EnvJobTimeout:        "JobTimeout",
 	agentkit.EnvMetricsNamespace:  "MetricsNamespace",
 	agentkit.EnvMetricsService:    fromPath,
 	agentkit.EnvModelPrices:       "ModelPrices",
@@ -580,7 +604,73 @@ func (p *WorkerProps) validateJobs() error {
 			return fmt.Errorf("agentservice: %s %s is not positive; use a duration above 0s", prop.name, timing.Format(d))
 		}
 	}
+	return p.validateJobTimeout()
+}
+
+// validateJobTimeout checks JobTimeout (or its default) against SQS's
+// limit, JobDuration, and the retention of the queue the construct makes.
+func (p *WorkerProps) validateJobTimeout() error {
+	_, job := p.jobTiming()
+	if job > agentkit.MaxJobTimeout {
+		return fmt.Errorf("agentservice: JobDuration %s is longer than a job can hold its message; use at most %s (SQS hides a message at most 12 hours from its receipt, less the queue's %s visibility timeout)",
+			timing.Format(job), timing.Format(agentkit.MaxJobTimeout), timing.Format(agentkit.DefaultQueueVisibilityTimeout))
+	}
+	limit, what := DefaultJobTimeout(job), " (the default for JobDuration "+timing.Format(job)+")"
+	if p.JobTimeout != nil {
+		d, ok := timing.Seconds(p.JobTimeout)
+		if !ok {
+			return errors.New("agentservice: JobTimeout is an unresolved token; give a duration, since it is checked against JobDuration and the queue at synth time")
+		}
+		if d < time.Second || d%time.Second != 0 || d > agentkit.MaxJobTimeout {
+			return fmt.Errorf("agentservice: JobTimeout %s is not a job time limit; use whole seconds from 1s to %s (SQS hides a message at most 12 hours from its receipt, less the queue's %s visibility timeout)",
+				timing.Format(d), timing.Format(agentkit.MaxJobTimeout), timing.Format(agentkit.DefaultQueueVisibilityTimeout))
+		}
+		if d < job {
+			return fmt.Errorf("agentservice: JobTimeout %s is shorter than JobDuration %s, so it would cut most jobs; use a JobTimeout of at least JobDuration",
+				timing.Format(d), timing.Format(job))
+		}
+		limit, what = d, ""
+	}
+	count := p.MaxReceiveCount
+	queue, ok := retention("QueueRetentionPeriod", p.QueueRetentionPeriod, DefaultQueueRetention)
+	if p.Queue != nil || !ok || token.IsNumber(count) {
+		return nil // the queue's settings are not known here
+	}
+	n := defaults.Or(count, DefaultMaxReceiveCount)
+	if worst := time.Duration(n) * limit; worst >= queue.d {
+		return fmt.Errorf("agentservice: JobTimeout %s%s × MaxReceiveCount %v is %s, not shorter than QueueRetentionPeriod %s; a job that runs past its time limit on every delivery would expire from the queue before it reaches the dead-letter queue; use a shorter JobTimeout, a smaller MaxReceiveCount or a longer QueueRetentionPeriod",
+			timing.Format(limit), what, n, timing.Format(worst), timing.Format(queue.d))
+	}
 	return nil
+}
+
+// jobTimeout returns JobTimeout or its default; validation has refused
+// tokens.
+func (p *WorkerProps) jobTimeout() time.Duration {
+	if d, ok := timing.Seconds(p.JobTimeout); ok {
+		return d
+	}
+	_, job := p.jobTiming()
+	return DefaultJobTimeout(job)
+}
+
+// DefaultJobTimeout is the job time limit a Worker sets when JobTimeout is
+// nil, for jobs of jobDuration on average:
+//
+//	DefaultJobTimeoutFactor (10) × jobDuration, rounded up to whole seconds,
+//	at least DefaultMinJobTimeout (15 minutes), at most agentkit.MaxJobTimeout
+//
+// Why: jobDuration is an average, and an agent job's length has a long
+// tail; ten times the average leaves that tail alone and still ends a hung
+// job within a bounded time. The floor keeps a short average from cutting a
+// job whose model call is slowed by retries at the provider, which take
+// minutes; the ceiling is what SQS can hold a message for.
+func DefaultJobTimeout(jobDuration time.Duration) time.Duration {
+	if jobDuration >= agentkit.MaxJobTimeout/DefaultJobTimeoutFactor {
+		return agentkit.MaxJobTimeout
+	}
+	d := (jobDuration*DefaultJobTimeoutFactor + time.Second - 1).Truncate(time.Second)
+	return max(d, DefaultMinJobTimeout)
 }
 
 func (p *WorkerProps) concurrency() float64 {

@@ -256,15 +256,17 @@ func TestNewWorkerContainerGetsTheContract(t *testing.T) {
 	})
 
 	// THEN the container gets the metrics' namespace, Service dimension and
-	// price table, the queue URL, the concurrency and the 120 s stop
-	// timeout, beside the caller's variable; it maps no port and runs as
-	// locked down as the web service's
+	// price table, the queue URL, the concurrency, the 120 s stop timeout
+	// and the job time limit (15 minutes for the default 1-minute jobs),
+	// beside the caller's variable; it maps no port and runs as locked
+	// down as the web service's
 	tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
 		"Cpu":    "1024",
 		"Memory": "2048",
 		"ContainerDefinitions": []any{obj(map[string]any{
 			"Name": "worker",
 			"Environment": []any{
+				map[string]any{"Name": "AGENTKIT_JOB_TIMEOUT", "Value": "900s"},
 				map[string]any{"Name": "AGENTKIT_METRICS_NAMESPACE", "Value": "AgentCDK"},
 				map[string]any{"Name": "AGENTKIT_METRICS_SERVICE", "Value": "Test/Worker"},
 				map[string]any{"Name": "AGENTKIT_MODEL_PRICES", "Value": `{"gpt-5":{"input":1.25,"output":10}}`},
@@ -396,17 +398,25 @@ func TestNewWorkerScalesOnBacklogPerTaskAndFromZero(t *testing.T) {
 }
 
 func TestNewWorkerScalingFollowsItsProps(t *testing.T) {
-	// GIVEN 8 jobs at once, jobs of a minute that may wait 90 s, 1 to 4 tasks
+	// GIVEN 8 jobs at once, jobs of a minute that may wait 90 s and run
+	// 20 minutes at most, 1 to 4 tasks
 	tmpl, w, _ := synthWorker(t, &agentservice.WorkerProps{
 		Image:       registryImage(),
 		Concurrency: jsii.Number(8),
 		MaxJobWait:  awscdk.Duration_Seconds(jsii.Number(90)),
 		JobDuration: awscdk.Duration_Minutes(jsii.Number(1)),
+		JobTimeout:  awscdk.Duration_Minutes(jsii.Number(20)),
 		MinCapacity: jsii.Number(1),
 		MaxCapacity: jsii.Number(4),
 	})
+	// THEN the container gets the job time limit
+	tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
+		"ContainerDefinitions": []any{obj(map[string]any{"Environment": arrayWith(
+			map[string]any{"Name": "AGENTKIT_JOB_TIMEOUT", "Value": "1200s"},
+		)})},
+	}))
 
-	// THEN the target is floor(90 s × 8 / 60 s) = 12 messages per task
+	// AND the target is floor(90 s × 8 / 60 s) = 12 messages per task
 	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalingPolicy"), obj(map[string]any{
 		"TargetTrackingScalingPolicyConfiguration": obj(map[string]any{"TargetValue": 12}),
 	}))
@@ -639,6 +649,29 @@ func TestWorkerValidateRefusesBadProps(t *testing.T) {
 			"agentservice: MaxJobWait 0s is not positive; use a duration above 0s"},
 		{"max job wait token", &agentservice.WorkerProps{Image: img, MaxJobWait: awscdk.Duration_Seconds(numberToken)},
 			"agentservice: MaxJobWait is an unresolved token; give a duration, since the scaling target is computed from it at synth time"},
+		{"env sets the job timeout", &agentservice.WorkerProps{Image: img, Environment: &map[string]*string{"AGENTKIT_JOB_TIMEOUT": jsii.String("1h")}},
+			"agentservice: Environment sets AGENTKIT_JOB_TIMEOUT, which the construct sets from JobTimeout; set JobTimeout instead"},
+		{"job timeout zero", &agentservice.WorkerProps{Image: img, JobTimeout: awscdk.Duration_Seconds(jsii.Number(0))},
+			"agentservice: JobTimeout 0s is not a job time limit; use whole seconds from 1s to 43140s (SQS hides a message at most 12 hours from its receipt, less the queue's 60s visibility timeout)"},
+		{"job timeout not whole seconds", &agentservice.WorkerProps{Image: img, JobTimeout: awscdk.Duration_Millis(jsii.Number(90500))},
+			"agentservice: JobTimeout 1m30.5s is not a job time limit; use whole seconds from 1s to 43140s (SQS hides a message at most 12 hours from its receipt, less the queue's 60s visibility timeout)"},
+		// SQS refuses to hide a message longer than 12 hours from its
+		// receipt: "If you try to extend the visibility timeout beyond the
+		// maximum, your request is rejected"
+		// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html);
+		// the worker's heartbeat extends by the queue's 60 s visibility timeout.
+		{"job timeout of 12 hours", &agentservice.WorkerProps{Image: img, JobTimeout: awscdk.Duration_Hours(jsii.Number(12))},
+			"agentservice: JobTimeout 43200s is not a job time limit; use whole seconds from 1s to 43140s (SQS hides a message at most 12 hours from its receipt, less the queue's 60s visibility timeout)"},
+		{"job timeout under the job duration", &agentservice.WorkerProps{Image: img, JobTimeout: awscdk.Duration_Seconds(jsii.Number(30))},
+			"agentservice: JobTimeout 30s is shorter than JobDuration 60s, so it would cut most jobs; use a JobTimeout of at least JobDuration"},
+		{"job timeout token", &agentservice.WorkerProps{Image: img, JobTimeout: awscdk.Duration_Seconds(numberToken)},
+			"agentservice: JobTimeout is an unresolved token; give a duration, since it is checked against JobDuration and the queue at synth time"},
+		{"job duration of 12 hours", &agentservice.WorkerProps{Image: img, JobDuration: awscdk.Duration_Hours(jsii.Number(12))},
+			"agentservice: JobDuration 43200s is longer than a job can hold its message; use at most 43140s (SQS hides a message at most 12 hours from its receipt, less the queue's 60s visibility timeout)"},
+		{"job timeouts outlast the retention", &agentservice.WorkerProps{Image: img, JobTimeout: awscdk.Duration_Hours(jsii.Number(6)), QueueRetentionPeriod: days(1)},
+			"agentservice: JobTimeout 21600s × MaxReceiveCount 5 is 108000s, not shorter than QueueRetentionPeriod 86400s; a job that runs past its time limit on every delivery would expire from the queue before it reaches the dead-letter queue; use a shorter JobTimeout, a smaller MaxReceiveCount or a longer QueueRetentionPeriod"},
+		{"default job timeouts outlast the retention", &agentservice.WorkerProps{Image: img, QueueRetentionPeriod: awscdk.Duration_Hours(jsii.Number(1))},
+			"agentservice: JobTimeout 900s (the default for JobDuration 60s) × MaxReceiveCount 5 is 4500s, not shorter than QueueRetentionPeriod 3600s; a job that runs past its time limit on every delivery would expire from the queue before it reaches the dead-letter queue; use a shorter JobTimeout, a smaller MaxReceiveCount or a longer QueueRetentionPeriod"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -668,6 +701,12 @@ func TestWorkerValidateAcceptsGoodProps(t *testing.T) {
 		"shortest stop timeout":     {Image: registryImage(), StopTimeout: awscdk.Duration_Seconds(jsii.Number(2))},
 		"max concurrency":           {Image: registryImage(), Concurrency: jsii.Number(1000)},
 		"exec with a writable root": {Image: registryImage(), EnableExecuteCommand: jsii.Bool(true), ReadonlyRootFilesystem: jsii.Bool(false)},
+		"longest job timeout":       {Image: registryImage(), JobTimeout: awscdk.Duration_Seconds(jsii.Number(43140))},
+		"job timeout of the job":    {Image: registryImage(), JobDuration: awscdk.Duration_Hours(jsii.Number(2)), JobTimeout: awscdk.Duration_Hours(jsii.Number(2))},
+		"job timeout beside a given queue": {Image: registryImage(), JobTimeout: awscdk.Duration_Hours(jsii.Number(11)),
+			Queue: awssqs.Queue_FromQueueArn(imports, jsii.String("Q"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs"))},
+		"one delivery of the longest job in a day": {Image: registryImage(), JobTimeout: awscdk.Duration_Seconds(jsii.Number(43140)),
+			MaxReceiveCount: jsii.Number(1), QueueRetentionPeriod: awscdk.Duration_Days(jsii.Number(1))},
 	}
 	for name, props := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -698,6 +737,27 @@ func TestBacklogPerTask(t *testing.T) {
 		// GIVEN a wait, a job length and a concurrency WHEN the target is computed THEN it is as documented
 		if got := agentservice.BacklogPerTask(tc.wait, tc.job, tc.concurrency); got != tc.want {
 			t.Errorf("BacklogPerTask(%s, %s, %d) = %v, want %v", tc.wait, tc.job, tc.concurrency, got, tc.want)
+		}
+	}
+}
+
+func TestDefaultJobTimeout(t *testing.T) {
+	cases := []struct {
+		job, want time.Duration
+	}{
+		{time.Minute, 15 * time.Minute},               // the default JobDuration: the floor
+		{0, 15 * time.Minute},                         // the floor
+		{90 * time.Second, 15 * time.Minute},          // ten times is the floor itself
+		{100 * time.Second, 1000 * time.Second},       // ten times the average
+		{90050 * time.Millisecond, 901 * time.Second}, // rounded up to whole seconds
+		{time.Hour, 10 * time.Hour},
+		{2 * time.Hour, 12*time.Hour - time.Minute}, // SQS's 12 hours less the 60 s visibility timeout
+		{100000 * time.Hour, 12*time.Hour - time.Minute},
+	}
+	for _, tc := range cases {
+		// GIVEN an average job length WHEN the limit is derived THEN it is as documented
+		if got := agentservice.DefaultJobTimeout(tc.job); got != tc.want {
+			t.Errorf("DefaultJobTimeout(%s) = %s, want %s", tc.job, got, tc.want)
 		}
 	}
 }

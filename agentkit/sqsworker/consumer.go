@@ -2,6 +2,7 @@ package sqsworker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strconv"
 	"sync/atomic"
@@ -28,13 +29,33 @@ var _ Client = (*sqs.Client)(nil)
 // (or panicking) makes it visible again after a backoff, so the job is retried
 // until the queue's redrive policy moves it to the dead-letter queue.
 //
-// ctx is cancelled at the drain's cancel point when the worker stops, with
-// agentkit.ErrDrainTimeout as its cause, and not before: a job that sees
-// ctx.Done should stop and return; its message is then released to another
-// worker, whatever the handler returns. A handler must be safe to run again
-// for the same message: SQS delivers at least once, and a job cut off by a
-// stop runs again from the start.
+// ctx is cancelled, and a job that sees ctx.Done should stop and return,
+// in three cases, each with its cause (context.Cause):
+//
+//   - agentkit.ErrDrainTimeout: the drain's cancel point, when the worker
+//     stops; the message is released to another worker at once;
+//   - ErrJobTimeout: the job's time limit (Consumer.JobTimeout, whose time
+//     ctx.Deadline reports); the job counts as failed, and its message comes
+//     back after the retry backoff;
+//   - ErrLeaseLost: the message became visible to other workers, which may
+//     run the job too; this worker leaves the message alone.
+//
+// In each case the handler's result is dropped: what happens to the message
+// does not depend on it. A handler must be safe to run again for the same
+// message: SQS delivers at least once, and a job cut off runs again from
+// the start.
 type Handler func(ctx context.Context, m Message) error
+
+// Causes of a job's cancelled context, besides agentkit.ErrDrainTimeout.
+var (
+	// ErrJobTimeout is the cause when the job ran for Consumer.JobTimeout.
+	ErrJobTimeout = errors.New("sqsworker: the job ran past its time limit")
+
+	// ErrLeaseLost is the cause when the job's message became visible to
+	// other workers: its visibility timeout lapsed while heartbeats failed,
+	// or SQS refused a heartbeat for it (another worker received it since).
+	ErrLeaseLost = errors.New("sqsworker: the job's message became visible to other workers")
+)
 
 // Message is one SQS message handed to a Handler.
 type Message struct {
@@ -119,6 +140,20 @@ type Consumer struct {
 	// MaxWaitTime. Default: MaxWaitTime (20s), the cheapest polling.
 	WaitTime time.Duration
 
+	// JobTimeout is the longest one job may run, from 1s to
+	// MaxVisibilityTimeout less VisibilityTimeout: SQS hides a message at
+	// most 12 hours from its receipt. At it the job's context is cancelled
+	// with ErrJobTimeout as its cause and the job counts as failed: its
+	// message comes back after the retry backoff, whatever the handler
+	// returns, so a job that always runs too long reaches the dead-letter
+	// queue after the queue's maxReceiveCount deliveries. A handler that
+	// has not returned one HeartbeatInterval later is abandoned (see "Time
+	// limits and lost messages" in the package documentation).
+	// Default: AGENTKIT_JOB_TIMEOUT, which the worker construct sets from
+	// its JobTimeout prop, or, when unset, the most SQS allows (11h59m0s
+	// with the default VisibilityTimeout).
+	JobTimeout time.Duration
+
 	// RetryBackoff is how long a failed job's message stays invisible after
 	// its first delivery; it doubles with each further delivery, up to
 	// MaxRetryBackoff, and is rounded up to whole seconds.
@@ -163,7 +198,8 @@ func (e *ConfigError) Error() string { return e.Err.Error() }
 // Unwrap returns the error that says what is invalid.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// InFlight returns the number of jobs running now.
+// InFlight returns the number of jobs running now: handlers that have not
+// returned, abandoned ones included.
 func (c *Consumer) InFlight() int {
 	return int(c.inFlight.Load())
 }

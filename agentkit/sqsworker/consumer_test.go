@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentkit/sqsworker"
 )
@@ -73,12 +75,33 @@ func TestRunRejectsBadInput(t *testing.T) {
 			`agentkit: AGENTKIT_STOP_TIMEOUT "forever" is not a Go duration`},
 		{"stop timeout over Fargate's", func(*sqsworker.Consumer) {}, map[string]string{"AGENTKIT_STOP_TIMEOUT": "5m"},
 			"agentkit: AGENTKIT_STOP_TIMEOUT 5m0s is out of range; use 2s to 2m0s"},
+		// ECS protects a task for ExpiresInMinutes, "a minimum of 1 minute to
+		// up to 2,880 minutes (48 hours)"
+		// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-scale-in-protection-endpoint.html).
 		{"short protection", func(c *sqsworker.Consumer) { c.Protection.Expiry = time.Second }, nil, "sqsworker: Protection.Expiry 1s is out of range; use 1m0s to 48h0m0s"},
+		{"protection past ECS's 48 hours", func(c *sqsworker.Consumer) { c.Protection.Expiry = 48*time.Hour + time.Minute }, nil,
+			"sqsworker: Protection.Expiry 48h1m0s is out of range; use 1m0s to 48h0m0s"},
+		{"sub-second job timeout", func(c *sqsworker.Consumer) { c.JobTimeout = 500 * time.Millisecond }, nil,
+			"sqsworker: JobTimeout 500ms is out of range; use 1s to 11h59m0s (MaxVisibilityTimeout less VisibilityTimeout)"},
+		{"negative job timeout", func(c *sqsworker.Consumer) { c.JobTimeout = -time.Minute }, nil,
+			"sqsworker: JobTimeout -1m0s is out of range; use 1s to 11h59m0s (MaxVisibilityTimeout less VisibilityTimeout)"},
+		// SQS refuses to hide a message longer than 12 hours from its
+		// receipt: "If you try to extend the visibility timeout beyond the
+		// maximum, your request is rejected"
+		// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_ChangeMessageVisibility.html).
+		{"job timeout of 12h", func(c *sqsworker.Consumer) { c.JobTimeout = 12 * time.Hour }, nil,
+			"sqsworker: JobTimeout 12h0m0s is out of range; use 1s to 11h59m0s (MaxVisibilityTimeout less VisibilityTimeout)"},
+		{"job timeout and a long visibility", func(c *sqsworker.Consumer) { c.JobTimeout, c.VisibilityTimeout = 11*time.Hour, 2*time.Hour }, nil,
+			"sqsworker: JobTimeout 11h0m0s is out of range; use 1s to 10h0m0s (MaxVisibilityTimeout less VisibilityTimeout)"},
+		{"bad job timeout in the environment", func(*sqsworker.Consumer) {}, map[string]string{"AGENTKIT_JOB_TIMEOUT": "a while"},
+			`sqsworker: AGENTKIT_JOB_TIMEOUT "a while" is not a Go duration (for example "900s")`},
+		{"job timeout in the environment over SQS's", func(*sqsworker.Consumer) {}, map[string]string{"AGENTKIT_JOB_TIMEOUT": "12h"},
+			"sqsworker: AGENTKIT_JOB_TIMEOUT 12h0m0s is out of range; use 1s to 11h59m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// GIVEN a consumer with one bad field (or a bad environment)
-			for _, name := range []string{agentkit.EnvQueueURL, agentkit.EnvWorkerConcurrency, agentkit.EnvStopTimeout} {
+			for _, name := range []string{agentkit.EnvQueueURL, agentkit.EnvWorkerConcurrency, agentkit.EnvStopTimeout, agentkit.EnvJobTimeout} {
 				t.Setenv(name, tt.env[name])
 			}
 			c := valid()
@@ -120,7 +143,7 @@ func TestZeroFieldsReadTheContractTheConstructSets(t *testing.T) {
 
 	// WHEN it runs the queue
 	stop := start(t, c)
-	full := eventually(10*time.Second, func() bool { return c.InFlight() == 6 })
+	full := eventually(10*time.Second, func() bool { return c.InFlight() == 6 && running.Load() == 6 })
 	close(release)
 	emptied := eventually(10*time.Second, func() bool { d, _, _ := q.state(); return len(d) == 12 })
 	if err := stop(); err != nil {
@@ -224,6 +247,77 @@ func TestRunRetriesReceiveErrors(t *testing.T) {
 	}
 	if n := logs.count(`"msg":"sqsworker: receive failed; retrying"`); n != 3 {
 		t.Errorf("logged %d receive failures, want 3:\n%s", n, logs.String())
+	}
+}
+
+// outage is a queue whose receives fail, as with SQS out of reach, from
+// the first one until length has passed; it records when each was made.
+type outage struct {
+	*fakeQueue
+	length time.Duration
+	mu     sync.Mutex
+	until  time.Time
+	calls  []time.Time
+}
+
+func (o *outage) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	o.mu.Lock()
+	now := time.Now()
+	if o.until.IsZero() {
+		o.until = now.Add(o.length)
+	}
+	o.calls = append(o.calls, now)
+	down := now.Before(o.until)
+	o.mu.Unlock()
+	if down {
+		return nil, errors.New("dial tcp: connect: connection refused")
+	}
+	return o.fakeQueue.ReceiveMessage(ctx, in, opts...)
+}
+
+// record returns when the outage ends and the times of the receives.
+func (o *outage) record() (until time.Time, calls []time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.until, slices.Clone(o.calls)
+}
+
+func TestReceivingResumesWithinTwoSecondsOfAnOutage(t *testing.T) {
+	t.Parallel()
+	// GIVEN a job queued, and SQS out of reach for the first 7s: long
+	// enough for a doubling backoff from 200ms to reach 3.2s
+	q := &outage{fakeQueue: &fakeQueue{}, length: 7 * time.Second}
+	q.send("job")
+	var logs logBuffer
+	stop := start(t, &sqsworker.Consumer{Client: q, QueueURL: "q", WaitTime: time.Second, Logger: quietLogger(&logs),
+		Handler: func(context.Context, sqsworker.Message) error { return nil }})
+
+	// WHEN the worker keeps trying until the outage ends
+	done := eventually(30*time.Second, func() bool { d, _, _ := q.state(); return len(d) == 1 })
+	if err := stop(); err != nil || !done {
+		t.Fatalf("Run() = %v; job done: %t; logs:\n%s", err, done, logs.String())
+	}
+
+	// THEN it never waited more than the 2s backoff cap (with a margin for
+	// a busy machine) between receives, so the first receive after the
+	// outage came within that bound of its end
+	until, calls := q.record()
+	var resumed time.Time
+	for i, at := range calls {
+		if i > 0 {
+			if gap := at.Sub(calls[i-1]); gap > 3*time.Second && calls[i-1].Before(until) {
+				t.Errorf("receive %d came %s after the failed one before it, want at most the 2s cap", i, gap.Round(time.Millisecond))
+			}
+		}
+		if resumed.IsZero() && !at.Before(until) {
+			resumed = at
+		}
+	}
+	if late := resumed.Sub(until); late > 3*time.Second {
+		t.Errorf("receiving resumed %s after the outage ended, want within the 2s cap", late.Round(time.Millisecond))
+	}
+	if n := logs.count(`"msg":"sqsworker: receive failed; retrying"`); n < 5 {
+		t.Errorf("logged %d failed receives in a 7s outage, want one every 2s or less:\n%s", n, logs.String())
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 )
@@ -26,4 +27,21 @@ func concurrencyFromEnv() (int, error) {
 		return 0, fmt.Errorf("sqsworker: %s %q is not a job count; use a number from 1 to %d", agentkit.EnvWorkerConcurrency, v, agentkit.MaxWorkerConcurrency)
 	}
 	return n, nil
+}
+
+// jobTimeoutFromEnv returns the duration in AGENTKIT_JOB_TIMEOUT, or most
+// when it is unset; a value outside 1s to most is an error.
+func jobTimeoutFromEnv(most time.Duration) (time.Duration, error) {
+	v, ok := os.LookupEnv(agentkit.EnvJobTimeout)
+	if !ok || v == "" {
+		return most, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("sqsworker: %s %q is not a Go duration (for example \"900s\"): %w", agentkit.EnvJobTimeout, v, err)
+	}
+	if d < time.Second || d > most {
+		return 0, fmt.Errorf("sqsworker: %s %s is out of range; use 1s to %s", agentkit.EnvJobTimeout, d, most)
+	}
+	return d, nil
 }

@@ -96,6 +96,20 @@ func (q *fakeQueue) receiveNow(in *sqs.ReceiveMessageInput) (*sqs.ReceiveMessage
 	return out, nil
 }
 
+// redeliver hands a message to another worker, as SQS does once its
+// visibility timeout has run out: the receipt handle the first worker holds
+// becomes stale.
+func (q *fakeQueue) redeliver(id string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, m := range q.msgs {
+		if m.id == id {
+			m.receives++
+			m.receipt = fmt.Sprintf("%s-r%d", m.id, m.receives)
+		}
+	}
+}
+
 func (q *fakeQueue) find(receipt string) (int, error) {
 	for i, m := range q.msgs {
 		if m.receipt == receipt {

@@ -254,7 +254,9 @@ func TestMoto(t *testing.T) {
 
 	t.Run("a job longer than the visibility timeout is not delivered twice", func(t *testing.T) {
 		t.Parallel()
-		// GIVEN a 2s visibility timeout, a 5s job, and two idle consumers
+		// GIVEN a 3s visibility timeout, renewed every second (a call to
+		// moto on a loaded machine can take most of a second), a 5s job,
+		// and two idle consumers
 		q := newQueuePair(t, client, "long-job", 5)
 		id := q.send(t, "long")[0]
 		var runs deliveries
@@ -264,7 +266,7 @@ func TestMoto(t *testing.T) {
 		for _, name := range []string{"c1", "c2"} {
 			stops = append(stops, start(t, &sqsworker.Consumer{
 				Client: shared, QueueURL: q.url, Concurrency: 1, WaitTime: time.Second,
-				VisibilityTimeout: 2 * time.Second, Logger: quietLogger(&logs),
+				VisibilityTimeout: 3 * time.Second, Logger: quietLogger(&logs),
 				Handler: func(_ context.Context, m sqsworker.Message) error {
 					runs.add(name, m)
 					time.Sleep(5 * time.Second)
@@ -320,6 +322,40 @@ func TestMoto(t *testing.T) {
 		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.dlq)})
 		if err != nil || len(out.Messages) != 1 || aws.ToString(out.Messages[0].MessageId) != id {
 			t.Errorf("dead-letter queue receive = %v, %v; want message %s", out, err, id)
+		}
+	})
+
+	t.Run("a job that always runs past its time limit lands in the DLQ after the receive count", func(t *testing.T) {
+		t.Parallel()
+		// GIVEN a job that runs until its context ends, a 1s time limit,
+		// maxReceiveCount 1 and a 1s backoff
+		q := newQueuePair(t, client, "too-long", 1)
+		id := q.send(t, "endless")[0]
+		var runs deliveries
+		var logs logBuffer
+		stop := start(t, &sqsworker.Consumer{
+			Client: client, QueueURL: q.url, WaitTime: time.Second, JobTimeout: time.Second, RetryBackoff: time.Second,
+			Logger: quietLogger(&logs),
+			Handler: func(ctx context.Context, m sqsworker.Message) error {
+				runs.add("c", m)
+				<-ctx.Done()
+				return ctx.Err()
+			},
+		})
+
+		// WHEN the consumer runs it (a limit of 1s, then a backoff of 1s)
+		moved := eventually(30*time.Second, func() bool { return q.count(t, q.dlq) == 1 })
+		if err := stop(); err != nil {
+			t.Errorf("Run() = %v", err)
+		}
+
+		// THEN it ran once and then moved to the dead-letter queue, as a
+		// failing job does
+		if got := runs.of(id); !moved || fmt.Sprint(got) != "[c#1]" {
+			t.Fatalf("moved %t after deliveries %v, want [c#1]; logs:\n%s", moved, got, logs.String())
+		}
+		if n := logs.count(`"msg":"sqsworker: job ran past its time limit; it will be retried"`); n != 1 {
+			t.Errorf("logged %d time limits, want 1:\n%s", n, logs.String())
 		}
 	})
 

@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// TaskProtection holds ECS task scale-in protection while any job runs, so
-// that service scale-in and deployments stop idle worker tasks and leave busy
-// ones alone, and releases it when the worker is idle.
+// TaskProtection holds ECS task scale-in protection while any running job
+// holds its message, so that service scale-in and deployments stop idle
+// worker tasks and leave busy ones alone, and releases it when the worker is
+// idle.
 //
 // It calls the ECS container agent's task scale-in protection endpoint,
 // PUT $ECS_AGENT_URI/task-protection/v1/state with
@@ -22,8 +23,14 @@ import (
 // the task role needs ecs:UpdateTaskProtection on its own task. Protection is
 // renewed every third of Expiry while busy, and released after the worker has
 // been idle for a second (so back-to-back jobs do not flip it per job).
-// Failed calls are logged and retried with backoff. An expiry bounds the harm
-// of a worker that hangs: ECS drops the protection on its own.
+// Failed calls are logged and retried with backoff.
+//
+// A job stops holding protection when its message is settled, released at
+// its time limit or, if its handler ignores that, one HeartbeatInterval
+// later (Consumer.JobTimeout), or lost: that is what bounds the harm of a
+// job that hangs. Expiry bounds the harm of a process that stops renewing
+// without releasing (SIGKILL, a crash, a frozen process): ECS drops the
+// protection on its own when it expires.
 //
 // Protection narrows, but cannot close, the gap between ECS choosing an idle
 // task to stop and that task taking a new job; the drain on SIGTERM covers it.
@@ -34,7 +41,8 @@ type TaskProtection struct {
 	AgentURI string
 
 	// Expiry is how long one protection call protects the task, from one
-	// minute to MaxProtectionExpiry, in whole minutes (rounded up).
+	// minute to MaxProtectionExpiry, in whole minutes (rounded up): ECS's
+	// ExpiresInMinutes takes 1 to 2,880.
 	// Default: DefaultProtectionExpiry (10 minutes).
 	Expiry time.Duration
 

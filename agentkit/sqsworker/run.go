@@ -23,10 +23,12 @@ import (
 // Timing of the receive loop.
 const (
 	// Backoff of failed receives: from receiveRetryBase doubling to
-	// receiveRetryMax, so an outage costs a call every half minute, not a
-	// loop.
+	// receiveRetryMax. The cap is the recovery bound: once SQS answers
+	// again, the next receive goes out within it. Half of each wait is
+	// jitter, so an outage costs a worker one receive every 1 to 2s, and
+	// workers that failed together do not retry together.
 	receiveRetryBase = 200 * time.Millisecond
-	receiveRetryMax  = 30 * time.Second
+	receiveRetryMax  = 2 * time.Second
 
 	// receiveSlack is how long past its long-poll wait a receive may take
 	// before it is abandoned: an answer that late was lost on the way (a
@@ -92,6 +94,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		slots:      make(chan struct{}, s.concurrency),
 		settle:     newSettler(base, s),
 	}
+	r.settle.released = r.poke
 	go r.settle.loop()
 
 	protDone := make(chan struct{})
@@ -100,7 +103,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if p := s.protection; p != nil {
 		go func() {
 			defer close(protDone)
-			p.run(protCtx, func() bool { return c.inFlight.Load() > 0 }, r.settle.finalContext)
+			p.run(protCtx, func() bool { return r.settle.holding() > 0 }, r.settle.finalContext)
 		}()
 	} else {
 		close(protDone)
@@ -136,6 +139,8 @@ type run struct {
 	slots  chan struct{}
 	wg     sync.WaitGroup // the jobs' goroutines
 	settle *settler
+	// hung counts the abandoned handlers that have not returned.
+	hung atomic.Int64
 }
 
 // receive long-polls the queue and starts jobs while ctx lasts.
@@ -247,6 +252,7 @@ func (r *run) start(ctx context.Context, j *job) {
 		r.free(1)
 		return
 	}
+	r.begin(j)
 	r.settle.start(j)
 	r.c.inFlight.Add(1)
 	r.poke()
@@ -289,7 +295,9 @@ func (r *run) drain(since time.Time, second <-chan os.Signal, stopProtection fun
 		stuck = r.settle.releaseRunning(fmt.Sprintf("a second signal (%s) stopped the worker at once", interrupted))
 		r.cancelJobs(agentkit.ErrDrainTimeout)
 	case deadlinePassed:
-		stuck = r.settle.releaseRunning("the handler ignored the cancellation of its context")
+		// Abandoned handlers count too: their messages went back at their
+		// time limits.
+		stuck = r.settle.releaseRunning("the handler ignored the cancellation of its context") + int(r.hung.Load())
 	}
 
 	protectionOff := make(chan struct{})

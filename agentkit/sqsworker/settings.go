@@ -24,6 +24,7 @@ type settings struct {
 	heartbeat   time.Duration
 	wait        int32 // seconds
 	retryBase   time.Duration
+	jobTimeout  time.Duration
 	stop        time.Duration
 	// cancelAt and closeAt are the drain's deadlines, from its start: the
 	// jobs' contexts are cancelled at the first, Run returns by the second.
@@ -91,6 +92,22 @@ func (c *Consumer) settings() (*settings, error) {
 	s.retryBase = orDefault(c.RetryBackoff, DefaultRetryBackoff)
 	if s.retryBase < 0 || s.retryBase > MaxRetryBackoff {
 		return nil, fmt.Errorf("sqsworker: RetryBackoff %s is out of range; use 0 (the default, %s) to %s", c.RetryBackoff, DefaultRetryBackoff, MaxRetryBackoff)
+	}
+
+	// The job's message stays hidden past its limit for one more heartbeat
+	// interval at most, which is shorter than the visibility timeout.
+	maxJob := MaxVisibilityTimeout - vis
+	switch {
+	case c.JobTimeout == 0:
+		d, err := jobTimeoutFromEnv(maxJob)
+		if err != nil {
+			return nil, err
+		}
+		s.jobTimeout = d
+	case c.JobTimeout < time.Second || c.JobTimeout > maxJob:
+		return nil, fmt.Errorf("sqsworker: JobTimeout %s is out of range; use 1s to %s (MaxVisibilityTimeout less VisibilityTimeout)", c.JobTimeout, maxJob)
+	default:
+		s.jobTimeout = c.JobTimeout
 	}
 
 	switch {

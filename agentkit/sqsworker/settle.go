@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -73,8 +74,12 @@ type settler struct {
 	// beatFailures counts failed heartbeat rounds in a row; only the
 	// loop's goroutine uses it, as it does the jobs' heartbeat fields.
 	beatFailures int
-	wake         chan struct{}
-	done         chan struct{}
+	// held is len(running), for readers that must not take mu.
+	held atomic.Int64
+	// released, when set, is called whenever a job leaves running.
+	released func()
+	wake     chan struct{}
+	done     chan struct{}
 }
 
 func newSettler(base context.Context, s *settings) *settler {
@@ -99,19 +104,44 @@ func (st *settler) start(j *job) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.running[j] = struct{}{}
+	st.held.Add(1)
+}
+
+// holding returns how many running jobs' messages the worker holds: the
+// jobs that keep the task's scale-in protection on.
+func (st *settler) holding() int64 { return st.held.Load() }
+
+// dropLocked takes j out of running.
+func (st *settler) dropLocked(j *job) {
+	delete(st.running, j)
+	st.held.Add(-1)
+	if st.released != nil {
+		st.released()
+	}
 }
 
 // settle hands a running job's message over, unless the drain has already
-// released it; it reports whether it did.
+// released it, the job was abandoned, or its message was lost; it reports
+// whether it did.
 func (st *settler) settle(j *job, kind opKind, d time.Duration, note string) bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if _, ok := st.running[j]; !ok {
 		return false
 	}
-	delete(st.running, j)
+	st.dropLocked(j)
 	st.enqueueLocked(&op{j: j, kind: kind, d: d, note: note})
 	return true
+}
+
+// loseLocked lets go of a running job whose message other workers may
+// receive: settling it could only undo their hold, and the job's context
+// is cancelled so that it stops running beside theirs.
+func (st *settler) loseLocked(j *job, why string, err error) {
+	st.dropLocked(j)
+	st.s.log.Error("sqsworker: a running job lost its message; another worker may run this job too, so its context is cancelled",
+		"message_id", j.msg.ID, "receive_count", j.msg.ReceiveCount, "reason", why, "error", err)
+	j.lose(ErrLeaseLost)
 }
 
 // releaseUnstarted releases the message of a job that never started.
@@ -128,7 +158,7 @@ func (st *settler) releaseRunning(why string) int {
 	defer st.mu.Unlock()
 	n := len(st.running)
 	for j := range st.running {
-		delete(st.running, j)
+		st.dropLocked(j)
 		st.enqueueLocked(&op{j: j, kind: opVisibility, note: why})
 	}
 	return n
@@ -300,6 +330,8 @@ func (f entryFailure) permanent() bool {
 	return permanentCode(f.code) || f.code == "" && f.senderFault
 }
 
+func (f entryFailure) Error() string { return f.code + ": " + f.message }
+
 // send makes one batch call and settles its ops: done, given up, or queued
 // again for a retry.
 func (st *settler) send(batch []*op) {
@@ -325,23 +357,30 @@ func (st *settler) send(batch []*op) {
 			"error", err, "attempt", st.failures, "retry_in", d.String())
 		return
 	}
-	st.failures = 0
 	var again []*op
+	var refusal entryFailure
 	for i, o := range batch {
 		f, bad := failed[strconv.Itoa(i)]
 		switch {
 		case !bad:
 			st.logDone(o)
 		case f.permanent():
-			st.logGiveUp(o, errors.New(f.code+": "+f.message))
+			st.logGiveUp(o, f)
 		default:
-			again = append(again, o)
+			again, refusal = append(again, o), f
 		}
 	}
-	if len(again) > 0 {
-		st.retryAt = time.Now().Add(settleRetryBase)
-		st.requeueLocked(kind, again)
+	if len(again) == 0 {
+		st.failures = 0
+		return
 	}
+	// Entries SQS failed on its side are retried as a failed call is.
+	d := backoff(st.failures, settleRetryBase, settleRetryMax)
+	st.failures++
+	st.retryAt = time.Now().Add(d)
+	st.requeueLocked(kind, again)
+	st.s.log.Warn("sqsworker: SQS failed some entries of a batch call; retrying them", "op", kind.String(), "messages", len(again),
+		"error", refusal, "attempt", st.failures, "retry_in", d.String())
 }
 
 func (k opKind) String() string {
@@ -412,65 +451,103 @@ func failures(entries []types.BatchResultErrorEntry) map[string]entryFailure {
 
 // heartbeat extends the visibility of the running jobs' messages that were
 // not extended in the last half interval, ten per call, and returns when
-// the next round is due: sooner after a failure.
+// the next round is due: sooner after a failure, and no later than the
+// moment a message would become visible. A message that became visible
+// before an extension reached it is lost (see loseLocked). Failed calls and
+// failed entries are retried alike, with backoff, for as long as their
+// messages stay hidden.
 func (st *settler) heartbeat() time.Duration {
 	now := time.Now()
 	var due []*job
 	st.mu.Lock()
 	for j := range st.running {
-		if !j.lost && now.Sub(j.extended) >= st.s.heartbeat/2 {
+		switch {
+		case !now.Before(j.hiddenUntil):
+			st.loseLocked(j, "its visibility timeout ran out before a heartbeat could extend it", nil)
+		case !now.Before(j.abandonAt):
+			// Abandoned as soon as its timer fires: no more heartbeats.
+		case now.Sub(j.extended) >= st.s.heartbeat/2:
 			due = append(due, j)
 		}
 	}
 	st.mu.Unlock()
+	var failure error
+	retry := 0
 	for start := 0; start < len(due); start += maxBatch {
 		chunk := due[start:min(start+maxBatch, len(due))]
-		if err := st.extend(chunk); err != nil {
-			d := min(backoff(st.beatFailures, heartbeatRetry, st.s.heartbeat), st.s.heartbeat)
-			st.beatFailures++
-			st.s.log.Warn("sqsworker: heartbeat failed; retrying", "messages", len(chunk), "error", err,
-				"attempt", st.beatFailures, "retry_in", d.String())
-			for _, j := range due[start:] {
-				if !j.lost && !time.Now().Before(j.hiddenUntil) {
-					j.lost = true
-					st.s.log.Error("sqsworker: a running job's message became visible again; another worker may run this job too",
-						"message_id", j.msg.ID)
-				}
-			}
-			return d
+		failed, err := st.extend(chunk)
+		if err != nil {
+			failure, retry = err, len(due)-start
+			break
+		}
+		if len(failed) > 0 {
+			failure, retry = failed[0], retry+len(failed)
 		}
 	}
-	return st.s.heartbeat
+	wait := st.s.heartbeat
+	if failure != nil {
+		wait = min(backoff(st.beatFailures, heartbeatRetry, st.s.heartbeat), st.s.heartbeat)
+		st.beatFailures++
+		st.s.log.Warn("sqsworker: heartbeat failed; retrying", "messages", retry, "error", failure,
+			"attempt", st.beatFailures, "retry_in", wait.String())
+	} else {
+		st.beatFailures = 0
+	}
+	return min(wait, st.untilFirstLapse())
 }
 
-// extend makes one heartbeat call for jobs.
-func (st *settler) extend(jobs []*job) error {
+// untilFirstLapse returns the time until the first running job's message
+// becomes visible, or MaxVisibilityTimeout when nothing runs.
+func (st *settler) untilFirstLapse() time.Duration {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	d := MaxVisibilityTimeout
+	for j := range st.running {
+		d = min(d, time.Until(j.hiddenUntil))
+	}
+	return max(d, 0)
+}
+
+// extend makes one heartbeat call for jobs and returns the errors of the
+// entries that SQS failed on its side, to retry, or the call's error. It
+// hides no message beyond its job's time limit plus the visibility
+// timeout, which JobTimeout's range keeps within SQS's 12 hours from the
+// receipt, and which leaves the release of an abandoned job time to go out
+// while the message is still hidden. The jobs SQS refused for good are
+// lost.
+func (st *settler) extend(jobs []*job) ([]error, error) {
+	sent := time.Now()
 	entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(jobs))
 	for i, j := range jobs {
+		v := max(1, min(st.s.visibility, int32(j.hideLimit.Sub(sent)/time.Second)))
 		entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{
-			Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(j.receipt), VisibilityTimeout: st.s.visibility,
+			Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(j.receipt), VisibilityTimeout: v,
 		}
 	}
-	sent := time.Now()
 	ctx, cancel := st.callContext(min(callTimeout, st.s.heartbeat))
 	defer cancel()
 	failed, err := st.changeVisibility(ctx, entries)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	st.beatFailures = 0
+	var retry []error
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	for i, j := range jobs {
 		f, bad := failed[strconv.Itoa(i)]
 		switch {
 		case !bad:
-			j.extended, j.hiddenUntil = sent, sent.Add(time.Duration(st.s.visibility)*time.Second)
+			j.extended = sent
+			j.hiddenUntil = sent.Add(time.Duration(entries[i].VisibilityTimeout) * time.Second)
 		case f.permanent():
-			j.lost = true
-			st.s.log.Error("sqsworker: heartbeat refused; another worker may run this job too",
-				"message_id", j.msg.ID, "error", f.code+": "+f.message)
+			if _, ok := st.running[j]; ok {
+				st.loseLocked(j, "SQS refused its heartbeat", f)
+			}
+		default:
+			retry = append(retry, f)
 		}
 	}
-	return nil
+	return retry, nil
 }
 
 // permanent reports whether retrying err cannot help: the receipt handle is

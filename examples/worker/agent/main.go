@@ -16,6 +16,7 @@
 //	AGENTKIT_QUEUE_URL            the queue to consume (required; set by the construct)
 //	AGENTKIT_WORKER_CONCURRENCY   jobs run at once (default 4; set by the construct)
 //	AGENTKIT_STOP_TIMEOUT         the container's stop timeout (default 30s; set by the construct)
+//	AGENTKIT_JOB_TIMEOUT          a job's time limit (default 11h59m, the most SQS allows; set by the construct)
 //	AGENT_SIMULATED_LATENCY       how long one job takes, a Go duration (default 5s)
 //	AWS_ENDPOINT_URL              optional; points the SDK at another endpoint (tests use moto)
 //
@@ -61,8 +62,9 @@ func run() int {
 		log.Error("agent: load AWS configuration", "error", err)
 		return 1
 	}
-	// The queue URL, the concurrency and the stop timeout come from the
-	// environment the worker construct sets; Run drains on SIGTERM.
+	// The queue URL, the concurrency, the stop timeout and the job time
+	// limit come from the environment the worker construct sets; Run drains
+	// on SIGTERM.
 	c := &sqsworker.Consumer{
 		Client:  sqs.NewFromConfig(awsCfg),
 		Handler: job(latency, log),
@@ -95,9 +97,11 @@ func latencyFromEnv() (time.Duration, error) {
 }
 
 // job returns the handler that runs one job: here, waiting for the simulated
-// latency; a real agent calls its model and tools. It stops early when the
-// worker's drain deadline cancels ctx, and the consumer then hands the job to
-// another worker.
+// latency; a real agent calls its model and tools. It stops early when ctx
+// ends: at the worker's drain deadline, when the consumer hands the job to
+// another worker, or at the job's time limit, when the job is retried after
+// a backoff and, after the queue's maxReceiveCount deliveries, lands in the
+// dead-letter queue.
 func job(latency time.Duration, log *slog.Logger) sqsworker.Handler {
 	return func(ctx context.Context, m sqsworker.Message) error {
 		log.Info("job started", "message_id", m.ID, "receive_count", m.ReceiveCount)

@@ -149,6 +149,7 @@ func TestWorkerRejectsBadEnvironment(t *testing.T) {
 		{"negative latency", []string{"AGENTKIT_QUEUE_URL=q", "AGENT_SIMULATED_LATENCY=-1s"}, `agent: AGENT_SIMULATED_LATENCY \"-1s\" is not a duration`},
 		{"bad concurrency", []string{"AGENTKIT_QUEUE_URL=q", "AGENTKIT_WORKER_CONCURRENCY=0"}, `sqsworker: AGENTKIT_WORKER_CONCURRENCY \"0\" is not a job count; use a number from 1 to 1000`},
 		{"bad stop timeout", []string{"AGENTKIT_QUEUE_URL=q", "AGENTKIT_STOP_TIMEOUT=1s"}, "agentkit: AGENTKIT_STOP_TIMEOUT 1s is out of range; use 2s to 2m0s"},
+		{"bad job timeout", []string{"AGENTKIT_QUEUE_URL=q", "AGENTKIT_JOB_TIMEOUT=0s"}, "sqsworker: AGENTKIT_JOB_TIMEOUT 0s is out of range; use 1s to 11h59m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,6 +265,37 @@ func TestSIGTERMLosesNoJob(t *testing.T) {
 				t.Errorf("the queues still hold %d messages", n)
 			}
 		})
+	}
+}
+
+func TestAJobPastItsTimeLimitIsRetried(t *testing.T) {
+	// GIVEN a worker whose jobs take 3s, with a 1s job time limit from the
+	// environment, as the worker construct sets it
+	endpoint := mototest.Start(t)
+	client := sqs.NewFromConfig(mototest.Config(endpoint))
+	queue, _ := newQueue(t, client, "time-limit")
+	id := send(t, client, queue, 1)[0]
+	w := startWorker(t, append(mototest.Env(endpoint),
+		"AGENTKIT_QUEUE_URL="+queue,
+		"AGENT_SIMULATED_LATENCY=3s",
+		"AGENTKIT_JOB_TIMEOUT=1s",
+		"ECS_AGENT_URI=",
+	)...)
+
+	// WHEN it runs the job
+	retried := eventually(30*time.Second, func() bool {
+		return slices.Contains(w.ids("sqsworker: job ran past its time limit; it will be retried"), id)
+	})
+	_ = w.cmd.Process.Signal(syscall.SIGTERM)
+	if !w.exited(10 * time.Second) {
+		t.Fatalf("the worker did not exit after SIGTERM:\n%s", w.output())
+	}
+
+	// THEN the job is cut at its limit and left for a retry, not finished,
+	// and the worker still stops cleanly
+	if !retried || len(w.ids("job finished")) != 0 || w.err != nil {
+		t.Errorf("retried at the limit: %t, finished %v, exit %v; want retried, none finished, status 0:\n%s",
+			retried, w.ids("job finished"), w.err, w.output())
 	}
 }
 
