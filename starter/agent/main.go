@@ -32,7 +32,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 )
@@ -44,10 +46,16 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == agentkit.ProbeArg {
 		os.Exit(agentkit.RunProbe()) // the container health check: no curl in distroless
 	}
+	// Hook SIGTERM first: a stop while the agent starts up then ends ctx,
+	// and ListenAndServe returns without serving, instead of the signal
+	// killing the process. One SIGTERM is still one drain.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	srv := &agentkit.Server{Logger: log}
 	srv.HTTP = &http.Server{Handler: routes(srv, log)} // listens on :$PORT
-	if err := srv.ListenAndServe(context.Background()); err != nil {
+	err := srv.ListenAndServe(ctx)
+	stop()
+	if err != nil {
 		log.Error("agent stopped", "err", err)
 		os.Exit(1)
 	}

@@ -50,8 +50,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
@@ -75,14 +77,19 @@ func main() {
 		fmt.Fprintf(os.Stderr, "usage: agent [%s]\n", agentkit.ProbeArg)
 		os.Exit(2)
 	}
+	// Hook SIGTERM first: a stop during start-up then ends ctx instead of
+	// the process (agentkit's "Signals"); one SIGTERM is still one drain.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	if err := run(log); err != nil {
+	err := run(ctx, log)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "agent:", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger) error {
+func run(ctx context.Context, log *slog.Logger) error {
 	latency, err := latencyFromEnv()
 	if err != nil {
 		return err
@@ -101,7 +108,7 @@ func run(log *slog.Logger) error {
 		Addr:    net.JoinHostPort(os.Getenv(envHost), strconv.Itoa(port)),
 		Handler: a.routes(),
 	}
-	return srv.ListenAndServe(context.Background())
+	return srv.ListenAndServe(ctx)
 }
 
 func latencyFromEnv() (time.Duration, error) {

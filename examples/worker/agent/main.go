@@ -30,7 +30,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -51,13 +53,17 @@ func main() {
 }
 
 func run() int {
+	// Hook SIGTERM first: a stop during start-up then ends ctx instead of
+	// the process; one SIGTERM is still one drain.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	latency, err := latencyFromEnv()
 	if err != nil {
 		log.Error("agent: bad configuration", "error", err)
 		return 2
 	}
-	awsCfg, err := config.LoadDefaultConfig(context.Background())
+	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		log.Error("agent: load AWS configuration", "error", err)
 		return 1
@@ -71,7 +77,7 @@ func run() int {
 		Logger:  log,
 	}
 	log.Info("agent: worker started", "latency", latency.String())
-	if err := c.Run(context.Background()); err != nil {
+	if err := c.Run(ctx); err != nil {
 		var bad *sqsworker.ConfigError
 		if errors.As(err, &bad) {
 			log.Error("agent: bad configuration", "error", err)
