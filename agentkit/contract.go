@@ -294,7 +294,28 @@ const (
 	// no longer JSON, so CloudWatch would drop its metrics. CloudWatch Logs'
 	// own limit on an event is 256 KB.
 	MaxMetricsLineBytes = meter.MaxLineBytes
+
+	// MaxModelPriceUSD bounds a price of the price table
+	// (AGENTKIT_MODEL_PRICES, Metrics.Prices), in US dollars per million
+	// tokens: far above any model's, and low enough that no sum of costs
+	// overflows to an infinity, which JSON cannot carry.
+	MaxModelPriceUSD = meter.MaxPrice
 )
+
+// ValidNamespace reports whether ns is a CloudWatch namespace agentkit
+// writes metrics to: 1 to 255 ASCII letters, digits, spaces and . - _ / # :,
+// not all spaces, and not one of AWS's own ("AWS/...")
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_concepts.html#Namespace).
+// Metrics refuses any other at start-up; the construct refuses it at synth.
+func ValidNamespace(ns string) bool { return meter.Namespace(ns) }
+
+// ValidDimensionValue reports whether v is a CloudWatch dimension value:
+// 1 to 1024 printable ASCII characters, not all spaces
+// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html).
+// The Service value (AGENTKIT_METRICS_SERVICE) must be one; Metrics refuses
+// any other at start-up, and the construct refuses a stack name or
+// construct path that would make one at synth.
+func ValidDimensionValue(v string) bool { return meter.DimensionValue(v) }
 
 // ModelDimension returns the Model dimension value RecordModelCall writes
 // for a model name, by a rule that makes every name a valid CloudWatch

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 
@@ -22,10 +21,10 @@ import (
 // its provider lists it. The zero value is a free model.
 type ModelPrice struct {
 	// InputUSDPerMillionTokens is the price of a million input (prompt)
-	// tokens: 0 or more.
+	// tokens: 0 to agentkit.MaxModelPriceUSD.
 	InputUSDPerMillionTokens float64
 	// OutputUSDPerMillionTokens is the price of a million output
-	// (completion) tokens: 0 or more.
+	// (completion) tokens: 0 to agentkit.MaxModelPriceUSD.
 	OutputUSDPerMillionTokens float64
 }
 
@@ -38,18 +37,30 @@ type metrics struct {
 	service   *string
 }
 
-// metricsOf is the metrics identity of the construct c: the namespace
-// given (or agentkit.DefaultMetricsNamespace), and as the Service
-// dimension the stack's name and c's path in the stack ("BasicAgent/Agent"),
+// metricsOf is the metrics identity of the construct about to be made in
+// scope under id: the namespace given (or agentkit.DefaultMetricsNamespace),
+// and as the Service dimension the stack's name and the construct's path in
+// the stack ("BasicAgent/Agent"),
 // which is unique in an account and region, since stack names are, and
 // known at synth time without a reference to the ECS service (whose name
 // would make the task definition depend on the service).
-func metricsOf(c constructs.Construct, namespace *string) metrics {
-	stack := awscdk.Stack_Of(c)
-	path := strings.TrimPrefix(*c.Node().Path(), *stack.Node().Path()+"/")
+//
+// It panics when that Service value is not a CloudWatch dimension value
+// (a construct ID outside printable ASCII), which agentkit would refuse
+// when the task starts; it runs before the construct exists, so that a
+// refused New leaves scope as it was.
+func metricsOf(scope constructs.Construct, id *string, namespace *string) metrics {
+	stack := awscdk.Stack_Of(scope)
+	// The construct's path: scope's, then id with "/" written "--", as the
+	// constructs library writes it into a path.
+	path := strings.TrimPrefix(*scope.Node().Path()+"/"+strings.ReplaceAll(*id, "/", "--"), *stack.Node().Path()+"/")
+	service := *stack.StackName() + "/" + path
+	if !agentkit.ValidDimensionValue(service) {
+		panic(fmt.Sprintf("agentservice: the metrics Service %q (the stack name and the construct's path) is not a CloudWatch dimension value; use stack names and construct IDs of printable ASCII, at most 1024 characters in all", service))
+	}
 	return metrics{
 		namespace: jsii.String(defaults.Or(namespace, agentkit.DefaultMetricsNamespace)),
-		service:   jsii.String(*stack.StackName() + "/" + path),
+		service:   jsii.String(service),
 	}
 }
 
@@ -133,28 +144,30 @@ func (m metrics) perModel(name, statistic, label string) awscloudwatch.SearchExp
 	})
 }
 
-// namespaceRule is CloudWatch's rule for a namespace: up to 255 of
-// letters, digits and . - _ / # : and space, with at least one
-// non-space, and not in AWS's own "AWS/" namespaces.
-var namespaceRule = regexp.MustCompile(`^[0-9A-Za-z._/#: -]{1,255}$`)
-
 // validateMetrics checks the metrics props both constructs share.
 func validateMetrics(namespace *string, prices map[string]ModelPrice) error {
-	if v := namespace; v != nil && !token.IsString(v) &&
-		(!namespaceRule.MatchString(*v) || strings.TrimSpace(*v) == "" || strings.HasPrefix(*v, "AWS/")) {
+	if v := namespace; v != nil && !token.IsString(v) && !agentkit.ValidNamespace(*v) {
 		return fmt.Errorf("agentservice: MetricsNamespace %q is not a CloudWatch namespace of yours; use 1 to 255 letters, digits, spaces and . - _ / # :, not starting with \"AWS/\"", *v)
 	}
+	named := map[string]string{} // Model dimension value to the name in the table
 	for _, model := range sortedKeys(prices) {
-		if strings.TrimSpace(model) == "" {
-			return fmt.Errorf("agentservice: ModelPrices has a model named %q; name each model as the agent reports it (its Model dimension)", model)
+		// The agent reports a model under agentkit.ModelDimension(name),
+		// and refuses a table that prices ModelOther or one Model twice.
+		dim := agentkit.ModelDimension(model)
+		if dim == agentkit.ModelOther {
+			return fmt.Errorf("agentservice: ModelPrices has a model named %q; name each model as the agent reports it (its Model dimension), not blank or %q", model, agentkit.ModelOther)
 		}
 		p := prices[model]
+		if other, ok := named[dim]; ok && prices[other] != p {
+			return fmt.Errorf("agentservice: ModelPrices[%q] and ModelPrices[%q] are one model (Model %q) at two prices; give it one", other, model, dim)
+		}
+		named[dim] = model
 		for _, f := range []struct {
 			name string
 			v    float64
 		}{{"InputUSDPerMillionTokens", p.InputUSDPerMillionTokens}, {"OutputUSDPerMillionTokens", p.OutputUSDPerMillionTokens}} {
-			if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
-				return fmt.Errorf("agentservice: ModelPrices[%q].%s %v is not a price; use US dollars per million tokens, 0 or more", model, f.name, f.v)
+			if math.IsNaN(f.v) || f.v < 0 || f.v > agentkit.MaxModelPriceUSD {
+				return fmt.Errorf("agentservice: ModelPrices[%q].%s %v is not a price; use US dollars per million tokens, from 0 to %d", model, f.name, f.v, agentkit.MaxModelPriceUSD)
 			}
 		}
 	}

@@ -565,3 +565,70 @@ func TestTheReadmeListsEveryMetric(t *testing.T) {
 		}
 	}
 }
+
+// metricsService is the AGENTKIT_METRICS_SERVICE a task definition gives
+// its first container, resolved without a synthesis.
+func metricsService(t *testing.T, stack awscdk.Stack, td awsecs.TaskDefinition) string {
+	t.Helper()
+	defs := stack.Resolve(td.Node().DefaultChild().(awsecs.CfnTaskDefinition).ContainerDefinitions()).([]any)
+	for _, e := range defs[0].(map[string]any)["environment"].([]any) {
+		if e := e.(map[string]any); e["name"] == agentkit.EnvMetricsService {
+			return fmt.Sprint(e["value"])
+		}
+	}
+	t.Fatalf("no %s in the container's environment", agentkit.EnvMetricsService)
+	return ""
+}
+
+func TestTheMetricsServiceIsTheConstructsPathAndAValidDimension(t *testing.T) {
+	// GIVEN constructs whose IDs hold a slash, which the constructs library
+	// writes as "--" in a path, under a nested scope
+	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Ops"), nil)
+	group := constructs.NewConstruct(stack, jsii.String("Agents"))
+	web := agentservice.New(group, jsii.String("Web/1"), &agentservice.Props{Image: registryImage()})
+	worker := agentservice.NewWorker(group, jsii.String("Jobs/1"), &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster})
+
+	// THEN each task writes its metrics under the stack's name and the
+	// construct's path, as the dashboards and the scaling read them
+	for _, c := range []struct {
+		got  string
+		path *string
+	}{{metricsService(t, stack, web.TaskDefinition), web.Node().Path()}, {metricsService(t, stack, worker.TaskDefinition), worker.Node().Path()}} {
+		if c.got != *c.path {
+			t.Errorf("%s = %q, want the construct's path %q", agentkit.EnvMetricsService, c.got, *c.path)
+		}
+		if !agentkit.ValidDimensionValue(c.got) {
+			t.Errorf("%s = %q is not a dimension value agentkit accepts", agentkit.EnvMetricsService, c.got)
+		}
+	}
+}
+
+func TestAConstructIDCloudWatchCannotCarryFailsAtSynth(t *testing.T) {
+	// A Service dimension value must be printable ASCII
+	// (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_Dimension.html),
+	// and agentkit refuses any other when the task starts: synth refuses it
+	// first, naming the value, and leaves the stack as it was.
+	for name, make := range map[string]func(awscdk.Stack){
+		"web": func(s awscdk.Stack) {
+			agentservice.New(s, jsii.String("Agent✓"), &agentservice.Props{Image: registryImage()})
+		},
+		"worker": func(s awscdk.Stack) {
+			agentservice.NewWorker(s, jsii.String("Agent✓"), &agentservice.WorkerProps{Image: registryImage()})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			// GIVEN a stack WHEN a construct with a non-ASCII ID is made
+			stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Ops"), nil)
+			msg := synthError(func() { make(stack) })
+
+			// THEN it panics with one message naming the value and the rule
+			want := `agentservice: the metrics Service "Ops/Agent✓" (the stack name and the construct's path) is not a CloudWatch dimension value; use stack names and construct IDs of printable ASCII, at most 1024 characters in all`
+			if msg != want {
+				t.Fatalf("panic = %q, want %q", msg, want)
+			}
+			if n := len(*stack.Node().Children()); n != 0 {
+				t.Errorf("stack has %d children after the panic, want 0", n)
+			}
+		})
+	}
+}

@@ -311,7 +311,10 @@ type Props struct {
 	// AGENTKIT_MODEL_PRICES. The prices are yours, copied from your
 	// providers' price pages; the library ships none, since they change.
 	// The cost is an estimate: it knows nothing of cached-input, batch or
-	// negotiated rates, nor of the calls the agent does not report.
+	// negotiated rates, nor of the calls the agent does not report. A
+	// model is named as agentkit.ModelDimension writes it (two names it
+	// writes alike must have one price), never blank or agentkit.ModelOther,
+	// as the agent's runtime requires.
 	//
 	// Default: - none; no cost metric.
 	ModelPrices map[string]ModelPrice

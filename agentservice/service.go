@@ -112,6 +112,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	if err := props.Validate(); err != nil {
 		panic(err.Error())
 	}
+	m := metricsOf(scope, id, props.MetricsNamespace)
 	s := &Service{}
 	constructs.NewConstruct_Override(s, scope, id)
 	// A copy, so that the default key never lands in the caller's props.
@@ -120,7 +121,6 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	props = &p
 	s.Vpc, s.Cluster = network(s, props)
 	s.LogGroup = newLogGroup(s, "Logs", props)
-	m := metricsOf(s, props.MetricsNamespace)
 	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, environment(props, m), jsii.Number(props.port()))
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg

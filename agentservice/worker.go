@@ -142,6 +142,7 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 		panic(err.Error())
 	}
 	base := props.base()
+	m := metricsOf(scope, id, props.MetricsNamespace)
 	w := &Worker{}
 	constructs.NewConstruct_Override(w, scope, id)
 	base.LogEncryptionKey, w.LogKey = logKey(w, props.LogEncryptionKey)
@@ -156,7 +157,6 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 		w.DeadLetterAlarm = deadLetterAlarm(w, w.DeadLetterQueue)
 		notify(props.AlarmTopic, w.DeadLetterAlarm)
 	}
-	m := metricsOf(w, props.MetricsNamespace)
 	env := withEnv(props.Environment, map[string]*string{
 		agentkit.EnvQueueURL:          w.Queue.QueueUrl(),
 		agentkit.EnvWorkerConcurrency: jsii.String(fmt.Sprint(props.concurrency())),

@@ -604,7 +604,7 @@ func TestWorkerValidateRefusesBadProps(t *testing.T) {
 		{"an AWS namespace", &agentservice.WorkerProps{Image: img, MetricsNamespace: jsii.String("AWS/SQS")},
 			`agentservice: MetricsNamespace "AWS/SQS" is not a CloudWatch namespace of yours; use 1 to 255 letters, digits, spaces and . - _ / # :, not starting with "AWS/"`},
 		{"a negative output price", &agentservice.WorkerProps{Image: img, ModelPrices: map[string]agentservice.ModelPrice{"m": {OutputUSDPerMillionTokens: -1}}},
-			`agentservice: ModelPrices["m"].OutputUSDPerMillionTokens -1 is not a price; use US dollars per million tokens, 0 or more`},
+			`agentservice: ModelPrices["m"].OutputUSDPerMillionTokens -1 is not a price; use US dollars per million tokens, from 0 to 1000000`},
 		{"bad secret version", &agentservice.WorkerProps{Image: img, Secrets: secrets.FromParameters("/agents/prod", -1, "OPENAI_API_KEY")},
 			"agentservice: Secrets: Version -1 of OPENAI_API_KEY is not a parameter version; use a whole number of 1 or more, or leave it unset for the latest"},
 		{"stop timeout not whole seconds", &agentservice.WorkerProps{Image: img, StopTimeout: awscdk.Duration_Millis(jsii.Number(2500))},
