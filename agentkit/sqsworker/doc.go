@@ -139,6 +139,6 @@
 // With trivial jobs and a full queue, that is about 0.2 SQS requests per job
 // at a concurrency of ten (one receive and one delete call per ten jobs),
 // plus, for a job longer than HeartbeatInterval, a tenth of a call per
-// heartbeat interval; the README gives the figures measured against a local
+// heartbeat interval; docs/performance.md gives the figures measured against a local
 // emulator with the command that produced them.
 package sqsworker
