@@ -87,8 +87,10 @@
 // cancel point (24s into the drain for a 30s stop timeout, 110s for the
 // worker construct's 120s), when their contexts are cancelled with
 // agentkit.ErrDrainTimeout as the cause; the messages of the jobs that then
-// return are released, and halfway to the close point Run releases, on
-// their behalf, those of the handlers that ignore their context. Every SQS
+// return are released, and half the cancel-to-close time after the
+// cancellation (counted from it, so that a late timer on a busy machine
+// still leaves handlers that window) Run releases, on their behalf, those
+// of the handlers that ignore their context. Every SQS
 // call, and the call that turns task protection off, ends by the close
 // point, and Run returns, before ECS sends SIGKILL. A second signal releases
 // every running job's message at once.

@@ -268,8 +268,9 @@ func (r *run) poke() {
 
 // drain follows the drain's timeline from its start at since: it waits for
 // the running jobs until the cancel point, cancels them, gives them half of
-// what is left to return, releases the messages of those that did not, and
-// waits for the last SQS calls, which end by the close point. A signal on
+// the time from the cancel point to the close point to return, releases
+// the messages of those that did not, and waits for the last SQS calls,
+// which end by the close point. A signal on
 // second jumps to the release at once. stopProtection turns task protection
 // off; it runs beside the last SQS calls.
 func (r *run) drain(since time.Time, second <-chan os.Signal, stopProtection func()) error {
@@ -285,7 +286,11 @@ func (r *run) drain(since time.Time, second <-chan os.Signal, stopProtection fun
 	if outcome == deadlinePassed {
 		r.s.log.Warn("sqsworker: cancel point reached; cancelling the running jobs", "in_flight", r.c.InFlight())
 		r.cancelJobs(agentkit.ErrDrainTimeout)
-		outcome, interrupted = waitUntil(done, cancelAt.Add(closeAt.Sub(cancelAt)/2), second)
+		// The handlers' window counts from the cancellation, not from the
+		// cancel point: a timer that fires late on a busy machine must not
+		// leave them no time at all. What it takes from the close point
+		// comes out of the margin before SIGKILL, which is there for it.
+		outcome, interrupted = waitUntil(done, time.Now().Add(closeAt.Sub(cancelAt)/2), second)
 	}
 	stuck := 0
 	switch outcome {
