@@ -22,6 +22,7 @@ import (
 // helper_test.go) on 127.0.0.1 and send it real signals.
 
 func TestDrainLosesNoRequestWhoseConnectionWasAccepted(t *testing.T) {
+	t.Parallel()
 	// GIVEN a server process under load from 32 concurrent clients, each
 	// request on a fresh connection and answered in 4 chunks 40ms apart,
 	// the clients connecting again as soon as they have their answer
@@ -132,6 +133,7 @@ func getOnFreshConn(url string) ([]byte, string, error) {
 }
 
 func TestRequestInFlightAtSIGTERMCompletesWithItsWholeBody(t *testing.T) {
+	t.Parallel()
 	// GIVEN a request whose answer comes in 8 chunks 100ms apart, and whose
 	// first chunk has arrived
 	p := startHelper(t, "serve")
@@ -166,6 +168,7 @@ func TestRequestInFlightAtSIGTERMCompletesWithItsWholeBody(t *testing.T) {
 }
 
 func TestHealthTurns503AtOnceThenNewConnectionsAreRefused(t *testing.T) {
+	t.Parallel()
 	// GIVEN a server with a 1s CloseDelay, healthy, with a request in flight
 	p := startHelper(t, "serve", "HELPER_CLOSE_DELAY=1s")
 	client := newClient(t)
@@ -247,6 +250,7 @@ func get(t *testing.T, c *http.Client, url string) (int, string) {
 }
 
 func TestHandlerIgnoringItsContextStillExitsBeforeStopTimeout(t *testing.T) {
+	t.Parallel()
 	// GIVEN a 2s stop timeout and a handler that sleeps for an hour,
 	// ignoring its context
 	p := startHelper(t, "serve", "AGENTKIT_STOP_TIMEOUT=2s")
@@ -274,6 +278,7 @@ func TestHandlerIgnoringItsContextStillExitsBeforeStopTimeout(t *testing.T) {
 }
 
 func TestSecondSignalExitsAtOnce(t *testing.T) {
+	t.Parallel()
 	// GIVEN a draining server (30s stop timeout) held up by a handler that
 	// ignores its context
 	p := startHelper(t, "serve", "AGENTKIT_STOP_TIMEOUT=30s")
@@ -295,6 +300,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 }
 
 func TestJobStartedBeforeSIGTERMFinishes(t *testing.T) {
+	t.Parallel()
 	// GIVEN a background job that takes 500ms, running
 	p := startHelper(t, "serve")
 	if resp, err := newClient(t).Post(p.url("/job?d=500ms"), "", nil); err != nil || resp.StatusCode != 202 {
@@ -316,6 +322,7 @@ func TestJobStartedBeforeSIGTERMFinishes(t *testing.T) {
 }
 
 func TestJobStillRunningSeesItsContextCancelledBeforeStopTimeout(t *testing.T) {
+	t.Parallel()
 	// GIVEN a 2s stop timeout and a job that would take a minute
 	p := startHelper(t, "serve", "AGENTKIT_STOP_TIMEOUT=2s")
 	if resp, err := newClient(t).Post(p.url("/job?d=1m"), "", nil); err != nil || resp.StatusCode != 202 {
@@ -337,6 +344,7 @@ func TestJobStillRunningSeesItsContextCancelledBeforeStopTimeout(t *testing.T) {
 }
 
 func TestNewJobIsRefusedOnceDrainingBegins(t *testing.T) {
+	t.Parallel()
 	// GIVEN a request in flight that starts a job once the drain begins
 	p := startHelper(t, "serve")
 	answer := make(chan string, 1)
@@ -359,6 +367,7 @@ func TestNewJobIsRefusedOnceDrainingBegins(t *testing.T) {
 }
 
 func TestStreamHeartbeatsArriveInsideTheIdleTimeout(t *testing.T) {
+	t.Parallel()
 	// GIVEN a load balancer idle timeout of 1s (heartbeat every 250ms) and a
 	// stream that stays silent for 1.6s
 	p := startHelper(t, "serve", "AGENTKIT_IDLE_TIMEOUT=1s")
@@ -402,6 +411,7 @@ func TestStreamHeartbeatsArriveInsideTheIdleTimeout(t *testing.T) {
 }
 
 func TestStreamTellsTheHandlerOfTheDrainThenEndsCleanly(t *testing.T) {
+	t.Parallel()
 	// GIVEN a 2s stop timeout and a stream that would last a minute
 	p := startHelper(t, "serve", "AGENTKIT_STOP_TIMEOUT=2s")
 	resp, err := newClient(t).Get(p.url("/stream?d=1m"))
@@ -485,6 +495,7 @@ func getRequest(path string) string {
 }
 
 func TestRequestArrivingAfterSIGTERMOnAnAcceptedConnectionIsAnswered(t *testing.T) {
+	t.Parallel()
 	for _, late := range []time.Duration{0, 50 * time.Millisecond, 200 * time.Millisecond} {
 		t.Run(fmt.Sprintf("request bytes %s after the drain began", late), func(t *testing.T) {
 			// GIVEN a connection the server has accepted, with nothing
@@ -514,6 +525,7 @@ func TestRequestArrivingAfterSIGTERMOnAnAcceptedConnectionIsAnswered(t *testing.
 }
 
 func TestTheDrainEndsKeepAlive(t *testing.T) {
+	t.Parallel()
 	// GIVEN two keep-alive connections that have had an answer each: one
 	// now idle, one with a request in flight that answers once the drain
 	// has begun
@@ -548,6 +560,7 @@ func TestTheDrainEndsKeepAlive(t *testing.T) {
 }
 
 func TestSilentConnectionDoesNotHoldTheDrain(t *testing.T) {
+	t.Parallel()
 	// GIVEN a 4s stop timeout (closeAt 3s) and a connection that sends
 	// nothing (a port scan, a load balancer's TCP check)
 	p := startHelper(t, "serve", "AGENTKIT_STOP_TIMEOUT=4s")
@@ -583,6 +596,7 @@ func trickle(c *rawConn, body string, gap time.Duration) {
 }
 
 func TestTrickledBodyTimesOut(t *testing.T) {
+	t.Parallel()
 	// GIVEN a server whose http.Server has a 1s ReadTimeout
 	p := startHelper(t, "serve", "HELPER_READ_TIMEOUT=1s")
 	c := dialRaw(t, p.addr)
@@ -600,6 +614,7 @@ func TestTrickledBodyTimesOut(t *testing.T) {
 }
 
 func TestTrickledBodyIsAnsweredAtTheCancelPoint(t *testing.T) {
+	t.Parallel()
 	// GIVEN a 2s stop timeout (cancelAt 500ms, closeAt 1s), the default
 	// read timeout, and a client trickling its body one byte every 100ms
 	p := startHelper(t, "serve", "AGENTKIT_STOP_TIMEOUT=2s")
@@ -626,6 +641,7 @@ func TestTrickledBodyIsAnsweredAtTheCancelPoint(t *testing.T) {
 }
 
 func TestConnectionsQueuedAtSIGTERMAreAnswered(t *testing.T) {
+	t.Parallel()
 	// GIVEN a server taking a flood of new connections, four clients
 	// connecting as fast as they can, each connection sending one request
 	// and being read by its own goroutine, so that the kernel holds
@@ -700,6 +716,7 @@ func askOnce(c net.Conn, path string) string {
 }
 
 func TestConnectionsInTheBacklogWhenTheListenerClosesAreAnswered(t *testing.T) {
+	t.Parallel()
 	for _, listener := range []struct {
 		name string
 		env  []string

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,6 +32,14 @@ import (
 // instead of the tests.
 const helperEnv = "AGENTKIT_TEST_HELPER"
 
+// testParallel is how many of this package's tests run at once unless
+// -parallel says otherwise. The drain and deadline tests wait on timers and
+// on server processes of their own, not on the CPU, so the default of one
+// per core would leave the machine idle and the package's wall time at the
+// sum of their waits. Each drain test signals only the server process it
+// started, never this one, so they may overlap.
+const testParallel = 4
+
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
@@ -45,6 +54,15 @@ func TestMain(m *testing.M) {
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
+	}
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		if err := flag.Set("test.parallel", fmt.Sprint(testParallel)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
 	}
 	os.Exit(leakcheck.Run(m))
 }
