@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,6 +24,7 @@ import (
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/internal/leakcheck"
 	"github.com/agentcdk/agentcdk/internal/syncbuf"
+	"github.com/agentcdk/agentcdk/internal/testparallel"
 )
 
 // The process tests run this test binary a second time as a real server (or
@@ -33,11 +33,9 @@ import (
 const helperEnv = "AGENTKIT_TEST_HELPER"
 
 // testParallel is how many of this package's tests run at once unless
-// -parallel says otherwise. The drain and deadline tests wait on timers and
-// on server processes of their own, not on the CPU, so the default of one
-// per core would leave the machine idle and the package's wall time at the
-// sum of their waits. Each drain test signals only the server process it
-// started, never this one, so they may overlap.
+// -parallel says otherwise (package testparallel says why). Each drain test
+// signals only the server process it started, never this one, so they may
+// overlap.
 const testParallel = 4
 
 func TestMain(m *testing.M) {
@@ -55,14 +53,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
 	}
-	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set {
-		if err := flag.Set("test.parallel", fmt.Sprint(testParallel)); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
+	if err := testparallel.Default(testParallel); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
 	}
 	os.Exit(leakcheck.Run(m))
 }

@@ -24,15 +24,11 @@ func realAccount(t *testing.T, s *stacktest.Synthesized) {
 	})
 
 	t.Run("deploys, is destroyed and deploys again in moto", func(t *testing.T) {
-		// GIVEN the stack deployed to the emulator
-		endpoint := mototest.Start(t)
-		first := stacktest.Deploy(t, endpoint, "BasicAgent", s.TemplatePath)
-		waf := onlyLogicalID(t, s, "AWS::Logs::LogGroup", "/BasicAgent/Agent/FirewallLogs/Resource")
-
-		// WHEN it is destroyed, which keeps its log groups as CloudFormation
-		// does, and deployed again under the same name
-		first.Delete(t)
-		again := stacktest.Deploy(t, endpoint, "BasicAgent", s.TemplatePath)
+		// GIVEN the stack deployed to the emulator, WHEN it is destroyed,
+		// which keeps its log groups as CloudFormation does, and deployed
+		// again under the same name
+		first, again := stacktest.DeployDeleteDeploy(t, mototest.Start(t), "BasicAgent", s.TemplatePath)
+		waf := s.LogicalID(t, "AWS::Logs::LogGroup", "/BasicAgent/Agent/FirewallLogs/Resource")
 
 		// THEN the second deployment completes (Deploy fails otherwise), with
 		// a web ACL log group of its own beside the one the first left behind
@@ -43,16 +39,4 @@ func realAccount(t *testing.T, s *stacktest.Synthesized) {
 			t.Errorf("%d services after the second deployment, want 1", n)
 		}
 	})
-}
-
-// onlyLogicalID returns the logical id of the resource of typ at path.
-func onlyLogicalID(t *testing.T, s *stacktest.Synthesized, typ, path string) string {
-	t.Helper()
-	for id := range s.Resources(typ) {
-		if s.PathOf(id) == path {
-			return id
-		}
-	}
-	t.Fatalf("no %s at %s", typ, path)
-	return ""
 }

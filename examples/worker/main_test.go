@@ -97,7 +97,7 @@ func TestWorkerStack(t *testing.T) {
 			t.Errorf("backlog targets = %v, want [40]", got)
 		}
 		// AND the web agent gets the queue URL, and its role may send to the queue
-		queue := logicalID(t, s, "AWS::SQS::Queue", "/WorkerAgent/Worker/Queue/Resource")
+		queue := s.LogicalID(t, "AWS::SQS::Queue", "/WorkerAgent/Worker/Queue/Resource")
 		web := containerEnv(t, s, "/WorkerAgent/Agent/TaskDef/Resource")
 		if got := fmt.Sprint(web[EnvAgentQueueURL]); got != fmt.Sprint(map[string]any{"Ref": queue}) {
 			t.Errorf("web agent's %s = %s, want the worker queue's URL", EnvAgentQueueURL, got)
@@ -174,7 +174,7 @@ func TestWorkerStack(t *testing.T) {
 		if err != nil {
 			t.Fatalf("get the job queue's attributes (%q): %v", url, err)
 		}
-		dlq := d.PhysicalIDs[logicalID(t, s, "AWS::SQS::Queue", "/WorkerAgent/Worker/DeadLetterQueue/Resource")]
+		dlq := d.PhysicalIDs[s.LogicalID(t, "AWS::SQS::Queue", "/WorkerAgent/Worker/DeadLetterQueue/Resource")]
 		got := fmt.Sprint(attrs.Attributes["VisibilityTimeout"], " ", attrs.Attributes["MessageRetentionPeriod"], " ",
 			strings.Contains(attrs.Attributes["RedrivePolicy"], `"maxReceiveCount": 5`) || strings.Contains(attrs.Attributes["RedrivePolicy"], `"maxReceiveCount":5`),
 			" ", strings.Contains(attrs.Attributes["RedrivePolicy"], queueName(dlq)))
@@ -208,18 +208,6 @@ func TestWorkerStack(t *testing.T) {
 	})
 }
 
-// logicalID returns the logical id of the resource of typ at path.
-func logicalID(t *testing.T, s *stacktest.Synthesized, typ, path string) string {
-	t.Helper()
-	for id := range s.Resources(typ) {
-		if s.PathOf(id) == path {
-			return id
-		}
-	}
-	t.Fatalf("no %s at %s", typ, path)
-	return ""
-}
-
 // outputKey returns the key of the stack output whose key starts with prefix.
 func outputKey(t *testing.T, s *stacktest.Synthesized, prefix string) string {
 	t.Helper()
@@ -242,7 +230,7 @@ func queueName(urlOrArn string) string {
 // definition at path.
 func containerEnv(t *testing.T, s *stacktest.Synthesized, path string) map[string]any {
 	t.Helper()
-	res := s.Resources("AWS::ECS::TaskDefinition")[logicalID(t, s, "AWS::ECS::TaskDefinition", path)]
+	res := s.Resources("AWS::ECS::TaskDefinition")[s.LogicalID(t, "AWS::ECS::TaskDefinition", path)]
 	containers := res["Properties"].(map[string]any)["ContainerDefinitions"].([]any)
 	env := map[string]any{}
 	for _, e := range containers[0].(map[string]any)["Environment"].([]any) {

@@ -23,15 +23,11 @@ func realAccount(t *testing.T, s *stacktest.Synthesized) {
 	})
 
 	t.Run("deploys, is destroyed and deploys again in moto", func(t *testing.T) {
-		// GIVEN the stack deployed to the emulator
-		endpoint := mototest.Start(t)
-		first := stacktest.Deploy(t, endpoint, "WorkerAgent", s.TemplatePath)
-		waf := logicalID(t, s, "AWS::Logs::LogGroup", "/WorkerAgent/Agent/FirewallLogs/Resource")
-
-		// WHEN it is destroyed, which keeps its log groups as CloudFormation
-		// does, and deployed again under the same name
-		first.Delete(t)
-		again := stacktest.Deploy(t, endpoint, "WorkerAgent", s.TemplatePath)
+		// GIVEN the stack deployed to the emulator, WHEN it is destroyed,
+		// which keeps its log groups as CloudFormation does, and deployed
+		// again under the same name
+		first, again := stacktest.DeployDeleteDeploy(t, mototest.Start(t), "WorkerAgent", s.TemplatePath)
+		waf := s.LogicalID(t, "AWS::Logs::LogGroup", "/WorkerAgent/Agent/FirewallLogs/Resource")
 
 		// THEN the second deployment completes (Deploy fails otherwise), with
 		// a web ACL log group of its own beside the one the first left behind

@@ -37,6 +37,18 @@ func (d *Deployment) Delete(t testing.TB) {
 	}
 }
 
+// DeployDeleteDeploy runs the cycle `cdk deploy`, `cdk destroy`, `cdk
+// deploy` on the template at templatePath as stackName: it deploys it,
+// deletes the stack and deploys it again under the same name, and returns
+// both deployments. It fails the test when a step fails; on moto the second
+// deploy fails on a fixed name the first left behind (see Delete).
+func DeployDeleteDeploy(t testing.TB, endpoint, stackName, templatePath string) (first, again *Deployment) {
+	t.Helper()
+	first = Deploy(t, endpoint, stackName, templatePath)
+	first.Delete(t)
+	return first, Deploy(t, endpoint, stackName, templatePath)
+}
+
 // gone reports an error unless DescribeStacks knows no live stack of the
 // deployment's name: a deleted stack is found by its ID only.
 func (d *Deployment) gone(ctx context.Context, client *cloudformation.Client) error {

@@ -255,6 +255,19 @@ func (s *Synthesized) Resources(typ string) map[string]map[string]any {
 	return out
 }
 
+// LogicalID returns the logical id of the resource of type typ whose
+// construct path is path, and fails the test when there is none.
+func (s *Synthesized) LogicalID(t testing.TB, typ, path string) string {
+	t.Helper()
+	for id := range s.Resources(typ) {
+		if s.PathOf(id) == path {
+			return id
+		}
+	}
+	t.Fatalf("stacktest: no %s at %s", typ, path)
+	return ""
+}
+
 // PathOf returns the construct path of the resource with logicalID, or ""
 // when the assembly does not record it.
 func (s *Synthesized) PathOf(logicalID string) string {
