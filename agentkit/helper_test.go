@@ -471,6 +471,12 @@ func newClient(t *testing.T) *http.Client {
 	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
 }
 
+// isRefused reports whether err says the connection was never made: the
+// connect was refused, or reset during the handshake. A listener that
+// closes with handshakes still in its SYN queue resets them, and connect(2)
+// then fails with ECONNRESET; no request went out on such a connection.
 func isRefused(err error) bool {
-	return errors.Is(err, syscall.ECONNREFUSED)
+	var op *net.OpError
+	return errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.As(err, &op) && op.Op == "dial" && errors.Is(err, syscall.ECONNRESET)
 }
