@@ -12,6 +12,9 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"io"
+	"log"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +24,7 @@ import (
 	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/syncbuf"
 )
 
 // The keys the tests sign with, made once per test binary: an RSA key
@@ -113,12 +117,13 @@ type idp struct {
 	fetches atomic.Int64
 	mu      sync.Mutex
 	keys    []map[string]string
+	log     syncbuf.Buffer // what its verifiers log
 }
 
 func startIDP(t *testing.T, keys ...map[string]string) *idp {
 	t.Helper()
 	p := &idp{keys: keys}
-	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.fetches.Add(1)
 		p.mu.Lock()
 		body, _ := json.Marshal(map[string]any{"keys": p.keys})
@@ -126,6 +131,9 @@ func startIDP(t *testing.T, keys ...map[string]string) *idp {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write(body)
 	}))
+	// The fault tests cut handshakes; their reports are expected.
+	p.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	p.srv.StartTLS()
 	t.Cleanup(p.srv.Close)
 	return p
 }
@@ -142,7 +150,7 @@ func (p *idp) verifier(t *testing.T, jwksURL string) *agentkit.JWTVerifier {
 	t.Helper()
 	client := p.srv.Client()
 	t.Cleanup(client.CloseIdleConnections)
-	return &agentkit.JWTVerifier{Issuer: testIssuer, JWKSURL: jwksURL, Audience: testAudience, Client: client}
+	return &agentkit.JWTVerifier{Issuer: testIssuer, JWKSURL: jwksURL, Audience: testAudience, Client: client, Logger: slog.New(slog.NewTextHandler(&p.log, nil))}
 }
 
 // bearer is a request to /run with the given Authorization header value
