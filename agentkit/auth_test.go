@@ -103,7 +103,9 @@ func TestNewAPIKeySetRefusesBadSets(t *testing.T) {
 }
 
 // sourceOf is an APIKeySource whose set a test swaps.
-type sourceOf struct{ set atomic.Pointer[agentkit.APIKeySet] }
+type sourceOf struct {
+	set atomic.Pointer[agentkit.APIKeySet]
+}
 
 func (s *sourceOf) APIKeys() *agentkit.APIKeySet { return s.set.Load() }
 
