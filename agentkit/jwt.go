@@ -40,7 +40,9 @@ import (
 //     ECDSA keys on P-256);
 //   - its claims have "exp" (required) not passed and "nbf" (when present)
 //     reached, give or take Leeway; "iss" equal to Issuer; "aud" equal to,
-//     or a list holding, Audience; a non-empty string "sub";
+//     or a list holding, Audience (or, in a token without "aud",
+//     "client_id" equal to it: Amazon Cognito's access tokens carry the app
+//     client ID there); a non-empty string "sub";
 //   - it carries every claim of RequiredClaims (a 403 otherwise: the caller
 //     is known but not allowed).
 //
@@ -62,9 +64,10 @@ type JWTVerifier struct {
 	// Required.
 	JWKSURL string
 
-	// Audience is a value the "aud" claim must equal or hold. Required: a
-	// token the same issuer made for another application must not work
-	// here.
+	// Audience is a value the "aud" claim must equal or hold (for an
+	// Amazon Cognito user pool: the app client ID, which its access tokens
+	// carry as "client_id"). Required: a token the same issuer made for
+	// another application must not work here.
 	Audience string
 
 	// RequiredClaims are claims a token must carry, by name: the claim is
@@ -286,7 +289,7 @@ func (v *JWTVerifier) checkClaims(claims map[string]any, now time.Time) (Caller,
 	if iss, _ := claims["iss"].(string); iss != v.Issuer {
 		return Caller{}, refuse(ErrBadCredential, "token issuer is not the one expected")
 	}
-	if !holds(claims["aud"], v.Audience, false) {
+	if !holds(claims["aud"], v.Audience, false) && (claims["aud"] != nil || claims["client_id"] != v.Audience) {
 		return Caller{}, refuse(ErrBadCredential, "token audience is not the one expected")
 	}
 	sub, _ := claims["sub"].(string)

@@ -32,12 +32,16 @@ func TestJWTVerifierRefusesWhatAttackersSend(t *testing.T) {
 
 	rs := map[string]any{"alg": "RS256", "kid": "a", "typ": "JWT"}
 	es := map[string]any{"alg": "ES256", "kid": "e"}
-	with := func(k string, val any) map[string]any {
+	// with returns good claims with changes: name, value pairs; a nil value
+	// drops the claim.
+	with := func(kv ...any) map[string]any {
 		c := goodClaims()
-		if val == nil {
-			delete(c, k)
-		} else {
-			c[k] = val
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == nil {
+				delete(c, kv[i].(string))
+			} else {
+				c[kv[i].(string)] = kv[i+1]
+			}
 		}
 		return c
 	}
@@ -56,6 +60,10 @@ func TestJWTVerifierRefusesWhatAttackersSend(t *testing.T) {
 		{"RS256 token", "Bearer " + good, 200, "", "jwt:user-1"},
 		{"ES256 token", "Bearer " + sign(es, goodClaims(), ecKey()), 200, "", "jwt:user-1"},
 		{"scheme in lower case", "bearer " + good, 200, "", "jwt:user-1"},
+		// Cognito's access tokens name the app client in client_id, without aud
+		// (https://docs.aws.amazon.com/verifiedpermissions/latest/userguide/cognito-validation.html).
+		{"Cognito access token", "Bearer " + sign(rs, with("client_id", testAudience, "aud", nil), rsaKeyA()), 200, "", "jwt:user-1"},
+		{"client_id beside a wrong aud", "Bearer " + sign(rs, with("client_id", testAudience, "aud", "other-app"), rsaKeyA()), 401, invalid, `{"error":"token audience is not the one expected"}`},
 		{"audience in a list", "Bearer " + sign(rs, with("aud", []string{"other", testAudience}), rsaKeyA()), 200, "", "jwt:user-1"},
 		{"required claim in a list", "Bearer " + sign(rs, with("scope", []string{"agent:run"}), rsaKeyA()), 200, "", "jwt:user-1"},
 		{"expired within the leeway", "Bearer " + sign(rs, with("exp", now-30), rsaKeyA()), 200, "", "jwt:user-1"},
