@@ -12,8 +12,10 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/internal/syncbuf"
 )
 
 const (
@@ -248,33 +250,27 @@ func TestServingLogNamesTheMethod(t *testing.T) {
 	}
 }
 
-func TestRefusalsOverTheNetworkReachTheClient(t *testing.T) {
-	// GIVEN a server with API keys, serving on loopback
+func TestRefusalsReachTheClientCountInTheMetricsAndLogNothing(t *testing.T) {
+	// GIVEN a metered server with API keys, serving on loopback
 	set, _ := agentkit.NewAPIKeySet(map[string]string{"alice": keyAlice})
-	srv := &agentkit.Server{Auth: agentkit.APIKeyAuth(set), HTTP: &http.Server{Handler: echoCaller}, Logger: slog.New(slog.DiscardHandler)}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var logBuf, metrics syncbuf.Buffer
+	srv := &agentkit.Server{
+		Auth:    agentkit.APIKeyAuth(set),
+		HTTP:    &http.Server{Handler: echoCaller},
+		Logger:  slog.New(slog.NewTextHandler(&logBuf, nil)),
+		Metrics: &agentkit.Metrics{Service: "web", Namespace: "Test", Output: &metrics, Interval: 50 * time.Millisecond},
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	addr, stop := serveInProcess(t, srv)
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
-	url := "http://" + l.Addr().String() + "/run"
 
-	// WHEN a client posts a body without a key, then with one, on the same connection
+	// WHEN clients post bodies without a key, with a wrong one and with
+	// alice's, on one connection
 	for _, tc := range []struct {
 		auth string
 		code int
-	}{{"", 401}, {"Bearer " + keyAlice, 200}} {
-		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"input": "hi"}`))
+	}{{"", 401}, {"Bearer wrong-key-0123456789", 401}, {"Bearer " + keyAlice, 200}, {"", 401}} {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/run", strings.NewReader(`{"input": "hi"}`))
 		if tc.auth != "" {
 			req.Header.Set("Authorization", tc.auth)
 		}
@@ -289,6 +285,22 @@ func TestRefusalsOverTheNetworkReachTheClient(t *testing.T) {
 		if resp.StatusCode != tc.code {
 			t.Errorf("auth %q: %d %s, want %d", tc.auth, resp.StatusCode, body, tc.code)
 		}
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	// AND the metrics count all four as requests answered, none as a 5xx
+	docs := emfLines(t, metrics.String())
+	if n, _ := total(docs, agentkit.MetricRequests, ""); n != 4 {
+		t.Errorf("%s %v, want 4", agentkit.MetricRequests, n)
+	}
+	if n, _ := total(docs, agentkit.MetricServerErrors, ""); n != 0 {
+		t.Errorf("%s %v, want 0", agentkit.MetricServerErrors, n)
+	}
+	// AND the log has no line for a refusal
+	if strings.Contains(logBuf.String(), "refused") || strings.Contains(logBuf.String(), "credential") {
+		t.Errorf("log:\n%s", logBuf.String())
 	}
 }
 

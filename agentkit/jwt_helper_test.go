@@ -120,7 +120,7 @@ type idp struct {
 	log     syncbuf.Buffer // what its verifiers log
 }
 
-func startIDP(t *testing.T, keys ...map[string]string) *idp {
+func startIDP(t testing.TB, keys ...map[string]string) *idp {
 	t.Helper()
 	p := &idp{keys: keys}
 	p.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -146,7 +146,7 @@ func (p *idp) setKeys(keys ...map[string]string) {
 
 // verifier returns a JWTVerifier for the test issuer whose key set is at
 // jwksURL, trusting the test server's certificate.
-func (p *idp) verifier(t *testing.T, jwksURL string) *agentkit.JWTVerifier {
+func (p *idp) verifier(t testing.TB, jwksURL string) *agentkit.JWTVerifier {
 	t.Helper()
 	client := p.srv.Client()
 	t.Cleanup(client.CloseIdleConnections)
