@@ -2,6 +2,7 @@ package agentkit_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/internal/faultproxy"
+	"github.com/agentcdk/agentcdk/internal/syncbuf"
 )
 
 func rsToken(kid string, key any) string {
@@ -190,25 +192,77 @@ func TestJWKSSlowButInTimeIsUsed(t *testing.T) {
 }
 
 func TestJWKSBadBodiesAreNotUsed(t *testing.T) {
-	cases := map[string]string{
-		"not JSON":      "<html>",
-		"no usable key": `{"keys": [{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]}`,
-		"too large":     `{"keys": [], "pad": "` + strings.Repeat("x", agentkit.MaxJWKSBytes) + `"}`,
+	// A plain-HTTP server with a valid key set, for the redirect case.
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"keys": [%s]}`, mustJSON(jwkOf("h", rsaKeyA())))
+	}))
+	defer plain.Close()
+	cases := map[string]http.HandlerFunc{
+		"not JSON": func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>")) },
+		"no usable key": func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"keys": [{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]}`))
+		},
+		"too large": func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte(`{"keys": [], "pad": "` + strings.Repeat("x", agentkit.MaxJWKSBytes) + `"}`))
+		},
+		"error status": func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, `{"keys": [%s]}`, mustJSON(jwkOf("h", rsaKeyA())))
+		},
+		"redirected to plain HTTP": func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, plain.URL, http.StatusFound) },
 	}
-	for name, body := range cases {
+	for name, serve := range cases {
 		t.Run(name, func(t *testing.T) {
 			// GIVEN an issuer whose key set is that body
-			srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(body)) }))
+			var log syncbuf.Buffer
+			srv := httptest.NewTLSServer(serve)
 			defer srv.Close()
 			client := srv.Client()
 			defer client.CloseIdleConnections()
-			v := &agentkit.JWTVerifier{Issuer: testIssuer, JWKSURL: srv.URL, Audience: testAudience, Client: client, Logger: slog.New(slog.DiscardHandler)}
+			v := &agentkit.JWTVerifier{Issuer: testIssuer, JWKSURL: srv.URL, Audience: testAudience, Client: client, Logger: slog.New(slog.NewTextHandler(&log, nil))}
 
-			// WHEN a token arrives THEN it cannot be checked (503), and an
-			// "oct" (HMAC) key is never used
+			// WHEN a token arrives THEN it cannot be checked (503): an
+			// "oct" (HMAC) key is never used, nor a key set that came over
+			// plain HTTP or with an error status
 			if _, err := v.Verify(context.Background(), sign(map[string]any{"alg": "RS256", "kid": "h"}, goodClaims(), rsaKeyA())); !errors.Is(err, agentkit.ErrAuthUnavailable) {
 				t.Errorf("err %v, want ErrAuthUnavailable", err)
 			}
+			if !strings.Contains(log.String(), "JWKS fetch failed") {
+				t.Errorf("log:\n%s", log.String())
+			}
+			if strings.HasPrefix(name, "redirected") && !strings.Contains(log.String(), "which is not https") {
+				t.Errorf("the redirect was not the reason; log:\n%s", log.String())
+			}
 		})
+	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func TestJWKSKeepsItsFirstKeys(t *testing.T) {
+	// GIVEN a key set of MaxJWKSKeys+1 keys (one key under many kids)
+	var keys []map[string]string
+	for i := range agentkit.MaxJWKSKeys + 1 {
+		keys = append(keys, jwkOf(fmt.Sprint("k", i), rsaKeyA()))
+	}
+	p := startIDP(t, keys...)
+	v := p.verifier(t, p.srv.URL)
+
+	// WHEN tokens name the last kept key and the one after it
+	_, errLast := v.Verify(context.Background(), rsToken(fmt.Sprint("k", agentkit.MaxJWKSKeys-1), rsaKeyA()))
+	_, errOver := v.Verify(context.Background(), rsToken(fmt.Sprint("k", agentkit.MaxJWKSKeys), rsaKeyA()))
+
+	// THEN the first is let through and the second refused
+	if errLast != nil {
+		t.Errorf("last kept key: %v", errLast)
+	}
+	if !errors.Is(errOver, agentkit.ErrBadCredential) {
+		t.Errorf("key beyond the bound: %v, want ErrBadCredential", errOver)
 	}
 }

@@ -82,9 +82,10 @@ type JWTVerifier struct {
 	// Default: DefaultJWTLeeway; at most MaxJWTLeeway.
 	Leeway time.Duration
 
-	// Client fetches the key set; it must use HTTPS. Each fetch is bounded
-	// by JWKSFetchTimeout whatever the client's own timeout. Default: a
-	// client that refuses redirects to anything but https://.
+	// Client fetches the key set. Each fetch is bounded by
+	// JWKSFetchTimeout whatever the client's own timeout, and a key set
+	// that a redirect brought from anything but https:// is refused.
+	// Default: a client that follows only https:// redirects.
 	Client *http.Client
 
 	// Logger receives the key set's fetches that fail.
@@ -446,6 +447,9 @@ func (v *JWTVerifier) fetch(ctx context.Context) (map[string]any, error) {
 		return nil, fmt.Errorf("JWKS fetch: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.Request.URL.Scheme != "https" { // a redirect the client followed
+		return nil, fmt.Errorf("JWKS fetch: redirected to %s, which is not https", resp.Request.URL.Redacted())
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("JWKS fetch: status %s", resp.Status)
 	}
