@@ -46,7 +46,8 @@
 // and Method. Callers send "Authorization: Bearer <credential>". Server
 // answers for the handler, as RFC 6750 says, when the check refuses:
 //
-//   - no credential: 401 with "WWW-Authenticate: Bearer realm="agent"";
+//   - no credential: 401 with the challenge WWW-Authenticate: Bearer
+//     realm="agent";
 //   - a credential that is not valid: 401, the challenge carrying
 //     error="invalid_token" and a short reason (error_description: "token
 //     expired", "unknown API key"; never the credential itself), which the
