@@ -90,6 +90,111 @@ const (
 	MaxJobTimeout = 12*time.Hour - DefaultQueueVisibilityTimeout
 )
 
+// The caller-identity side of the contract (see "Caller identity" in the
+// package documentation). The construct sets AGENTKIT_AUTH and the
+// variables of the method it names; Serve reads them when Server.Auth is
+// nil.
+const (
+	// EnvAuth names the environment variable that says how callers prove
+	// who they are: AuthJWT, AuthAPIKeys or AuthNone. Unset means AuthNone,
+	// so that a program run outside the construct keeps working; the
+	// construct always sets it. AuthAPIKeys needs a key source that main
+	// wires (package agentkit/apikeys): Serve refuses to start with it and
+	// a nil Server.Auth rather than serve without the check.
+	EnvAuth = "AGENTKIT_AUTH"
+
+	// EnvJWTIssuer names the environment variable that holds the issuer a
+	// JWT's "iss" claim must equal, for AuthJWT.
+	EnvJWTIssuer = "AGENTKIT_JWT_ISSUER"
+
+	// EnvJWTJWKSURL names the environment variable that holds the https://
+	// URL of the issuer's JSON Web Key Set, for AuthJWT.
+	EnvJWTJWKSURL = "AGENTKIT_JWT_JWKS_URL"
+
+	// EnvJWTAudience names the environment variable that holds the
+	// audience a JWT's "aud" claim must hold, for AuthJWT.
+	EnvJWTAudience = "AGENTKIT_JWT_AUDIENCE"
+
+	// EnvJWTRequiredClaims names the environment variable that holds the
+	// claims a JWT must carry, as a JSON object of claim name to value,
+	// {"scope": "agent:run"} (see JWTVerifier.RequiredClaims). Optional.
+	EnvJWTRequiredClaims = "AGENTKIT_JWT_REQUIRED_CLAIMS"
+
+	// EnvAPIKeysSecret names the environment variable that holds the name
+	// or ARN of the Secrets Manager secret that holds the API keys, for
+	// AuthAPIKeys (read by package agentkit/apikeys). The task role needs
+	// secretsmanager:GetSecretValue on it.
+	EnvAPIKeysSecret = "AGENTKIT_API_KEYS_SECRET"
+)
+
+// The values of AGENTKIT_AUTH, which are also a Caller's Method.
+const (
+	// AuthJWT: callers send a JWT from the user's identity provider as
+	// "Authorization: Bearer <token>"; JWTVerifier checks it.
+	AuthJWT = "jwt"
+	// AuthAPIKeys: callers send an API key as "Authorization: Bearer
+	// <key>"; APIKeyAuth checks it against a key set.
+	AuthAPIKeys = "apikeys"
+	// AuthNone: no check; every caller is anonymous. The named opt-out for
+	// a deliberately public agent.
+	AuthNone = "none"
+)
+
+// Limits and timings of the caller check. Each is a trade-off stated where
+// a reader looks for it.
+const (
+	// MaxTokenBytes bounds a credential (the part after "Bearer "): longer
+	// ones are refused before any decoding, so an anonymous caller cannot
+	// make the check parse megabytes. 16 KiB is the ALB's own limit for
+	// one header (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html),
+	// so no token the load balancer forwards is refused for its size.
+	MaxTokenBytes = 16 << 10
+
+	// DefaultJWTLeeway is how far a JWT's "exp" and "nbf" may be off the
+	// task's clock and still be accepted: the identity provider's clock may
+	// be off. Fargate tasks keep time with the Amazon Time Sync Service.
+	DefaultJWTLeeway = 60 * time.Second
+
+	// MaxJWTLeeway is the largest JWTVerifier.Leeway accepted.
+	MaxJWTLeeway = 5 * time.Minute
+
+	// JWKSFetchTimeout bounds one fetch of the key set: connect, TLS,
+	// request and the whole body. A request that waits for a fetch waits
+	// at most this long.
+	JWKSFetchTimeout = 5 * time.Second
+
+	// JWKSRefetchInterval is the least time between two fetches of the key
+	// set. A token whose "kid" is not in the cached set makes JWTVerifier
+	// fetch the set again (the issuer may have rotated its keys), but at
+	// most once per interval, so a flood of made-up kids costs the issuer
+	// at most one fetch per interval per task; such tokens are refused
+	// without a fetch in between.
+	JWKSRefetchInterval = 10 * time.Second
+
+	// JWKSMaxAge is how long a fetched key set is used before it is
+	// fetched again, on the next token that needs it. When that fetch
+	// fails (the issuer is down), the cached keys stay in use and the
+	// fetch is retried at most once per JWKSRefetchInterval.
+	JWKSMaxAge = time.Hour
+
+	// MaxJWKSBytes bounds the key set's body; a longer one is an error
+	// (AWS's ALB takes at most 150 KB).
+	MaxJWKSBytes = 256 << 10
+
+	// MaxJWKSKeys bounds how many keys of a set are kept; later keys are
+	// ignored.
+	MaxJWKSKeys = 100
+
+	// MinAPIKeyLength is the shortest API key accepted: 16 characters
+	// drawn at random from Secrets Manager's 94-character alphabet are
+	// over 100 bits.
+	MinAPIKeyLength = 16
+
+	// MaxCallerNameLength bounds an API key's caller name, which appears in
+	// logs.
+	MaxCallerNameLength = 128
+)
+
 // Defaults used when the environment does not say otherwise.
 const (
 	// DefaultPort is the port used when PORT is unset.

@@ -33,6 +33,84 @@
 //     10m), below.
 //   - AGENTKIT_METRICS_SERVICE, AGENTKIT_METRICS_NAMESPACE and
 //     AGENTKIT_MODEL_PRICES: the metrics, below (default none).
+//   - AGENTKIT_AUTH ("jwt", "apikeys" or "none"; unset is "none"),
+//     AGENTKIT_JWT_ISSUER, AGENTKIT_JWT_JWKS_URL, AGENTKIT_JWT_AUDIENCE,
+//     AGENTKIT_JWT_REQUIRED_CLAIMS and AGENTKIT_API_KEYS_SECRET: the caller
+//     check, below.
+//
+// # Caller identity
+//
+// Server.Auth checks every request's credential before the handler runs,
+// and puts the caller in the request's context: agentkit.CallerFrom(ctx)
+// gives its Name (a JWT's "sub", or the name an API key is stored under)
+// and Method. Callers send "Authorization: Bearer <credential>". Server
+// answers for the handler, as RFC 6750 says, when the check refuses:
+//
+//   - no credential: 401 with the challenge WWW-Authenticate: Bearer
+//     realm="agent";
+//   - a credential that is not valid: 401, the challenge carrying
+//     error="invalid_token" and a short reason (error_description: "token
+//     expired", "unknown API key"; never the credential itself), which the
+//     JSON body repeats as {"error": "..."};
+//   - a valid JWT without a required claim: 403, error="insufficient_scope";
+//   - a credential that cannot be checked now (the key set was never
+//     fetched): 503 with "Retry-After: 1", since the fault is not the
+//     caller's.
+//
+// HealthPath is answered before the check, without a credential, and its
+// body is the same whatever the method: the load balancer reaches it, and
+// it tells nothing. The check runs inside the request's tracking, so a
+// refusal counts in the metrics as a request answered (a 4xx, not a 5xx);
+// it never reaches the handler.
+//
+// The methods, chosen by AGENTKIT_AUTH when Server.Auth is nil:
+//
+//   - "jwt": a JWTVerifier from AGENTKIT_JWT_ISSUER, AGENTKIT_JWT_JWKS_URL
+//     (https only), AGENTKIT_JWT_AUDIENCE and, optionally,
+//     AGENTKIT_JWT_REQUIRED_CLAIMS ({"scope": "agent:run"}). It accepts
+//     RS256 and ES256 only, and refuses "alg": "none", HMAC algorithms
+//     (so a token "signed" with the issuer's public key as an HS256 secret
+//     is refused), a kid not in the key set, an expired or not yet valid
+//     token (DefaultJWTLeeway, 60s, either way), a wrong issuer or
+//     audience, a token without "exp" or "sub", and a credential longer
+//     than MaxTokenBytes (16 KiB, the ALB's own limit for a header). Its
+//     key set is fetched within JWKSFetchTimeout (5s), cached for
+//     JWKSMaxAge (1h), fetched again for an unknown kid at most once per
+//     JWKSRefetchInterval (10s), and kept when a fetch fails: an outage of
+//     the identity provider refuses no caller whose key is cached.
+//   - "apikeys": APIKeyAuth over a key source that main wires (package
+//     agentkit/apikeys reads one Secrets Manager secret and refreshes it
+//     every minute without a restart). Keys are stored as SHA-256 hashes,
+//     and a presented key's hash is compared with every stored one in
+//     constant time, without stopping at a match. agentkit imports no AWS
+//     SDK, so Serve cannot build this source itself: with
+//     AGENTKIT_AUTH=apikeys and a nil Server.Auth it refuses to start
+//     rather than serve unchecked (the apikeys package's example shows the
+//     three lines a main adds).
+//   - "none", or unset: no check, and CallerFrom reports no caller. The
+//     construct always sets AGENTKIT_AUTH, so "none" there is the user's
+//     named opt-out (NoAuth in code); unset keeps a program run by hand,
+//     or in tests, working as before. The start-up log line says which
+//     method is in force ("auth").
+//
+// A malformed variable fails Serve at start-up with a message naming it.
+// Server.Auth may also be an Authenticator of one's own: an error wrapping
+// ErrNoCredential, ErrBadCredential, ErrForbidden or ErrAuthUnavailable
+// chooses the answer; any other error is a 401 that tells the caller
+// nothing of it.
+//
+// Logs carry the caller when the handler logs it: Caller implements
+// slog.LogValuer, so log.Info("run started", "caller", caller) writes its
+// name and method, never its claims. agentkit logs no line per request,
+// and none per refusal: an anonymous flood would otherwise be a flood of
+// log lines paid for by the owner. The metrics carry no caller dimension:
+// a JWT's subjects are as many as the identity provider's users, every
+// dimension value is a metric of its own (billed monthly), and bounding
+// them as the Model dimension is bounded (the first MaxModels values)
+// would fold most callers into one "other" value in a busy service. Who
+// spent what is a question for the logs (CloudWatch Logs Insights over
+// the caller field), and a per-caller limit (a 429) belongs beside the
+// check, keyed on Caller.Name, not in the metrics.
 //
 // # The request deadline
 //

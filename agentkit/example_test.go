@@ -197,3 +197,47 @@ func ExampleModelDimension() {
 	// "modèle" -> "mod_le~209b459b" (15 characters)
 	// "xxxxxxxxxxxxxxxxxxxx" -> "xxxxxxxxxxxxxxxxxxxx" (255 characters)
 }
+
+// A handler learns who called from its request's context; a request
+// without a valid credential never reaches it, and /health needs none.
+func ExampleCallerFrom() {
+	keys, err := agentkit.NewAPIKeySet(map[string]string{"billing-batch": "k3Yq7PzR9mW2xT4v"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	srv := &agentkit.Server{Auth: agentkit.APIKeyAuth(keys)}
+	h := srv.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, _ := agentkit.CallerFrom(r.Context())
+		fmt.Fprintf(w, "run for %s (%s)", caller.Name, caller.Method)
+	}))
+	for _, auth := range []string{"Bearer k3Yq7PzR9mW2xT4v", ""} {
+		r := httptest.NewRequest(http.MethodPost, "/run", nil)
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"), rec.Body.String())
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, agentkit.HealthPath, nil))
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output:
+	// 200  run for billing-batch (apikeys)
+	// 401 Bearer realm="agent" {"error":"no bearer credential"}
+	//
+	// 200 {"status":"ok"}
+}
+
+// A JWTVerifier from the user's identity provider, as the construct
+// configures it through AGENTKIT_AUTH=jwt and the AGENTKIT_JWT_* variables.
+func ExampleJWTVerifier() {
+	srv := &agentkit.Server{Auth: &agentkit.JWTVerifier{
+		Issuer:         "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE",
+		JWKSURL:        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE/.well-known/jwks.json",
+		Audience:       "agent-api",
+		RequiredClaims: map[string]string{"scope": "agent:run"},
+	}}
+	_ = srv // srv.ListenAndServe(ctx) checks every token before the handler
+}

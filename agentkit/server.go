@@ -101,6 +101,16 @@ type Server struct {
 	// Default: slog.Default().
 	Logger *slog.Logger
 
+	// Auth checks every request's credential before the handler sees it
+	// (HealthPath excepted) and puts the caller in its context (see
+	// CallerFrom and "Caller identity" in the package documentation):
+	// a JWTVerifier, APIKeyAuth(source), NoAuth, or one of your own.
+	// Default: what AGENTKIT_AUTH names: a JWTVerifier from the
+	// AGENTKIT_JWT_* variables for "jwt"; no check for "none" or when it
+	// is unset; for "apikeys", Serve refuses to start, since the key
+	// source lives in package agentkit/apikeys and main must set Auth.
+	Auth Authenticator
+
 	inflight      atomic.Int64 // requests being served, health probes excluded
 	underDeadline atomic.Int64 // of those, the ones under a request deadline
 	drainCut      atomic.Int64 // requests and jobs the drain cut, for the metrics
@@ -127,7 +137,9 @@ type Server struct {
 // timing is a Server's resolved configuration.
 type timing struct {
 	stop, idle, request, cancelAt, closeAt time.Duration
-	meter                                  *meter.Meter // nil: no metrics
+	meter                                  *meter.Meter  // nil: no metrics
+	auth                                   Authenticator // nil: no check
+	authMethod                             string
 }
 
 // ListenAndServe listens on HTTP.Addr, or on ":$PORT" (PortFromEnv) when
@@ -229,7 +241,8 @@ func (s *Server) serve(l net.Listener, stop *stopsignal.Stop) error {
 	log := s.logger()
 	// Durations as strings: a JSON handler would print nanoseconds.
 	log.Info("agentkit: serving", "addr", l.Addr().String(), "stop_timeout", t.stop.String(),
-		"idle_timeout", t.idle.String(), "request_timeout", t.request.String(), "cancel_at", t.cancelAt.String(), "close_at", t.closeAt.String())
+		"idle_timeout", t.idle.String(), "request_timeout", t.request.String(), "cancel_at", t.cancelAt.String(), "close_at", t.closeAt.String(),
+		"auth", t.authMethod)
 
 	var reason string
 	var serveErr error
@@ -249,17 +262,25 @@ func (s *Server) serve(l net.Listener, stop *stopsignal.Stop) error {
 // Handler returns h wrapped the way Serve wraps HTTP.Handler: requests for
 // HealthPath go to the Server's Health; the others are counted as in flight
 // while h serves them, so the drain waits for them, and run under the
-// request deadline. A nil h means http.DefaultServeMux. Use it to drive a
-// Server's handling in memory, with httptest. A malformed
-// AGENTKIT_REQUEST_TIMEOUT, which Serve would report, means no deadline
-// here; requests are counted in the metrics once Serve has begun.
+// request deadline, after the caller check (Server.Auth). A nil h means
+// http.DefaultServeMux. Use it to drive a Server's handling in memory, with
+// httptest. A malformed AGENTKIT_REQUEST_TIMEOUT, which Serve would report,
+// means no deadline here; a caller check that Serve would refuse to start
+// with answers every request but HealthPath 500, so that nothing is served
+// unchecked; requests are counted in the metrics once Serve has begun.
 func (s *Server) Handler(h http.Handler) http.Handler {
 	s.mu.Lock()
 	s.initLocked()
 	health, m, closing := s.health, s.meter, s.closing
 	s.mu.Unlock()
 	d, _ := s.requestTimeout()
-	return &tracked{s: s, health: health, next: orDefault(h), deadline: d, meter: m, closing: closing}
+	next := orDefault(h)
+	if auth, _, err := s.resolveAuth(); err != nil {
+		next = misconfigured(s.logger(), err)
+	} else {
+		next = withAuth(auth, next)
+	}
+	return &tracked{s: s, health: health, next: next, deadline: d, meter: m, closing: closing}
 }
 
 type tracked struct {
@@ -403,6 +424,9 @@ func (s *Server) timing() (timing, error) {
 	if t.meter, err = newMeter(s.Metrics, true); err != nil {
 		return t, err
 	}
+	if t.auth, t.authMethod, err = s.resolveAuth(); err != nil {
+		return t, err
+	}
 	if s.Health != nil {
 		if err := s.Health.Validate(); err != nil {
 			return t, err
@@ -475,7 +499,7 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 	}
 	m := t.meter
 	s.meter = m
-	hs.Handler = &tracked{s: s, health: s.health, next: orDefault(hs.Handler), deadline: t.request, meter: m, closing: s.closing}
+	hs.Handler = &tracked{s: s, health: s.health, next: withAuth(t.auth, orDefault(hs.Handler)), deadline: t.request, meter: m, closing: s.closing}
 	base, reqCtx := hs.BaseContext, meter.With(s.reqCtx, m)
 	hs.BaseContext = func(l net.Listener) context.Context {
 		if base == nil {
