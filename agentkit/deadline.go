@@ -3,7 +3,6 @@ package agentkit
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -263,32 +262,14 @@ func (g *deadlineWriter) takeOver(a answer) (sent string, ok bool) {
 	if g.hijacked {
 		return "nothing: the connection was hijacked", true
 	}
-	m, _ := json.Marshal(struct {
-		Error string `json:"error"`
-	}{a.msg})
-	msg := string(m)
 	switch {
 	case !g.wrote:
-		h := g.w.Header()
-		clear(h)
-		closeAfterAnswer(g.w)
-		body := msg + "\n"
-		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Connection", "close")
-		// A length, so that the answer is whole once flushed, whatever
-		// happens to the connection after.
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		if a.retryAfter != "" {
-			h.Set("Retry-After", a.retryAfter)
-		}
-		g.w.WriteHeader(a.status)
-		g.w.Write([]byte(body))
+		writeError(g.w, a.status, a.retryAfter, a.msg, true)
 		http.NewResponseController(g.w).Flush()
 		return strconv.Itoa(a.status), true
 	case g.stream:
 		closeAfterAnswer(g.w)
-		g.w.Write([]byte("event: error\ndata: " + msg + "\n\n"))
+		g.w.Write([]byte("event: error\ndata: " + jsonError(a.msg) + "\n\n"))
 		http.NewResponseController(g.w).Flush()
 		return "an SSE error event", true
 	default:
