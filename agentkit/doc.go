@@ -67,11 +67,12 @@
 //     MetricServerErrors count only what handlers answered.
 //     MetricRequestsInFlight counts the requests waiting for a slot too,
 //     so a saturated task reports at least its cap. The construct puts the
-//     cap above its concurrency scaling target (twice the target by
-//     default), so the scaling sees the demand and adds tasks before a
-//     task refuses; once tasks refuse, the load balancer's request count,
-//     which the construct's requests policy tracks, still counts every
-//     refused request (the target answered it).
+//     cap above its concurrency scaling target (by default the task's
+//     memory at 32 MiB a request, and at least twice the target), so the
+//     scaling sees the demand and adds tasks before a task refuses; once
+//     tasks refuse, the load balancer's request count, which the
+//     construct's requests policy tracks, still counts every refused
+//     request (the target answered it).
 //   - Without a cap (AGENTKIT_MAX_IN_FLIGHT unset or 0, and MaxInFlight
 //     0), every request is admitted, as before: a program run outside the
 //     construct does not know what its machine holds.

@@ -17,21 +17,23 @@ import (
 // Admission defaults: what each task serves at once, and the largest body
 // it reads (agentkit's "Admission").
 const (
-	// DefaultInFlightHeadroom is how far above the concurrency scaling's
-	// target (requests in flight per task) MaxRequestsInFlight sits by
-	// default, as a factor: at twice the target a task refuses only once
-	// its load has doubled past what the scaling aims for, which the
-	// scaling has been adding tasks against since the first three minutes
-	// above the target (target tracking's scale-out alarm).
-	DefaultInFlightHeadroom = 2
-
 	// DefaultMiBPerRequestInFlight is the memory a request in flight is
-	// assumed to hold when there is no concurrency target to derive the cap
-	// from (Scaling.DisableConcurrency): the cap is then the task's memory
-	// over it, 64 for the reference's 2 GiB. An agent request holds its
-	// prompt, its answer and the model SDK's buffers, a few MiB; 32 leaves
-	// room for the runtime and the rest of the process.
+	// assumed to hold, from which MaxRequestsInFlight's default comes: the
+	// task's memory over it, 64 for the reference's 2 GiB. An agent request
+	// that waits on a model holds its prompt, its answer and the SDK's
+	// buffers, a few MiB; 32 leaves room for the runtime and the rest of
+	// the process. It is an assumption, not a measurement: the dashboard's
+	// most requests at once in a task and its memory use tell a service's
+	// own figure.
 	DefaultMiBPerRequestInFlight = 32
+
+	// DefaultInFlightHeadroom is how far above the concurrency scaling's
+	// target (requests in flight per task) MaxRequestsInFlight sits at
+	// least, as a factor: at twice the target a task refuses only once its
+	// load has doubled past what the scaling aims for, which the scaling
+	// has been adding tasks against since the first three minutes above
+	// the target (target tracking's scale-out alarm).
+	DefaultInFlightHeadroom = 2
 
 	// DefaultMaxRequestBodyBytes is the largest request body a task
 	// accepts when MaxRequestBodyBytes is unset: agentkit's own default.
@@ -39,23 +41,25 @@ const (
 )
 
 // maxRequestsInFlight is the cap the tasks get: MaxRequestsInFlight, or
-// its default from the concurrency target or the task's memory. ok is
+// its default from the task's memory and the concurrency target. ok is
 // false when the default would come from a token (validation asks for the
 // prop then).
 func (p *Props) maxRequestsInFlight() (n *float64, ok bool) {
 	if p.MaxRequestsInFlight != nil {
 		return p.MaxRequestsInFlight, true
 	}
-	if target, on := concurrencyTarget(p.Scaling); on {
-		if token.IsNumber(&target) {
-			return nil, false
-		}
-		return jsii.Number(math.Ceil(DefaultInFlightHeadroom*target - 1e-9)), true
-	}
 	if token.IsNumber(p.MemoryLimitMiB) {
 		return nil, false
 	}
-	return jsii.Number(math.Max(1, math.Floor(p.memory()/DefaultMiBPerRequestInFlight))), true
+	byMemory := math.Max(1, math.Floor(p.memory()/DefaultMiBPerRequestInFlight))
+	target, on := concurrencyTarget(p.Scaling)
+	if !on {
+		return jsii.Number(byMemory), true
+	}
+	if token.IsNumber(&target) {
+		return nil, false
+	}
+	return jsii.Number(math.Max(byMemory, math.Ceil(DefaultInFlightHeadroom*target-1e-9))), true
 }
 
 // validateAdmission holds MaxRequestsInFlight and MaxRequestBodyBytes to

@@ -1,6 +1,7 @@
 package agentservice_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -10,12 +11,13 @@ import (
 	"github.com/agentcdk/agentcdk/scaling"
 )
 
-// Admission cases: a concurrency target of 7.5 with a body limit of 4 KiB,
-// the concurrency policy off on a 4 GiB task, and a cap given.
+// Admission cases: a concurrency target of 12.5 on a 512 MiB task with a
+// body limit of 4 KiB, the concurrency policy off on a 4 GiB task, and a
+// cap given.
 var (
 	admissionFromTarget = &stackCase{name: "AdmissionTarget", web: func(awscdk.Stack) *agentservice.Props {
-		return &agentservice.Props{Image: registryImage(), MaxRequestBodyBytes: jsii.Number(4096),
-			Scaling: &scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(7.5)}}}
+		return &agentservice.Props{Image: registryImage(), MaxRequestBodyBytes: jsii.Number(4096), Cpu: jsii.Number(256), MemoryLimitMiB: jsii.Number(512),
+			Scaling: &scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(12.5)}}}
 	}}
 	admissionFromMemory = &stackCase{name: "AdmissionMemory", web: func(awscdk.Stack) *agentservice.Props {
 		return &agentservice.Props{Image: registryImage(), MemoryLimitMiB: jsii.Number(4096),
@@ -32,8 +34,8 @@ func TestTheTasksGetTheCapAndTheBodyLimit(t *testing.T) {
 		stack         *stackCase
 		cap, maxBytes string
 	}{
-		{"defaults: twice the concurrency target of 10, 1 MiB", webDefaults, "20", "1048576"},
-		{"twice a target of 7.5, rounded up; the body limit given", admissionFromTarget, "15", "4096"},
+		{"defaults: 2048 MiB / 32 MiB a request, above twice the target of 10; 1 MiB", webDefaults, "64", "1048576"},
+		{"twice a target of 12.5, rounded up, above 512 MiB / 32 MiB; the body limit given", admissionFromTarget, "25", "4096"},
 		{"concurrency off: 4096 MiB / 32 MiB a request", admissionFromMemory, "128", "1048576"},
 		{"the cap given", admissionGiven, "12", "1048576"},
 	} {
@@ -77,6 +79,8 @@ func TestAdmissionPropsAreValidated(t *testing.T) {
 		{"default cap from a token target", &agentservice.Props{Image: img,
 			Scaling: &scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: token}}},
 			"agentservice: Scaling.Concurrency.RequestsInFlightPerTask or MemoryLimitMiB is an unresolved token, so MaxRequestsInFlight cannot be derived from it; set MaxRequestsInFlight too"},
+		{"default cap from a token memory", &agentservice.Props{Image: img, MemoryLimitMiB: token},
+			"agentservice: Scaling.Concurrency.RequestsInFlightPerTask or MemoryLimitMiB is an unresolved token, so MaxRequestsInFlight cannot be derived from it; set MaxRequestsInFlight too"},
 		{"body limit zero", &agentservice.Props{Image: img, MaxRequestBodyBytes: jsii.Number(0)},
 			"agentservice: MaxRequestBodyBytes 0 is out of range; use a whole number of bytes from 1 to 1073741824 (1 GiB)"},
 		{"body limit above 1 GiB", &agentservice.Props{Image: img, MaxRequestBodyBytes: jsii.Number(1<<30 + 1)},
@@ -104,6 +108,24 @@ func TestAdmissionPropsAreValidated(t *testing.T) {
 	} {
 		if err := p.Validate(); err != nil {
 			t.Errorf("Validate() = %v", err)
+		}
+	}
+}
+
+func TestTheDashboardShowsTheRefusalsAndTheCap(t *testing.T) {
+	// GIVEN the defaults WHEN the stack is synthesized
+	resources := webDefaults.synth(t).Synthesized.Template["Resources"].(map[string]any)
+
+	// THEN the dashboard graphs both refusals and marks the cap of 64
+	var text string
+	for _, r := range resources {
+		if res := r.(map[string]any); res["Type"] == "AWS::CloudWatch::Dashboard" {
+			text += flatten(res["Properties"].(map[string]any)["DashboardBody"])
+		}
+	}
+	for _, want := range []string{`"RequestsRefused"`, `"RequestsTooLarge"`, `{"label":"Cap (then 503)","value":64,`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the dashboard has no %s", want)
 		}
 	}
 }

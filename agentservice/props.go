@@ -220,9 +220,10 @@ type Props struct {
 	// the concurrency policy is on, so that the service scales out before
 	// its tasks refuse.
 	//
-	// Default: DefaultInFlightHeadroom (2) times the concurrency target,
-	// rounded up: 20 with the default 10. With the concurrency policy off,
-	// MemoryLimitMiB / DefaultMiBPerRequestInFlight (32): 64 for 2 GiB.
+	// Default: MemoryLimitMiB / DefaultMiBPerRequestInFlight (32 MiB a
+	// request), 64 for the default 2 GiB, but at least
+	// DefaultInFlightHeadroom (2) times the concurrency target, rounded up
+	// (20 with the default 10) when that policy is on.
 	MaxRequestsInFlight *float64
 
 	// MaxRequestBodyBytes is the largest request body a task accepts
