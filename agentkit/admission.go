@@ -89,7 +89,7 @@ var overloaded = refusal{status: http.StatusServiceUnavailable, retryAfter: strc
 // tooLarge is the request-body limit's refusal.
 func tooLarge(limit int64) refusal {
 	return refusal{status: http.StatusRequestEntityTooLarge,
-		msg: fmt.Sprintf("the request body is larger than the limit of %d bytes", limit)}
+		msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
 }
 
 // refuse answers r with a instead of calling the handler. Every limit

@@ -334,7 +334,7 @@ func TestABodyOverTheLimitIsAnswered413(t *testing.T) {
 			}
 			continue
 		}
-		if !strings.Contains(r.body, `"error":"the request body is larger than the limit of 1024 bytes"`) || !r.closed || r.took > refusalBound {
+		if !strings.Contains(r.body, `"error":"request body is larger than 1024 bytes"`) || !r.closed || r.took > refusalBound {
 			t.Errorf("%s: body %q, connection closed %v, after %s", c.name, r.body, r.closed, r.took)
 		}
 	}
