@@ -55,6 +55,14 @@ func BenchmarkTrackedHandlerWithDeadline(b *testing.B) {
 	benchHandler(b, srv.Handler(noop), "/run")
 }
 
+// BenchmarkTrackedHandlerWithCap is BenchmarkTrackedHandler under an
+// in-flight cap that is never reached: a slot taken and given back (a
+// buffered channel's send and receive).
+func BenchmarkTrackedHandlerWithCap(b *testing.B) {
+	srv := agentkit.Server{MaxInFlight: 100}
+	benchHandler(b, srv.Handler(noop), "/run")
+}
+
 // BenchmarkTrackedHandlerWithMetrics is BenchmarkTrackedHandler with the
 // metrics on: the status, the latency and the in-flight peak recorded.
 func BenchmarkTrackedHandlerWithMetrics(b *testing.B) {

@@ -43,8 +43,9 @@ const DefaultReadTimeout = 60 * time.Second
 
 // A Server runs an HTTP server until the process is told to stop, then drains
 // it within the container's stop timeout. It also answers HealthPath, tracks
-// the requests in flight and the background jobs started with Go, and makes
-// server-sent event streams with Stream.
+// the requests in flight and the background jobs started with Go, caps the
+// requests in flight and the size of their bodies (see "Admission" in the
+// package documentation), and makes server-sent event streams with Stream.
 //
 // The zero value is ready to use: it serves http.DefaultServeMux on
 // ":$PORT" with a Health that has no checks, and reads its timings from
@@ -212,8 +213,8 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // that, unless the program handles them itself, a third kills the
 // process).
 //
-// Serve changes HTTP before serving: it wraps Handler with s.Handler (health
-// and request tracking), BaseContext so the drain can cancel request
+// Serve changes HTTP before serving: it wraps Handler with s.Handler (health,
+// request tracking and admission), BaseContext so the drain can cancel request
 // contexts, and ConnState so the drain sees every connection (the wrappers
 // call the caller's functions); it sets ReadHeaderTimeout to
 // DefaultReadHeaderTimeout, ReadTimeout to DefaultReadTimeout and
