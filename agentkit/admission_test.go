@@ -119,6 +119,11 @@ func TestABurstOfThreeTimesTheCapIsRefusedFastAndTheAdmittedComplete(t *testing.
 	if got := h.called.Load(); got != limit {
 		t.Errorf("the handler was called %d times, want the cap, %d", got, limit)
 	}
+	// AND the saturated task reports at least its cap in flight, for the
+	// scaling to see
+	for maxOf(emfLines(t, out.String()), agentkit.MetricRequestsInFlight) < limit {
+		<-out.wrote
+	}
 
 	// AND once released, every admitted request completes, and nothing
 	// else failed
@@ -256,6 +261,37 @@ func TestTheCapComesFromTheEnvironmentAndAFieldOverridesIt(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+func TestARefusalReadsNoBodyAndClosesOnlyAConnectionWithOne(t *testing.T) {
+	t.Parallel()
+	// GIVEN a server with a cap of 1, its slot held
+	h := newGated(1)
+	srv := &agentkit.Server{HTTP: &http.Server{Handler: h}, Logger: quiet, MaxInFlight: 1, AdmissionWait: -1}
+	addr, stop := serveInProcess(t, srv)
+	held := make(chan reply, 1)
+	go func() { held <- getReply(newClient(t), "http://"+addr+"/") }()
+	<-h.in
+
+	// WHEN a POST whose body never ends, and a GET, are refused
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/run", unknownLength{endless{}})
+	post := do(newClient(t), req)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	get := getReply(&http.Client{Transport: tr}, "http://"+addr+"/run")
+
+	// THEN the POST is answered at once, its body unread, and its
+	// connection closed; the GET keeps its connection
+	checkRefusal(t, post)
+	checkRefusal(t, get)
+	if !post.closed || get.closed {
+		t.Errorf("connection closed after the POST's refusal %v, after the GET's %v; want true, false", post.closed, get.closed)
+	}
+	close(h.gate)
+	<-held
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 

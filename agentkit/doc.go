@@ -55,9 +55,9 @@
 //   - A request beyond the cap waits for a slot for up to
 //     Server.AdmissionWait (DefaultAdmissionWait, 50ms), first come, first
 //     served. The line is bounded: at most MaxInFlight requests wait, and
-//     one that finds the line full is refused at once. So a burst costs a
-//     task at most twice MaxInFlight requests' goroutines and headers,
-//     whatever its size.
+//     one that finds the line full is refused at once. So, however large
+//     the burst, a task holds at most twice MaxInFlight requests (served
+//     or waiting); the rest cost only their refusal.
 //   - A refused request is answered 503 with "Retry-After: 1"
 //     (AdmissionRetryAfter) and a JSON body {"error": ...}, without its
 //     handler being called; its body, if any, is not read, and its
