@@ -39,13 +39,13 @@ func newAdmission(n int, wait time.Duration) *admission {
 type verdict int
 
 const (
-	admitted verdict = iota // it holds a slot: release it when done
-	refused                 // answer it 503
-	gone                    // its client left while it waited: answer nothing
+	admitted  verdict = iota // it holds a slot: release it when done
+	refused                  // answer it 503
+	cancelled                // its context ended while it waited (the client left, or the drain's cancel point): answer it 503, uncounted
 )
 
 // acquire takes a slot at once when one is free; else it waits in line
-// for up to a.wait, unless the line is full or the client leaves.
+// for up to a.wait, unless the line is full or the request's context ends.
 func (a *admission) acquire(ctx context.Context) verdict {
 	select {
 	case a.slots <- struct{}{}:
@@ -69,7 +69,7 @@ func (a *admission) acquire(ctx context.Context) verdict {
 	case <-timer.C:
 		return refused
 	case <-ctx.Done():
-		return gone
+		return cancelled
 	}
 }
 

@@ -45,8 +45,8 @@ func TestTheLineOfWaitingRequestsIsBounded(t *testing.T) {
 		t.Fatalf("after a release: %v, want admitted", v)
 	}
 	cancel()
-	if v := <-verdicts; v != gone {
-		t.Fatalf("after the client left: %v, want gone", v)
+	if v := <-verdicts; v != cancelled {
+		t.Fatalf("after the client left: %v, want cancelled", v)
 	}
 	for a.waiting.Load() != 0 { // the deferred decrement runs after the send
 		runtime.Gosched()

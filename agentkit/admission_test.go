@@ -458,3 +458,33 @@ func TestHandlerSharesTheServersCap(t *testing.T) {
 func httptestRequest(ctx context.Context) *http.Request {
 	return httptest.NewRequestWithContext(ctx, http.MethodGet, "http://agent/run", nil)
 }
+
+// A request whose context ends while it waits for a slot (its client left,
+// or the drain's cancel point came) is answered 503 all the same, never
+// with net/http's empty 200.
+func TestARequestCancelledWhileWaitingIsAnswered503(t *testing.T) {
+	t.Parallel()
+	// GIVEN a Server with a cap of 1, its slot held, and a second's wait
+	srv := &agentkit.Server{Logger: quiet, MaxInFlight: 1, AdmissionWait: time.Second}
+	h := newGated(1)
+	handler := srv.Handler(h)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		handler.ServeHTTP(httptest.NewRecorder(), httptestRequest(context.Background()))
+	}()
+	<-h.in
+
+	// WHEN a request comes whose context has ended
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(agentkit.ErrDrainTimeout)
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, httptestRequest(ctx))
+
+	// THEN it is answered 503 with Retry-After, and its handler not called
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" || h.called.Load() != 1 {
+		t.Errorf("got %d %v, the handler called %d times", w.Code, w.Header(), h.called.Load())
+	}
+	close(h.gate)
+	<-done
+}

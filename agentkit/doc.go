@@ -58,6 +58,9 @@
 //     one that finds the line full is refused at once. So, however large
 //     the burst, a task holds at most twice MaxInFlight requests (served
 //     or waiting); the rest cost only their refusal.
+//   - A request whose context ends while it waits (its client left, or
+//     the drain's cancel point came) is answered as a refused one, but
+//     not counted.
 //   - A refused request is answered 503 with "Retry-After: 1"
 //     (AdmissionRetryAfter) and a JSON body {"error": ...}, without its
 //     handler being called; its body, if any, is not read, and its

@@ -334,7 +334,10 @@ func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			refuse(w, r, overloaded)
 			return
-		case gone:
+		case cancelled:
+			// A client that left reads nothing; one that the drain's
+			// cancel point caught waiting learns to retry.
+			refuse(w, r, overloaded)
 			return
 		}
 		defer t.adm.release()
