@@ -117,11 +117,11 @@ func (a *apiKeyAuth) Authenticate(r *http.Request) (Caller, error) {
 	}
 	set := a.src.APIKeys()
 	if set == nil {
-		return Caller{}, refuse(ErrAuthUnavailable, "API keys not loaded yet")
+		return Caller{}, authFail(ErrAuthUnavailable, "API keys not loaded yet")
 	}
 	name, ok := set.lookup(key)
 	if !ok {
-		return Caller{}, refuse(ErrBadCredential, "unknown API key")
+		return Caller{}, authFail(ErrBadCredential, "unknown API key")
 	}
 	return Caller{Name: name, Method: AuthAPIKeys}, nil
 }

@@ -2,7 +2,6 @@ package agentkit
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -81,18 +80,18 @@ var (
 // authRealm is the realm of every WWW-Authenticate challenge.
 const authRealm = "agent"
 
-// refusal is an error of agentkit's own authenticators: one of the
+// authError is an error of agentkit's own authenticators: one of the
 // sentinels above, and a reason safe to tell the caller (a constant, never
 // a token's contents).
-type refusal struct {
+type authError struct {
 	kind   error
 	reason string
 }
 
-func (e *refusal) Error() string { return e.kind.Error() + ": " + e.reason }
-func (e *refusal) Unwrap() error { return e.kind }
+func (e *authError) Error() string { return e.kind.Error() + ": " + e.reason }
+func (e *authError) Unwrap() error { return e.kind }
 
-func refuse(kind error, reason string) error { return &refusal{kind: kind, reason: reason} }
+func authFail(kind error, reason string) error { return &authError{kind: kind, reason: reason} }
 
 // NoAuth is the named opt-out: an Authenticator that lets every request
 // through, anonymous (CallerFrom reports no caller). Set Server.Auth to it,
@@ -111,21 +110,21 @@ func (noAuth) Authenticate(*http.Request) (Caller, error) { return Caller{Method
 func BearerToken(r *http.Request) (string, error) {
 	vals := r.Header.Values("Authorization")
 	if len(vals) == 0 {
-		return "", refuse(ErrNoCredential, "no bearer credential")
+		return "", authFail(ErrNoCredential, "no bearer credential")
 	}
 	if len(vals) > 1 {
-		return "", refuse(ErrBadCredential, "more than one Authorization header")
+		return "", authFail(ErrBadCredential, "more than one Authorization header")
 	}
 	scheme, cred, ok := strings.Cut(vals[0], " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", refuse(ErrNoCredential, "no bearer credential")
+		return "", authFail(ErrNoCredential, "no bearer credential")
 	}
 	cred = strings.TrimLeft(cred, " ")
 	switch {
 	case cred == "":
-		return "", refuse(ErrNoCredential, "no bearer credential")
+		return "", authFail(ErrNoCredential, "no bearer credential")
 	case len(cred) > MaxTokenBytes:
-		return "", refuse(ErrBadCredential, "credential too long")
+		return "", authFail(ErrBadCredential, "credential too long")
 	}
 	return cred, nil
 }
@@ -181,7 +180,7 @@ type authed struct {
 func (a *authed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c, err := a.auth.Authenticate(r)
 	if err != nil {
-		writeRefusal(w, err)
+		writeRefusal(w, r, err)
 		return
 	}
 	if c.Method == AuthNone {
@@ -194,31 +193,25 @@ func (a *authed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // writeRefusal answers a request its Authenticator refused, as RFC 6750
 // says for bearer credentials: 401 with a challenge (with an error code
 // only when a credential was sent), 403 insufficient_scope, or 503.
-func writeRefusal(w http.ResponseWriter, err error) {
-	reason := "credential refused"
-	var rf *refusal
+func writeRefusal(w http.ResponseWriter, r *http.Request, err error) {
+	a := refusal{status: http.StatusUnauthorized, msg: "credential refused"}
+	var rf *authError
 	if errors.As(err, &rf) {
-		reason = rf.reason
+		a.msg = rf.reason
 	}
-	h := w.Header()
-	code := http.StatusUnauthorized
 	switch {
 	case errors.Is(err, ErrNoCredential):
-		h.Set("WWW-Authenticate", fmt.Sprintf("Bearer realm=%q", authRealm))
+		a.challenge = fmt.Sprintf("Bearer realm=%q", authRealm)
 	case errors.Is(err, ErrForbidden):
-		code = http.StatusForbidden
-		h.Set("WWW-Authenticate", fmt.Sprintf("Bearer realm=%q, error=\"insufficient_scope\", error_description=%q", authRealm, reason))
+		a.status = http.StatusForbidden
+		a.challenge = fmt.Sprintf("Bearer realm=%q, error=\"insufficient_scope\", error_description=%q", authRealm, a.msg)
 	case errors.Is(err, ErrAuthUnavailable):
-		code = http.StatusServiceUnavailable
-		h.Set("Retry-After", "1")
+		a.status = http.StatusServiceUnavailable
+		a.retryAfter = "1"
 	default:
-		h.Set("WWW-Authenticate", fmt.Sprintf("Bearer realm=%q, error=\"invalid_token\", error_description=%q", authRealm, reason))
+		a.challenge = fmt.Sprintf("Bearer realm=%q, error=\"invalid_token\", error_description=%q", authRealm, a.msg)
 	}
-	body, _ := json.Marshal(map[string]string{"error": reason})
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	w.Write(append(body, '\n'))
+	refuse(w, r, a)
 }
 
 // withAuth puts the caller check in front of h; a nil auth is no check.
@@ -234,6 +227,6 @@ func withAuth(auth Authenticator, h http.Handler) http.Handler {
 func misconfigured(log *slog.Logger, err error) http.Handler {
 	log.Error("agentkit: caller check misconfigured; every request is answered 500", "err", err)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "caller check misconfigured", http.StatusInternalServerError)
+		refuse(w, r, refusal{status: http.StatusInternalServerError, msg: "caller check misconfigured"})
 	})
 }

@@ -7,6 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -49,6 +52,14 @@ func BenchmarkTrackedHandler(b *testing.B) {
 // writer and a timer per request.
 func BenchmarkTrackedHandlerWithDeadline(b *testing.B) {
 	srv := agentkit.Server{RequestTimeout: time.Minute}
+	benchHandler(b, srv.Handler(noop), "/run")
+}
+
+// BenchmarkTrackedHandlerWithCap is BenchmarkTrackedHandler under an
+// in-flight cap that is never reached: a slot taken and given back (a
+// buffered channel's send and receive).
+func BenchmarkTrackedHandlerWithCap(b *testing.B) {
+	srv := agentkit.Server{MaxInFlight: 100}
 	benchHandler(b, srv.Handler(noop), "/run")
 }
 
@@ -152,4 +163,48 @@ func benchLoopback(b *testing.B, url string) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+}
+
+// BenchmarkBurstRefusals sends, each iteration, a burst of three times the
+// cap (20) at once, each request on a connection of its own, to a Server
+// whose handler holds every admitted request until the burst's refusals
+// are in; it reports how long the 40 refusals took, from the client's
+// Do (its dial included) to the answer's end: the median, the 99th
+// percentile and the slowest of all iterations. The wait for a slot is the
+// default, 50ms.
+func BenchmarkBurstRefusals(b *testing.B) {
+	const limit = 20
+	var gate atomic.Pointer[chan struct{}]
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-*gate.Load()
+	})
+	srv := &agentkit.Server{HTTP: &http.Server{Handler: h}, Logger: slog.New(slog.DiscardHandler), MaxInFlight: limit}
+	addr := startServe(b, srv)
+	tr := &http.Transport{DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var took []time.Duration
+	for b.Loop() {
+		g := make(chan struct{})
+		gate.Store(&g)
+		replies := make(chan reply, 3*limit)
+		var wg sync.WaitGroup
+		for range 3 * limit {
+			wg.Go(func() { replies <- getReply(client, "http://"+addr+"/run") })
+		}
+		for range 2 * limit {
+			r := <-replies
+			if r.status != http.StatusServiceUnavailable {
+				b.Fatalf("a refusal: %d %v", r.status, r.err)
+			}
+			took = append(took, r.took)
+		}
+		close(g)
+		wg.Wait()
+	}
+	slices.Sort(took)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(took[len(took)/2]), "p50-ms")
+	b.ReportMetric(ms(took[len(took)*99/100]), "p99-ms")
+	b.ReportMetric(ms(took[len(took)-1]), "max-ms")
 }

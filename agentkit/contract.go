@@ -61,6 +61,54 @@ const (
 	// scale-in protection forever. The worker construct sets it from its
 	// JobTimeout prop.
 	EnvJobTimeout = "AGENTKIT_JOB_TIMEOUT"
+
+	// EnvMaxInFlight names the environment variable that holds the most
+	// requests one task serves at once, a whole number (Server.MaxInFlight;
+	// see "Admission" in the package documentation). Unset, or 0, means no
+	// cap. The construct always sets it, from the task's size and the
+	// scaling target.
+	EnvMaxInFlight = "AGENTKIT_MAX_IN_FLIGHT"
+
+	// EnvMaxRequestBytes names the environment variable that holds the
+	// largest request body a task accepts, in bytes, a whole number
+	// (Server.MaxRequestBytes). Unset means DefaultMaxRequestBytes.
+	EnvMaxRequestBytes = "AGENTKIT_MAX_REQUEST_BYTES"
+)
+
+// Admission control and the request-body limit (see "Admission" in the
+// package documentation).
+const (
+	// DefaultAdmissionWait is how long a request that finds every slot
+	// taken waits for one before it is answered 503, when
+	// Server.AdmissionWait is zero: long enough to take a slot that a
+	// request ending in the meantime frees (a burst a few milliseconds
+	// wide is absorbed, not refused), short enough that a refusal reaches
+	// the client well inside 100ms, so that it retries elsewhere at once.
+	DefaultAdmissionWait = 50 * time.Millisecond
+
+	// MaxAdmissionWait is the longest Server.AdmissionWait accepted: a
+	// refusal that comes later is no longer fast, and a queue that holds
+	// requests longer hides the demand from no one but the client.
+	MaxAdmissionWait = time.Second
+
+	// MaxInFlightLimit is the largest cap accepted (Server.MaxInFlight,
+	// AGENTKIT_MAX_IN_FLIGHT): a guard against a typo, not a limit of Go's.
+	MaxInFlightLimit = 100_000
+
+	// AdmissionRetryAfter is the Retry-After of a refusal by the cap, in
+	// seconds: the client (or its SDK) waits that long before it retries,
+	// by which time the load balancer may have sent it to another task.
+	AdmissionRetryAfter = 1
+
+	// DefaultMaxRequestBytes is the largest request body Server accepts
+	// when neither Server.MaxRequestBytes nor AGENTKIT_MAX_REQUEST_BYTES
+	// says otherwise: 1 MiB, room for a prompt of a few hundred thousand
+	// tokens of text, far below what a task's memory holds at once.
+	DefaultMaxRequestBytes = 1 << 20
+
+	// MaxRequestBytesLimit is the largest request-body limit accepted:
+	// 1 GiB. Bodies that large belong in object storage, not a request.
+	MaxRequestBytesLimit = 1 << 30
 )
 
 // The worker's side of the contract.
@@ -259,6 +307,31 @@ func IdleTimeoutFromEnv() (time.Duration, error) {
 	return durationFromEnv(EnvIdleTimeout, DefaultIdleTimeout, time.Second, MaxIdleTimeout)
 }
 
+// MaxInFlightFromEnv returns the cap in AGENTKIT_MAX_IN_FLIGHT, or 0 (no
+// cap) when it is unset.
+func MaxInFlightFromEnv() (int, error) {
+	n, err := intFromEnv(EnvMaxInFlight, 0, 0, MaxInFlightLimit)
+	return int(n), err
+}
+
+// MaxRequestBytesFromEnv returns the limit in AGENTKIT_MAX_REQUEST_BYTES,
+// or DefaultMaxRequestBytes when it is unset.
+func MaxRequestBytesFromEnv() (int64, error) {
+	return intFromEnv(EnvMaxRequestBytes, DefaultMaxRequestBytes, 1, MaxRequestBytesLimit)
+}
+
+func intFromEnv(name string, def, lo, hi int64) (int64, error) {
+	v, ok := os.LookupEnv(name)
+	if !ok || v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("agentkit: %s %q is not a whole number from %d to %d", name, v, lo, hi)
+	}
+	return n, nil
+}
+
 func durationFromEnv(name string, def, lo, hi time.Duration) (time.Duration, error) {
 	v, ok := os.LookupEnv(name)
 	if !ok || v == "" {
@@ -451,8 +524,9 @@ func ModelDimension(name string) string { return meter.ModelDimension(name) }
 // gauge is its average per task, and Sum of a count is the service's.
 const (
 	// MetricRequestsInFlight is the average number of requests being
-	// served over the interval (a gauge, sampled): the concurrency a task
-	// holds, which the construct's concurrency scaling tracks.
+	// served over the interval (a gauge, sampled), the ones waiting for a
+	// slot of the in-flight cap included: the concurrency a task holds or
+	// is asked for, which the construct's concurrency scaling tracks.
 	MetricRequestsInFlight = meter.RequestsInFlight
 	// MetricRequestsInFlightMax is the most requests in flight at once
 	// during the interval.
@@ -467,6 +541,14 @@ const (
 	MetricRequests = meter.Requests
 	// MetricServerErrors counts the requests answered with a 5xx status.
 	MetricServerErrors = meter.ServerErrors
+	// MetricRequestsRefused counts the requests the in-flight cap refused
+	// with 503 (see "Admission" in the package documentation): demand the
+	// task turned away, which MetricRequests and MetricServerErrors, the
+	// handlers' answers, do not count.
+	MetricRequestsRefused = meter.RequestsRefused
+	// MetricRequestsTooLarge counts the requests answered 413 because
+	// their body was larger than Server.MaxRequestBytes.
+	MetricRequestsTooLarge = meter.RequestsTooLarge
 	// MetricLatency is the distribution of the answered requests' latency,
 	// in milliseconds, from the handler's start to its return, in a line of
 	// its own.

@@ -3,7 +3,6 @@ package agentkit
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -68,12 +67,12 @@ func (t *tracked) serveDeadline(w http.ResponseWriter, r *http.Request, d time.D
 		}
 		return
 	case <-timer.C:
-		a = answer{status: http.StatusGatewayTimeout, write: RequestTimeoutGrace,
-			msg: fmt.Sprintf("the request did not finish within its deadline of %s", d),
+		a = answer{write: RequestTimeoutGrace, refusal: refusal{status: http.StatusGatewayTimeout,
+			msg: fmt.Sprintf("the request did not finish within its deadline of %s", d)},
 			log: "agentkit: request deadline reached and the handler did not answer; agentkit answered for it"}
 	case <-t.closing:
-		a = answer{status: http.StatusServiceUnavailable, retryAfter: "1", write: closeAnswerWait,
-			msg: "the server is stopping and the request did not finish in time; retry it",
+		a = answer{write: closeAnswerWait, refusal: refusal{status: http.StatusServiceUnavailable, retryAfter: "1",
+			msg: "the server is stopping and the request did not finish in time; retry it"},
 			log: "agentkit: drain deadline reached and the handler did not answer; agentkit answered for it"}
 	}
 	// A handler blocked writing to a peer that stopped reading holds the
@@ -116,11 +115,9 @@ const closeAnswerWait = 250 * time.Millisecond
 
 // answer is what Server answers for a handler it takes a response from.
 type answer struct {
-	status     int    // when nothing was sent yet
-	retryAfter string // the Retry-After header of that answer; "" for none
-	msg        string // the error, in the JSON body or the SSE error event
-	write      time.Duration
-	log        string
+	refusal // when nothing was sent yet; its msg goes in the SSE error event
+	write   time.Duration
+	log     string
 }
 
 // deadlineWriter is the ResponseWriter a handler under a request deadline
@@ -263,32 +260,14 @@ func (g *deadlineWriter) takeOver(a answer) (sent string, ok bool) {
 	if g.hijacked {
 		return "nothing: the connection was hijacked", true
 	}
-	m, _ := json.Marshal(struct {
-		Error string `json:"error"`
-	}{a.msg})
-	msg := string(m)
 	switch {
 	case !g.wrote:
-		h := g.w.Header()
-		clear(h)
-		closeAfterAnswer(g.w)
-		body := msg + "\n"
-		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "no-store")
-		h.Set("Connection", "close")
-		// A length, so that the answer is whole once flushed, whatever
-		// happens to the connection after.
-		h.Set("Content-Length", strconv.Itoa(len(body)))
-		if a.retryAfter != "" {
-			h.Set("Retry-After", a.retryAfter)
-		}
-		g.w.WriteHeader(a.status)
-		g.w.Write([]byte(body))
+		writeError(g.w, a.refusal, true)
 		http.NewResponseController(g.w).Flush()
 		return strconv.Itoa(a.status), true
 	case g.stream:
 		closeAfterAnswer(g.w)
-		g.w.Write([]byte("event: error\ndata: " + msg + "\n\n"))
+		g.w.Write([]byte("event: error\ndata: " + jsonError(a.msg) + "\n\n"))
 		http.NewResponseController(g.w).Flush()
 		return "an SSE error event", true
 	default:

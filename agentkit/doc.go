@@ -37,6 +37,10 @@
 //     AGENTKIT_JWT_ISSUER, AGENTKIT_JWT_JWKS_URL, AGENTKIT_JWT_AUDIENCE,
 //     AGENTKIT_JWT_REQUIRED_CLAIMS and AGENTKIT_API_KEYS_SECRET: the caller
 //     check, below.
+//   - AGENTKIT_MAX_IN_FLIGHT: the most requests a task serves at once
+//     (default no cap; 1 to 100000), and AGENTKIT_MAX_REQUEST_BYTES: the
+//     largest request body (default 1 MiB; 1 byte to 1 GiB): "Admission",
+//     below.
 //
 // # Caller identity
 //
@@ -111,6 +115,62 @@
 // spent what is a question for the logs (CloudWatch Logs Insights over
 // the caller field), and a per-caller limit (a 429) belongs beside the
 // check, keyed on Caller.Name, not in the metrics.
+//
+// # Admission
+//
+// A task holds as many requests as arrive, unless something bounds them,
+// and a burst beyond what its memory holds kills it with every request it
+// was serving. Server bounds them (Server.MaxInFlight, from
+// AGENTKIT_MAX_IN_FLIGHT, which the construct sets from the task's size
+// and its scaling target), and says no fast, so that the client retries
+// while the service scales out:
+//
+//   - At most MaxInFlight requests are served at once. Health probes
+//     (HealthPath) are never counted, waited or refused: the load balancer
+//     must see a saturated task as healthy, since it is. The drain is not
+//     changed either: the requests admitted are served to their end, and
+//     the answers the drain writes for them are never refused.
+//   - A request beyond the cap waits for a slot for up to
+//     Server.AdmissionWait (DefaultAdmissionWait, 50ms), first come, first
+//     served. The line is bounded: at most MaxInFlight requests wait, and
+//     one that finds the line full is refused at once. So, however large
+//     the burst, a task holds at most twice MaxInFlight requests (served
+//     or waiting); the rest cost only their refusal.
+//   - A request whose context ends while it waits (its client left, or
+//     the drain's cancel point came) is answered as a refused one, but
+//     not counted.
+//   - A refused request is answered 503 with "Retry-After: 1"
+//     (AdmissionRetryAfter) and a JSON body {"error": ...}, without its
+//     handler being called; its body, if any, is not read, and its
+//     connection is closed after the answer (one without a body keeps its
+//     connection).
+//   - MetricRequestsRefused counts the refusals; MetricRequests and
+//     MetricServerErrors count only what handlers answered.
+//     MetricRequestsInFlight counts the requests waiting for a slot too,
+//     so a saturated task reports at least its cap. The construct puts the
+//     cap above its concurrency scaling target (by default the task's
+//     memory at 32 MiB a request, and at least twice the target), so the
+//     scaling sees the demand and adds tasks before a task refuses; once
+//     tasks refuse, the load balancer's request count, which the
+//     construct's requests policy tracks, still counts every refused
+//     request (the target answered it).
+//   - The cap comes before the caller check (Server.Auth): a saturated
+//     task answers 503 to a request whatever its credential, and a request
+//     the check refuses holds its slot only while the check runs (no
+//     network call but a key-set fetch, bounded by JWKSFetchTimeout).
+//   - Without a cap (AGENTKIT_MAX_IN_FLIGHT unset or 0, and MaxInFlight
+//     0), every request is admitted, as before: a program run outside the
+//     construct does not know what its machine holds.
+//
+// The request body is bounded too (Server.MaxRequestBytes, from
+// AGENTKIT_MAX_REQUEST_BYTES; DefaultMaxRequestBytes, 1 MiB, when unset):
+// a request whose Content-Length is larger is answered 413, at once and
+// before the cap (its handler is not called; its body is not read); a
+// body of unknown length (chunked) is read up to the limit, and the read
+// that crosses it fails with *http.MaxBytesError and has Server answer 413
+// at once, unless the handler has begun its answer (its later writes fail
+// with that error too). Either 413 closes the connection after it;
+// MetricRequestsTooLarge counts them.
 //
 // # The request deadline
 //

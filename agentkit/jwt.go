@@ -190,40 +190,40 @@ var b64 = base64.RawURLEncoding.Strict()
 // bounds the wait for a fetch of the key set.
 func (v *JWTVerifier) Verify(ctx context.Context, token string) (Caller, error) {
 	if len(token) > MaxTokenBytes {
-		return Caller{}, refuse(ErrBadCredential, "token too long")
+		return Caller{}, authFail(ErrBadCredential, "token too long")
 	}
 	h64, rest, ok1 := strings.Cut(token, ".")
 	c64, s64, ok2 := strings.Cut(rest, ".")
 	if !ok1 || !ok2 || strings.Contains(s64, ".") {
-		return Caller{}, refuse(ErrBadCredential, "token is not a JWS in compact form")
+		return Caller{}, authFail(ErrBadCredential, "token is not a JWS in compact form")
 	}
 	var hdr jwtHeader
 	if err := decodePart(h64, &hdr); err != nil {
-		return Caller{}, refuse(ErrBadCredential, "token header is not base64url JSON")
+		return Caller{}, authFail(ErrBadCredential, "token header is not base64url JSON")
 	}
 	if hdr.Crit != nil {
-		return Caller{}, refuse(ErrBadCredential, "token header has crit")
+		return Caller{}, authFail(ErrBadCredential, "token header has crit")
 	}
 	if hdr.Alg != "RS256" && hdr.Alg != "ES256" {
-		return Caller{}, refuse(ErrBadCredential, "token alg is not RS256 or ES256")
+		return Caller{}, authFail(ErrBadCredential, "token alg is not RS256 or ES256")
 	}
 	if hdr.Kid == "" {
-		return Caller{}, refuse(ErrBadCredential, "token has no kid")
+		return Caller{}, authFail(ErrBadCredential, "token has no kid")
 	}
 	sig, err := b64.DecodeString(s64)
 	if err != nil {
-		return Caller{}, refuse(ErrBadCredential, "token signature is not base64url")
+		return Caller{}, authFail(ErrBadCredential, "token signature is not base64url")
 	}
 	key, err := v.key(ctx, hdr.Kid)
 	if err != nil {
 		return Caller{}, err
 	}
 	if !verifySignature(hdr.Alg, key, token[:len(h64)+1+len(c64)], sig) {
-		return Caller{}, refuse(ErrBadCredential, "token signature does not verify")
+		return Caller{}, authFail(ErrBadCredential, "token signature does not verify")
 	}
 	var claims map[string]any
 	if err := decodePart(c64, &claims); err != nil || claims == nil {
-		return Caller{}, refuse(ErrBadCredential, "token claims are not base64url JSON")
+		return Caller{}, authFail(ErrBadCredential, "token claims are not base64url JSON")
 	}
 	return v.checkClaims(claims, time.Now())
 }
@@ -272,34 +272,34 @@ func (v *JWTVerifier) checkClaims(claims map[string]any, now time.Time) (Caller,
 	exp, ok := numericDate(claims["exp"])
 	switch {
 	case claims["exp"] == nil:
-		return Caller{}, refuse(ErrBadCredential, "token has no exp")
+		return Caller{}, authFail(ErrBadCredential, "token has no exp")
 	case !ok:
-		return Caller{}, refuse(ErrBadCredential, "token exp is not a number")
+		return Caller{}, authFail(ErrBadCredential, "token exp is not a number")
 	case nowSec >= exp+leeway.Seconds():
-		return Caller{}, refuse(ErrBadCredential, "token expired")
+		return Caller{}, authFail(ErrBadCredential, "token expired")
 	}
 	if raw, present := claims["nbf"]; present {
 		nbf, ok := numericDate(raw)
 		if !ok {
-			return Caller{}, refuse(ErrBadCredential, "token nbf is not a number")
+			return Caller{}, authFail(ErrBadCredential, "token nbf is not a number")
 		}
 		if nowSec < nbf-leeway.Seconds() {
-			return Caller{}, refuse(ErrBadCredential, "token not yet valid")
+			return Caller{}, authFail(ErrBadCredential, "token not yet valid")
 		}
 	}
 	if iss, _ := claims["iss"].(string); iss != v.Issuer {
-		return Caller{}, refuse(ErrBadCredential, "token issuer is not the one expected")
+		return Caller{}, authFail(ErrBadCredential, "token issuer is not the one expected")
 	}
 	if !holds(claims["aud"], v.Audience, false) && (claims["aud"] != nil || claims["client_id"] != v.Audience) {
-		return Caller{}, refuse(ErrBadCredential, "token audience is not the one expected")
+		return Caller{}, authFail(ErrBadCredential, "token audience is not the one expected")
 	}
 	sub, _ := claims["sub"].(string)
 	if sub == "" {
-		return Caller{}, refuse(ErrBadCredential, "token has no sub")
+		return Caller{}, authFail(ErrBadCredential, "token has no sub")
 	}
 	for name, want := range v.RequiredClaims {
 		if !holds(claims[name], want, true) {
-			return Caller{}, refuse(ErrForbidden, "token lacks the claim "+name+"="+want)
+			return Caller{}, authFail(ErrForbidden, "token lacks the claim "+name+"="+want)
 		}
 	}
 	return Caller{Name: sub, Method: AuthJWT, Claims: claims}, nil
@@ -361,7 +361,7 @@ func (v *JWTVerifier) key(ctx context.Context, kid string) (any, error) {
 			select {
 			case <-loading:
 			case <-ctx.Done():
-				return nil, refuse(ErrAuthUnavailable, "key set fetch did not finish in time")
+				return nil, authFail(ErrAuthUnavailable, "key set fetch did not finish in time")
 			}
 			waited = true
 			continue
@@ -374,9 +374,9 @@ func (v *JWTVerifier) key(ctx context.Context, kid string) (any, error) {
 			case ok:
 				return k, nil
 			case !everFetched:
-				return nil, refuse(ErrAuthUnavailable, "key set not fetched yet")
+				return nil, authFail(ErrAuthUnavailable, "key set not fetched yet")
 			}
-			return nil, refuse(ErrBadCredential, "token kid is not in the key set")
+			return nil, authFail(ErrBadCredential, "token kid is not in the key set")
 		}
 		done := make(chan struct{})
 		v.loading, v.tried = done, time.Now()

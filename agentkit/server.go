@@ -43,8 +43,9 @@ const DefaultReadTimeout = 60 * time.Second
 
 // A Server runs an HTTP server until the process is told to stop, then drains
 // it within the container's stop timeout. It also answers HealthPath, tracks
-// the requests in flight and the background jobs started with Go, and makes
-// server-sent event streams with Stream.
+// the requests in flight and the background jobs started with Go, caps the
+// requests in flight and the size of their bodies (see "Admission" in the
+// package documentation), and makes server-sent event streams with Stream.
 //
 // The zero value is ready to use: it serves http.DefaultServeMux on
 // ":$PORT" with a Health that has no checks, and reads its timings from
@@ -96,6 +97,28 @@ type Server struct {
 	// is set.
 	Metrics *Metrics
 
+	// MaxInFlight is the most requests the Server serves at once, health
+	// probes excepted; one beyond it waits up to AdmissionWait for a slot,
+	// then is answered 503 with Retry-After (see "Admission" in the package
+	// documentation). A negative value means no cap, whatever the
+	// environment says.
+	// Default: AGENTKIT_MAX_IN_FLIGHT, or no cap when it is unset or 0
+	// (the construct always sets it).
+	MaxInFlight int
+
+	// AdmissionWait is how long a request beyond MaxInFlight waits for a
+	// slot before it is refused, at most MaxAdmissionWait. A negative value
+	// means no wait: refused at once.
+	// Default: DefaultAdmissionWait (50ms).
+	AdmissionWait time.Duration
+
+	// MaxRequestBytes is the largest request body accepted, in bytes, at
+	// most MaxRequestBytesLimit: a larger one is answered 413 (see
+	// "Admission" in the package documentation). A negative value means no
+	// limit.
+	// Default: AGENTKIT_MAX_REQUEST_BYTES, or DefaultMaxRequestBytes (1 MiB).
+	MaxRequestBytes int64
+
 	// Logger receives the drain's progress, the errors of jobs, the panics
 	// of handlers, jobs and checks, and net/http's own error log.
 	// Default: slog.Default().
@@ -132,6 +155,7 @@ type Server struct {
 	reqCancel context.CancelCauseFunc
 	health    *Health
 	meter     *meter.Meter // nil: no metrics
+	adm       *admission   // nil: no cap
 }
 
 // timing is a Server's resolved configuration.
@@ -140,12 +164,21 @@ type timing struct {
 	meter                                  *meter.Meter  // nil: no metrics
 	auth                                   Authenticator // nil: no check
 	authMethod                             string
+	limits
+}
+
+// limits are a Server's resolved admission settings.
+type limits struct {
+	maxInFlight int           // 0: no cap
+	wait        time.Duration // 0: refuse at once
+	maxBody     int64         // 0: no limit
 }
 
 // ListenAndServe listens on HTTP.Addr, or on ":$PORT" (PortFromEnv) when
 // it is empty, and serves as Serve does. A malformed PORT,
-// AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT or AGENTKIT_REQUEST_TIMEOUT,
-// or an invalid field, is reported before it listens. It handles SIGTERM
+// AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT, AGENTKIT_REQUEST_TIMEOUT,
+// AGENTKIT_MAX_IN_FLIGHT or AGENTKIT_MAX_REQUEST_BYTES, or an invalid
+// field, is reported before it listens. It handles SIGTERM
 // and SIGINT from before it listens; when ctx is already done (the program
 // was told to stop while it started), it returns nil without listening.
 func (s *Server) ListenAndServe(ctx context.Context) error {
@@ -192,8 +225,8 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 // that, unless the program handles them itself, a third kills the
 // process).
 //
-// Serve changes HTTP before serving: it wraps Handler with s.Handler (health
-// and request tracking), BaseContext so the drain can cancel request
+// Serve changes HTTP before serving: it wraps Handler with s.Handler (health,
+// request tracking and admission), BaseContext so the drain can cancel request
 // contexts, and ConnState so the drain sees every connection (the wrappers
 // call the caller's functions); it sets ReadHeaderTimeout to
 // DefaultReadHeaderTimeout, ReadTimeout to DefaultReadTimeout and
@@ -262,16 +295,20 @@ func (s *Server) serve(l net.Listener, stop *stopsignal.Stop) error {
 // Handler returns h wrapped the way Serve wraps HTTP.Handler: requests for
 // HealthPath go to the Server's Health; the others are counted as in flight
 // while h serves them, so the drain waits for them, and run under the
-// request deadline, after the caller check (Server.Auth). A nil h means
-// http.DefaultServeMux. Use it to drive a Server's handling in memory, with
-// httptest. A malformed AGENTKIT_REQUEST_TIMEOUT, which Serve would report,
-// means no deadline here; a caller check that Serve would refuse to start
-// with answers every request but HealthPath 500, so that nothing is served
-// unchecked; requests are counted in the metrics once Serve has begun.
+// request deadline, the in-flight cap and the request-body limit (one cap
+// for the Server, shared by every handler it wraps and by Serve), after the
+// caller check (Server.Auth). A nil h means http.DefaultServeMux. Use it to
+// drive a Server's handling in memory, with httptest. A malformed
+// AGENTKIT_REQUEST_TIMEOUT, AGENTKIT_MAX_IN_FLIGHT or
+// AGENTKIT_MAX_REQUEST_BYTES, which Serve would report, means no deadline,
+// no cap or no body limit here; a caller check that Serve would refuse to
+// start with answers every request but HealthPath 500, so that nothing is
+// served unchecked; requests are counted in the metrics once Serve has
+// begun.
 func (s *Server) Handler(h http.Handler) http.Handler {
 	s.mu.Lock()
 	s.initLocked()
-	health, m, closing := s.health, s.meter, s.closing
+	health, m, closing, adm := s.health, s.meter, s.closing, s.adm
 	s.mu.Unlock()
 	d, _ := s.requestTimeout()
 	next := orDefault(h)
@@ -280,7 +317,8 @@ func (s *Server) Handler(h http.Handler) http.Handler {
 	} else {
 		next = withAuth(auth, next)
 	}
-	return &tracked{s: s, health: health, next: next, deadline: d, meter: m, closing: closing}
+	l, _ := s.limits()
+	return &tracked{s: s, health: health, next: next, deadline: d, meter: m, closing: closing, adm: adm, maxBody: l.maxBody}
 }
 
 type tracked struct {
@@ -290,6 +328,8 @@ type tracked struct {
 	deadline time.Duration // 0: none
 	meter    *meter.Meter  // nil: no metrics
 	closing  <-chan struct{}
+	adm      *admission // nil: no cap
+	maxBody  int64      // 0: no limit
 }
 
 func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -297,8 +337,33 @@ func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		t.health.ServeHTTP(w, r)
 		return
 	}
+	if t.maxBody > 0 && r.ContentLength > t.maxBody {
+		if t.meter != nil {
+			t.meter.TooLarge()
+		}
+		refuse(w, r, tooLarge(t.maxBody))
+		return
+	}
+	// A request waiting for a slot counts as in flight: the drain waits
+	// for it, and the scaling sees it.
 	n := t.s.inflight.Add(1)
 	defer t.s.inflight.Add(-1)
+	if t.adm != nil {
+		switch t.adm.acquire(r.Context()) {
+		case refused:
+			if t.meter != nil {
+				t.meter.Refused()
+			}
+			refuse(w, r, overloaded)
+			return
+		case cancelled:
+			// A client that left reads nothing; one that the drain's
+			// cancel point caught waiting learns to retry.
+			refuse(w, r, overloaded)
+			return
+		}
+		defer t.adm.release()
+	}
 	if t.meter != nil {
 		t.serveMetered(w, r, n)
 		return
@@ -307,6 +372,9 @@ func (t *tracked) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (t *tracked) serve(w http.ResponseWriter, r *http.Request) {
+	if t.maxBody > 0 && r.ContentLength < 0 {
+		w = limitBody(w, r, t.maxBody, t.meter)
+	}
 	if t.deadline > 0 {
 		t.serveDeadline(w, r, t.deadline)
 		return
@@ -397,6 +465,10 @@ func (s *Server) initLocked() {
 	if s.health == nil {
 		s.health = &Health{Logger: s.Logger}
 	}
+	// A malformed setting, which Serve reports before serving, means no
+	// cap here.
+	l, _ := s.limits()
+	s.adm = newAdmission(l.maxInFlight, l.wait)
 }
 
 // timing resolves and validates the configuration without changing anything.
@@ -421,6 +493,9 @@ func (s *Server) timing() (timing, error) {
 		return t, fmt.Errorf("agentkit: http.Server.IdleTimeout %s is not longer than the load balancer idle timeout %s; the load balancer would answer 502 (leave it zero for %s)",
 			s.HTTP.IdleTimeout, t.idle, t.idle+IdleTimeoutMargin)
 	}
+	if t.limits, err = s.limits(); err != nil {
+		return t, err
+	}
 	if t.meter, err = newMeter(s.Metrics, true); err != nil {
 		return t, err
 	}
@@ -433,6 +508,44 @@ func (s *Server) timing() (timing, error) {
 		}
 	}
 	return t, nil
+}
+
+// limits resolves MaxInFlight, AdmissionWait and MaxRequestBytes.
+func (s *Server) limits() (limits, error) {
+	var l limits
+	switch {
+	case s.MaxInFlight > MaxInFlightLimit:
+		return l, fmt.Errorf("agentkit: Server.MaxInFlight %d is out of range; use 1 to %d, or a negative number for no cap", s.MaxInFlight, MaxInFlightLimit)
+	case s.MaxInFlight > 0:
+		l.maxInFlight = s.MaxInFlight
+	case s.MaxInFlight == 0:
+		n, err := MaxInFlightFromEnv()
+		if err != nil {
+			return l, err
+		}
+		l.maxInFlight = n
+	}
+	switch {
+	case s.AdmissionWait > MaxAdmissionWait:
+		return l, fmt.Errorf("agentkit: Server.AdmissionWait %s is out of range; use up to %s, or a negative duration for no wait", s.AdmissionWait, MaxAdmissionWait)
+	case s.AdmissionWait > 0:
+		l.wait = s.AdmissionWait
+	case s.AdmissionWait == 0:
+		l.wait = DefaultAdmissionWait
+	}
+	switch {
+	case s.MaxRequestBytes > MaxRequestBytesLimit:
+		return l, fmt.Errorf("agentkit: Server.MaxRequestBytes %d is out of range; use 1 to %d, or a negative number for no limit", s.MaxRequestBytes, MaxRequestBytesLimit)
+	case s.MaxRequestBytes > 0:
+		l.maxBody = s.MaxRequestBytes
+	case s.MaxRequestBytes == 0:
+		n, err := MaxRequestBytesFromEnv()
+		if err != nil {
+			return l, err
+		}
+		l.maxBody = n
+	}
+	return l, nil
 }
 
 func (s *Server) stopTimeout() (time.Duration, error) {
@@ -499,7 +612,8 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 	}
 	m := t.meter
 	s.meter = m
-	hs.Handler = &tracked{s: s, health: s.health, next: withAuth(t.auth, orDefault(hs.Handler)), deadline: t.request, meter: m, closing: s.closing}
+	hs.Handler = &tracked{s: s, health: s.health, next: withAuth(t.auth, orDefault(hs.Handler)), deadline: t.request, meter: m, closing: s.closing,
+		adm: s.adm, maxBody: t.maxBody}
 	base, reqCtx := hs.BaseContext, meter.With(s.reqCtx, m)
 	hs.BaseContext = func(l net.Listener) context.Context {
 		if base == nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/internal/defaults"
+	"github.com/agentcdk/agentcdk/internal/token"
 	"github.com/agentcdk/agentcdk/scaling"
 )
 
@@ -230,6 +231,9 @@ func (s *Service) serviceDashboard(p *Props, m metrics) awscloudwatch.Dashboard 
 	if target, on := concurrencyTarget(p.Scaling); on {
 		inFlightTarget = append(inFlightTarget, line("Scaling target", jsii.Number(target)))
 	}
+	if limit, ok := p.maxRequestsInFlight(); ok && !token.IsNumber(limit) {
+		inFlightTarget = append(inFlightTarget, line("Cap (then 503)", limit))
+	}
 	graphs := []graph{
 		{title: "Requests per minute", left: []awscloudwatch.IMetric{
 			lb.RequestCount(opts("Sum", "At the load balancer")),
@@ -245,6 +249,8 @@ func (s *Service) serviceDashboard(p *Props, m metrics) awscloudwatch.Dashboard 
 			lb.HttpCodeTarget(elbv2.HttpCodeTarget_TARGET_5XX_COUNT, opts("Sum", "5xx from the tasks")),
 			lb.HttpCodeElb(elbv2.HttpCodeElb_ELB_5XX_COUNT, opts("Sum", "5xx from the load balancer")),
 			m.metric(agentkit.MetricServerErrors, "Sum", "5xx written by the handlers"),
+			m.metric(agentkit.MetricRequestsRefused, "Sum", "503 from the in-flight cap"),
+			m.metric(agentkit.MetricRequestsTooLarge, "Sum", "413: bodies over the limit"),
 		}},
 		{title: "Requests in flight per task", left: []awscloudwatch.IMetric{
 			m.inFlight(),

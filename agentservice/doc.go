@@ -71,6 +71,14 @@
 // construct's path ("BasicAgent/Agent"); a worker's metrics are the same
 // family with its own Service.
 //
+// And it gets AGENTKIT_MAX_IN_FLIGHT (MaxRequestsInFlight) and
+// AGENTKIT_MAX_REQUEST_BYTES (MaxRequestBodyBytes): agentkit then serves
+// at most that many requests at once per task, answering the next ones 503
+// with Retry-After after a wait of at most 50 ms, and answers a larger
+// body 413. The cap defaults to the task's memory at 32 MiB a request,
+// and at least twice the concurrency target, so that the scaling adds
+// tasks before a task refuses (agentkit's "Admission").
+//
 // # Bad input
 //
 // New validates its props before it creates anything and panics with the

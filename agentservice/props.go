@@ -209,6 +209,32 @@ type Props struct {
 	// 10 requests in flight per task (package scaling).
 	Scaling *scaling.Props
 
+	// MaxRequestsInFlight is the most requests one task serves at once
+	// (agentkit.Server.MaxInFlight; the container gets it as
+	// AGENTKIT_MAX_IN_FLIGHT). A request beyond it waits up to 50 ms for a
+	// slot, then is answered 503 with "Retry-After: 1", which the load
+	// balancer passes on: a fast refusal the client retries, instead of a
+	// task that takes more than its memory holds and dies with every
+	// request on it. Health checks are never refused. A whole number from
+	// 1 to 100000, above Scaling.Concurrency.RequestsInFlightPerTask when
+	// the concurrency policy is on, so that the service scales out before
+	// its tasks refuse.
+	//
+	// Default: MemoryLimitMiB / DefaultMiBPerRequestInFlight (32 MiB a
+	// request), 64 for the default 2 GiB, but at least
+	// DefaultInFlightHeadroom (2) times the concurrency target, rounded up
+	// (20 with the default 10) when that policy is on.
+	MaxRequestsInFlight *float64
+
+	// MaxRequestBodyBytes is the largest request body a task accepts
+	// (agentkit.Server.MaxRequestBytes; the container gets it as
+	// AGENTKIT_MAX_REQUEST_BYTES): a larger one is answered 413, at once
+	// when its Content-Length says so, else as soon as the body crosses the
+	// limit. A whole number from 1 to 1073741824 (1 GiB).
+	//
+	// Default: DefaultMaxRequestBodyBytes (1 MiB).
+	MaxRequestBodyBytes *float64
+
 	// RequestTimeout is the longest a request, or a stream, may run: work
 	// that takes longer belongs on a Worker. The container gets it as
 	// AGENTKIT_REQUEST_TIMEOUT, and agentkit ends each request at it with a
@@ -461,6 +487,8 @@ var reservedEnv = map[string]string{
 	agentkit.EnvMetricsNamespace: "MetricsNamespace",
 	agentkit.EnvMetricsService:   fromPath,
 	agentkit.EnvModelPrices:      "ModelPrices",
+	agentkit.EnvMaxInFlight:      "MaxRequestsInFlight",
+	agentkit.EnvMaxRequestBytes:  "MaxRequestBodyBytes",
 }
 
 // fromPath is what the construct sets AGENTKIT_METRICS_SERVICE from.
@@ -495,6 +523,7 @@ func (p *Props) Validate() error {
 		p.validateTiming,
 		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
 		p.validateLatencyAlarm,
+		p.validateAdmission,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -24,16 +24,21 @@
 //
 // # The task
 //
-// A task holds at most -task-limit requests at once; the next one is
-// answered 503 at once and counted as rejected. The default, 50, is where
-// 50 × 2 % fills the task's one vCPU: beyond it every request would slow
-// down, so a bounded server sheds the excess with a fast 503 that a client
-// can retry, rather than queue it (the ALB has no queue of its own; its
-// RequestCount still counts a request a target answered 503, "only
-// incremented for requests where the load balancer node was able to choose
-// a target": ELB's CloudWatch metrics page). Retries are not modelled.
-// agentkit has no such limit today: without one, the excess would be
-// served slowly rather than refused, which this model does not cover.
+// A task serves at most -task-limit requests at once: agentkit's in-flight
+// cap (agentkit.Server.MaxInFlight), which the construct sets as
+// MaxRequestsInFlight. Its default, 64, is the construct's for the
+// reference task: 2048 MiB at 32 MiB a request
+// (agentservice.DefaultMiBPerRequestInFlight), which is more than twice the
+// in-flight target of 10. The next request waits up to 50 ms for a slot
+// (agentkit.DefaultAdmissionWait), then is answered 503 with
+// "Retry-After: 1" and counted as rejected; the wait is far below the
+// model's one-second step, in which requests end before new ones arrive, so
+// it is modelled as no wait. The ALB has no queue of its own and passes the
+// 503 on; its RequestCount still counts a request a target answered 503,
+// "only incremented for requests where the load balancer node was able to
+// choose a target" (ELB's CloudWatch metrics page). Retries are not
+// modelled. At 2 % of a vCPU a request, 50 requests fill the task's one
+// vCPU; the model does not slow the 14 above them down.
 //
 // A new task serves -task-start after the scaling decision (ECS placement,
 // image pull, container start; 60 s) and takes traffic -health-delay later
@@ -66,7 +71,9 @@
 //     Application Load Balancer), here over the minute's mean healthy count.
 //   - RequestsInFlight (agentkit, Average over the Service dimension): the
 //     mean of every running task's 10 s points, here of its per-second
-//     in-flight count.
+//     in-flight count. agentkit counts the requests waiting for a slot
+//     too, which wait at most 50 ms: at one-second steps, none. So a full
+//     task reports its cap, never the demand it refused.
 //
 // A minute's datapoint reaches the alarms -metric-delay after the minute
 // ends (60 s by default: our assumption for CloudWatch's ingestion and the
@@ -170,8 +177,8 @@ type concurrency struct {
 // values, the scaling package's defaults (CPU 70 % with scale-in 60 s and
 // scale-out 30 s; 100 requests per target with scale-in 120 s and scale-out
 // 30 s, which -ref-scale-out-cooldown changes). The concurrency policy's
-// cooldowns default to the requests policy's: the construct's are not
-// settled yet.
+// target and cooldowns default to the construct's (10 in flight per task,
+// 120 s and 30 s): the third setup is what agentservice deploys.
 func setups(c concurrency) []Setup {
 	cpu := Policy{Metric: CPU, Target: 70, ScaleInCooldown: 60, ScaleOutCooldown: c.refScaleOut}
 	req := Policy{Metric: RequestsPerTarget, Target: 100, ScaleInCooldown: 120, ScaleOutCooldown: c.refScaleOut}
@@ -190,11 +197,13 @@ func setups(c concurrency) []Setup {
 }
 
 // DefaultParams are the model's defaults: the reference stack (1 vCPU
-// tasks, 2 at the start, 1 to 10) under a 10x burst of 15 minutes.
+// tasks of 2 GiB, 2 at the start, 1 to 10, each serving at most 64
+// requests, the construct's cap for that size) under a 10x burst of 15
+// minutes.
 func DefaultParams() Params {
 	return Params{
 		Baseline: 1.4, BurstFactor: 10, BurstStart: 5 * 60, BurstLength: 15 * 60, Duration: 60 * 60,
-		Hold: 20, CPUPerRequest: 0.02, TaskVCPU: 1, TaskLimit: 50,
+		Hold: 20, CPUPerRequest: 0.02, TaskVCPU: 1, TaskLimit: 64,
 		StartTasks: 2, MinTasks: 1, MaxTasks: 10,
 		TaskStart: 60, HealthDelay: 60, DeregDelay: 65, MetricDelay: 60,
 		HighPoints: 3, LowPoints: 15, LowRatio: 0.9,
@@ -213,7 +222,7 @@ func parseFlags(args []string) (Params, concurrency, error) {
 	hold := fs.Duration("hold", sec(d.Hold), "wall time each request holds (the LLM wait)")
 	fs.Float64Var(&p.CPUPerRequest, "cpu-per-request", d.CPUPerRequest, "share of one vCPU a request uses while it waits")
 	fs.Float64Var(&p.TaskVCPU, "task-vcpu", d.TaskVCPU, "vCPUs per task")
-	fs.IntVar(&p.TaskLimit, "task-limit", d.TaskLimit, "requests a task holds at once; more are answered 503")
+	fs.IntVar(&p.TaskLimit, "task-limit", d.TaskLimit, "requests a task serves at once (agentkit's cap, MaxRequestsInFlight); more are answered 503")
 	fs.IntVar(&p.StartTasks, "start-tasks", d.StartTasks, "tasks at the start")
 	fs.IntVar(&p.MinTasks, "min", d.MinTasks, "minimum task count")
 	fs.IntVar(&p.MaxTasks, "max", d.MaxTasks, "maximum task count")
@@ -224,7 +233,7 @@ func parseFlags(args []string) (Params, concurrency, error) {
 	fs.IntVar(&p.HighPoints, "high-points", d.HighPoints, "datapoints above target that fire a scale-out")
 	fs.IntVar(&p.LowPoints, "low-points", d.LowPoints, "datapoints below low-ratio × target that fire a scale-in")
 	fs.Float64Var(&p.LowRatio, "low-ratio", d.LowRatio, "the scale-in threshold as a share of the target")
-	target := fs.Float64("inflight-target", 20, "the concurrency policy's target, requests in flight per task")
+	target := fs.Float64("inflight-target", 10, "the concurrency policy's target, requests in flight per task")
 	alt := fs.Float64("inflight-target-2", 0, "a second concurrency target to compare (0: none)")
 	inCooldown := fs.Duration("inflight-scale-in-cooldown", 120*time.Second, "the concurrency policy's scale-in cooldown")
 	outCooldown := fs.Duration("inflight-scale-out-cooldown", 30*time.Second, "the concurrency policy's scale-out cooldown")

@@ -7,7 +7,7 @@ import (
 )
 
 func defaultSetups() []Setup {
-	return setups(concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
+	return setups(concurrency{target: 10, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 }
 
 // runAll runs the three compared setups: CPU only, reference, reference + in-flight.
@@ -78,24 +78,28 @@ func TestOneMinuteDatapointsByHand(t *testing.T) {
 	}
 }
 
-// GIVEN the defaults (burst from 5:00)
-// WHEN minutes 5, 6 and 7 breach every target and minute 7's datapoint
-// reaches the alarms at 8:00 + 60 s
-// THEN at 9:00 the requests policy asks ceil(2 × 420/100) = 9 tasks (14 req/s
-// × 60 / 2 targets, 503s included), CPU ceil(2 × 100/70) = 3 (both tasks at
-// 50 × 2 %) and in-flight ceil(2 × 50/20) = 5; the 9 serve 120 s later,
-// 6:00 after the burst's start, enough for 280 in flight; CPU only gets
-// there at 8:00 (3 at 9:00, 5 at 10:00, 8 at 11:00, serving at 13:00).
+// GIVEN the defaults (burst from 5:00, a cap of 64 a task)
+// WHEN the baseline alone, 28 in flight on 2 tasks, holds 14 a task, above
+// the construct's in-flight target of 10, from the first minute
+// THEN the in-flight policy scales out before the burst: minute 2's
+// datapoint reaches the alarms at 4:00 and asks ceil(2 × 14/10) = 3, then
+// 5, 7 and 10 a minute apart, and 5 tasks (enough: ceil(280/64)) serve at
+// 7:00, 2:00 into the burst.
+// AND the others wait for the burst: minutes 5, 6 and 7 breach, and at 9:00
+// the requests policy asks ceil(2 × 420/100) = 9 tasks (14 req/s × 60 / 2
+// targets, 503s included), which serve 120 s later, 6:00 after the burst's
+// start; CPU asks ceil(2 × 100/70) = 3 (both tasks at 64 × 2 %, capped at
+// 100 %), then 5 at 10:00, serving at 12:00: 7:00.
 func TestDefaultDecisionsByHand(t *testing.T) {
-	cpu, ref, conc := runAll(DefaultParams(), concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
+	cpu, ref, conc := runAll(DefaultParams(), concurrency{target: 10, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	for _, c := range []struct {
 		r      Result
 		first  Decision
 		enough int
 	}{
-		{cpu, Decision{At: 540, From: 2, To: 3}, 480},
+		{cpu, Decision{At: 540, From: 2, To: 3}, 420},
 		{ref, Decision{At: 540, From: 2, To: 9}, 360},
-		{conc, Decision{At: 540, From: 2, To: 9}, 360},
+		{conc, Decision{At: 240, From: 2, To: 3}, 120},
 	} {
 		if len(c.r.Decisions) == 0 || c.r.Decisions[0] != c.first {
 			t.Errorf("%s: decisions %v, want the first %v", c.r.Setup.Name, c.r.Decisions, c.first)
@@ -104,8 +108,8 @@ func TestDefaultDecisionsByHand(t *testing.T) {
 			t.Errorf("%s: time to enough %d s, want %d s", c.r.Setup.Name, c.r.TimeToEnough, c.enough)
 		}
 	}
-	if p := DefaultParams(); p.EnoughTasks() != 6 {
-		t.Errorf("EnoughTasks() = %d, want ceil(14 × 20 / 50) = 6", p.EnoughTasks())
+	if p := DefaultParams(); p.EnoughTasks() != 5 {
+		t.Errorf("EnoughTasks() = %d, want ceil(14 × 20 / 64) = 5", p.EnoughTasks())
 	}
 }
 
@@ -153,10 +157,11 @@ func TestNoScaleInDuringTheBurst(t *testing.T) {
 }
 
 // With the defaults, adding the in-flight policy can only add capacity
-// (the largest count wins), and here it adds none in time: the requests
-// policy, which counts the 503s too, already asks for 9. CPU only is slower.
+// (the largest count wins); with the construct's target of 10 it has
+// scaled out on the baseline before the burst comes. CPU only is slower
+// than the reference.
 func TestDefaultsInFlightNoLaterThanReference(t *testing.T) {
-	cpu, ref, conc := runAll(DefaultParams(), concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
+	cpu, ref, conc := runAll(DefaultParams(), concurrency{target: 10, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	if conc.TimeToEnough < 0 || conc.TimeToEnough > ref.TimeToEnough {
 		t.Errorf("in-flight reached enough at %d s, reference at %d s: want no later", conc.TimeToEnough, ref.TimeToEnough)
 	}
@@ -166,24 +171,24 @@ func TestDefaultsInFlightNoLaterThanReference(t *testing.T) {
 }
 
 // GIVEN requests that hold 60 s (a slow model or a long tool chain) at 0.5
-// req/s, bursting to 5: 300 in flight, 6 tasks
-// THEN 100 requests per target per minute is 100 in flight per task, twice
-// the limit, and the in-flight policy gets to enough capacity strictly
+// req/s, bursting to 5: 300 in flight, 5 tasks at 64
+// THEN 100 requests per target per minute is 100 in flight per task, above
+// the cap, and the in-flight policy gets to enough capacity strictly
 // sooner than both others.
 func TestInFlightStrictlySoonerWhenRequestsHoldLonger(t *testing.T) {
-	cpu, ref, conc := runAll(scenarios()["hold 60 s"], concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
+	cpu, ref, conc := runAll(scenarios()["hold 60 s"], concurrency{target: 10, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	if conc.TimeToEnough < 0 || conc.TimeToEnough >= ref.TimeToEnough || conc.TimeToEnough >= cpu.TimeToEnough {
 		t.Errorf("time to enough: in-flight %d s, reference %d s, CPU only %d s: want in-flight strictly first",
 			conc.TimeToEnough, ref.TimeToEnough, cpu.TimeToEnough)
 	}
 }
 
-// GIVEN 0.1 % of a vCPU per request: a full task (50) at 5 % CPU
+// GIVEN 0.1 % of a vCPU per request: a full task (64) at 6.4 % CPU
 // THEN the CPU policy never scales out; its scale-in alarm, below 63 % from
 // the first minute, fires after 15 datapoints and takes the service from 2
 // tasks to 1 in the middle of the burst (at 16:00).
 func TestCPUOnlyNeverScalesAnIOBoundAgent(t *testing.T) {
-	cpu, _, _ := runAll(scenarios()["0.1 % CPU"], concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
+	cpu, _, _ := runAll(scenarios()["0.1 % CPU"], concurrency{target: 10, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	want := []Decision{{At: 960, From: 2, To: 1}}
 	if !reflect.DeepEqual(cpu.Decisions, want) || !cpu.ScaledInDuringBurst {
 		t.Errorf("CPU only decided %v, want only %v, during the burst", cpu.Decisions, want)
@@ -195,9 +200,11 @@ func TestCPUOnlyNeverScalesAnIOBoundAgent(t *testing.T) {
 
 // The in-flight average counts tasks that are draining (deregistered, not
 // yet stopped) at zero. With a 120 s scale-in cooldown the minute they
-// drag down is read once the cooldown ends, so the service goes from 2 to 1
+// drag down is read once the cooldown ends, so the service goes from 3 to 1
 // task at the baseline, finds 28 in flight on 1, and scales out again: it
-// flaps. A 180 s cooldown reads that minute inside the cooldown and holds 2.
+// flaps. A 180 s cooldown reads that minute inside the cooldown and holds
+// 3 (28 / 3 = 9.3 a task: below the target of 10, above the scale-in
+// threshold of 9).
 func TestInFlightScaleInCooldownAndDraining(t *testing.T) {
 	p := DefaultParams()
 	p.Duration = 90 * 60
@@ -214,13 +221,13 @@ func TestInFlightScaleInCooldownAndDraining(t *testing.T) {
 		}
 		return lowest, outs
 	}
-	_, _, flaps := runAll(p, concurrency{target: 20, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
+	_, _, flaps := runAll(p, concurrency{target: 10, scaleInCooldown: 120, scaleOut: 30, refScaleOut: 30})
 	if lowest, outs := afterBurst(flaps); lowest != 1 || outs == 0 {
 		t.Errorf("cooldown 120 s: after the burst down to %d, %d scale-outs; want down to 1 and out again (the flap docs/scaling-model.md reports): %v", lowest, outs, flaps.Decisions)
 	}
-	_, _, holds := runAll(p, concurrency{target: 20, scaleInCooldown: 180, scaleOut: 30, refScaleOut: 30})
-	if lowest, outs := afterBurst(holds); lowest != 2 || outs != 0 {
-		t.Errorf("cooldown 180 s: after the burst down to %d, %d scale-outs; want 2 and none: %v", lowest, outs, holds.Decisions)
+	_, _, holds := runAll(p, concurrency{target: 10, scaleInCooldown: 180, scaleOut: 30, refScaleOut: 30})
+	if lowest, outs := afterBurst(holds); lowest != 3 || outs != 0 {
+		t.Errorf("cooldown 180 s: after the burst down to %d, %d scale-outs; want 3 and none: %v", lowest, outs, holds.Decisions)
 	}
 }
 

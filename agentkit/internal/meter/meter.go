@@ -45,6 +45,8 @@ const (
 	RunningJobs         = "RunningJobs"
 	Requests            = "Requests"
 	ServerErrors        = "ServerErrors"
+	RequestsRefused     = "RequestsRefused"
+	RequestsTooLarge    = "RequestsTooLarge"
 	Latency             = "Latency"
 	JobsCompleted       = "JobsCompleted"
 	JobsFailed          = "JobsFailed"
@@ -119,6 +121,8 @@ type Meter struct {
 	clock       atomic.Int64 // ms since start, in clockTick steps
 	requests    atomic.Int64
 	serverErrs  atomic.Int64
+	refused     atomic.Int64
+	tooLarge    atomic.Int64
 	inflightMax atomic.Int64
 	Streams     atomic.Int64 // open streams, counted by their owner
 	jobsDone    atomic.Int64
@@ -223,6 +227,12 @@ func (m *Meter) Answered(status int, startMs int64) {
 	}
 	m.latency.observe(m.Now() - startMs)
 }
+
+// Refused records one request the in-flight cap refused.
+func (m *Meter) Refused() { m.refused.Add(1) }
+
+// TooLarge records one request answered 413 for its body's size.
+func (m *Meter) TooLarge() { m.tooLarge.Add(1) }
 
 // jobEnded records one finished background job.
 func (m *Meter) JobEnded(err error) {
@@ -351,6 +361,8 @@ func (m *Meter) flush(g Gauges, sum, n int64, extra map[string]float64) {
 		l.add(OpenStreams, "Count", m.Streams.Load())
 		l.add(Requests, "Count", m.requests.Swap(0))
 		l.add(ServerErrors, "Count", m.serverErrs.Swap(0))
+		l.add(RequestsRefused, "Count", m.refused.Swap(0))
+		l.add(RequestsTooLarge, "Count", m.tooLarge.Swap(0))
 		if d, ok := m.latency.take(); ok {
 			m.write(now, newLine(DimensionService).with(Latency, "Milliseconds", d))
 		}
