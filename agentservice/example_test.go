@@ -74,7 +74,7 @@ func ExampleDeployment() {
 	// strategy: CANARY canary: map[CanaryBakeTimeInMinutes:10 CanaryPercent:5] bake: 5 min
 	// target groups: 2
 	// traffic shifted by: Agent/Agent/ProductionRule as Agent/Agent/DeployRole
-	// worst-case deploy: 19m5s
+	// worst-case deploy: 19m0s
 }
 
 // The operations side: the container learns where to write agentkit's

@@ -414,7 +414,7 @@ func TestTheAlarmsThresholdsAndTopic(t *testing.T) {
 		latency, oldestMessage float64
 		notified               bool
 	}{
-		{"defaults: 80 % of the 60 s deadline, twice the 5 min wait", opsDefaults, 48, 600, false},
+		{"defaults: 80 % of the 55 s deadline behind CloudFront, twice the 5 min wait", opsDefaults, 44, 600, false},
 		{"a 30 s deadline and a 2 min wait, with a topic", &stackCase{name: "Ops",
 			web: func(stack awscdk.Stack) *agentservice.Props {
 				return &agentservice.Props{Image: registryImage(), RequestTimeout: secs(30),
