@@ -319,3 +319,25 @@ func TestTheDefaultFrontSaysNothingOnStderr(t *testing.T) {
 		t.Errorf("stderr %q, want nothing", printed)
 	}
 }
+
+func TestTheDashboardShowsWhatCloudFrontSees(t *testing.T) {
+	// GIVEN the default service WHEN it synthesizes
+	s := webDefaults.synth(t)
+
+	// THEN its dashboard graphs CloudFront's requests and error rates,
+	// read in us-east-1, where CloudFront writes them, for this
+	// distribution
+	// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html)
+	dashboards := properties(t, s.Template, "AWS::CloudWatch::Dashboard")
+	if len(dashboards) != 1 {
+		t.Fatalf("%d dashboards, want 1", len(dashboards))
+	}
+	body := jsonOf(t, dashboards[0]["DashboardBody"])
+	distribution := jsonOf(t, s.Stack.Resolve(s.Web.Distribution.DistributionId()))
+	for _, want := range []string{`\"AWS/CloudFront\",\"Requests\",\"DistributionId\",\"`, `\"AWS/CloudFront\",\"5xxErrorRate\"`,
+		`\"AWS/CloudFront\",\"4xxErrorRate\"`, `\"Region\",\"Global\"`, `\"region\":\"us-east-1\"`, distribution} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the dashboard body lacks %s:\n%s", want, body)
+		}
+	}
+}
