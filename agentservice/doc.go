@@ -35,7 +35,8 @@
 // gateway, Container Insights on, 1 vCPU and 2 GiB, 2 tasks, port 8080,
 // awslogs with stream prefix "agent" kept one week, in non-blocking mode
 // with a 10 MiB buffer (an alarm fires when CloudWatch Logs rejects a
-// metric line), a public load balancer,
+// metric line), HTTPS on CloudFront's own domain in front of an internal
+// load balancer (Front; docs/front.md),
 // the health check and timing budget of package healthcheck and the
 // scaling of package scaling. Deployments are rolling and safe: minimum
 // healthy 100 %, maximum 200 %, and the deployment circuit breaker rolls a

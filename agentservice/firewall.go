@@ -225,9 +225,10 @@ func rateRule(priority float64, name string, stmt *awswafv2.CfnWebACL_RateBasedS
 // ViewerIPHeader, which the distribution's function overwrites on every
 // request with the viewer's address; X-Forwarded-For would not do, as its
 // first address is whatever the client wrote. A request without a valid
-// address in the header (none arrives through CloudFront) is counted with
-// every other such request, in one bucket of its own (FallbackBehavior
-// MATCH)
+// address in the header is not counted (FallbackBehavior NO_MATCH): none
+// arrives through CloudFront, and should the header ever go missing, MATCH
+// would pool every request into one bucket and throttle all callers at
+// once; the per-caller rules still hold
 // (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-aggregation-options.html).
 func (p *Props) perIP(limit float64) *awswafv2.CfnWebACL_RateBasedStatementProperty {
 	if p.front() != FrontCloudFront {
@@ -236,7 +237,7 @@ func (p *Props) perIP(limit float64) *awswafv2.CfnWebACL_RateBasedStatementPrope
 	return &awswafv2.CfnWebACL_RateBasedStatementProperty{
 		Limit: jsii.Number(limit), AggregateKeyType: jsii.String("FORWARDED_IP"),
 		ForwardedIpConfig: &awswafv2.CfnWebACL_ForwardedIPConfigurationProperty{
-			HeaderName: jsii.String(ViewerIPHeader), FallbackBehavior: jsii.String("MATCH"),
+			HeaderName: jsii.String(ViewerIPHeader), FallbackBehavior: jsii.String("NO_MATCH"),
 		},
 	}
 }

@@ -39,7 +39,7 @@ func TestAPublicLoadBalancerGetsAWebACL(t *testing.T) {
 			managed("AWSManagedRulesKnownBadInputsRuleSet"),
 			obj(map[string]any{"Name": "RateLimitPerIP", "Action": map[string]any{"Block": map[string]any{}},
 				"Statement": map[string]any{"RateBasedStatement": map[string]any{"Limit": 600, "AggregateKeyType": "FORWARDED_IP",
-					"ForwardedIPConfig": map[string]any{"HeaderName": agentservice.ViewerIPHeader, "FallbackBehavior": "MATCH"}}}}),
+					"ForwardedIPConfig": map[string]any{"HeaderName": agentservice.ViewerIPHeader, "FallbackBehavior": "NO_MATCH"}}}}),
 			perCaller("RateLimitPerAuthorization", "authorization", 600),
 			perCaller("RateLimitPerApiKey", "x-api-key", 600),
 		},

@@ -207,15 +207,19 @@ type Props struct {
 	// ap-southeast-1, ap-southeast-2, ap-northeast-1), read at deploy time
 	// in an environment-agnostic stack; another region needs this prop.
 	CloudFrontPrefixListId *string
-	// Firewall configures the AWS WAF web ACL in front of a public load
-	// balancer: on by default, tunable (RateLimit), replaceable (WebAclArn)
-	// and removable (Off). An internal load balancer has none. The web ACL
-	// costs about 9 USD a month plus 0.60 USD per million requests.
+	// Firewall configures the AWS WAF web ACL on the load balancer of a
+	// public service (REGIONAL, also behind CloudFront: a CLOUDFRONT-scope
+	// web ACL can only be made in us-east-1): on by default, tunable
+	// (RateLimit, CallerRateLimit), replaceable (WebAclArn) and removable
+	// (Off). An internal load balancer has none. The web ACL costs about
+	// 11 USD a month plus 0.60 USD per million requests.
 	//
 	// Default: - a web ACL with the Amazon IP reputation list, AWS's common
 	// rule set (its 8 KB body limit counted, not blocked, since prompts run
-	// longer) and known-bad-inputs set, and a rate limit of 600 requests per
-	// client IP address per 5 minutes. Its log redacts the query string and
+	// longer) and known-bad-inputs set, a rate limit of 600 requests per
+	// client IP address per 5 minutes (behind CloudFront the viewer's, read
+	// from ViewerIPHeader), and one of 600 per Authorization value and per
+	// x-api-key value. Its log redacts the query string and
 	// DefaultRedactedHeaders, and goes to a log group named
 	// aws-waf-logs-<construct>-<the stack ID's UUID>: kept when the stack is
 	// deleted, as every log group of the construct is, so a deploy after
