@@ -104,8 +104,11 @@ type Service struct {
 	// Dashboard is the service's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
-	// URL is the service's address, "http://" or "https://" and the domain
-	// name or the load balancer's DNS name; also a stack output.
+	// URL is the service's address: "https://" and the distribution's
+	// domain name behind CloudFront (FrontCloudFront), "https://" and the
+	// domain name or the load balancer's DNS name with a certificate, and
+	// "http://" and the load balancer's DNS name otherwise; also a stack
+	// output.
 	URL *string
 }
 
