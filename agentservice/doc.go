@@ -92,7 +92,9 @@
 // LBSecurityGroup, TargetGroup, Service, URL, Target5xxAlarm,
 // UnhealthyTargetsAlarm, LatencyAlarm, EMFErrorsAlarm, Dashboard, AccessLogs
 // (the bucket), Firewall, FirewallLogs and FirewallLogging (with the web
-// ACL), Certificate and Alias (with a domain), ExecLogs (with ECS Exec),
+// ACL), Distribution, ViewerIP (its function) and CloudFrontOriginFacing
+// (the prefix-list mapping, in an environment-agnostic stack) with the
+// CloudFront front, Certificate and Alias (with a domain), ExecLogs (with ECS Exec),
 // AlternateTargetGroup, ProductionRule, TestRule and DeployRole (with a
 // blue/green-family Deployment), under LB, Listener, and under the
 // service's task count the policies of package scaling (Cpu, Requests,
