@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"regexp"
 	"slices"
 	"time"
 
@@ -160,8 +161,14 @@ func (p *Props) validateFront() error {
 		}
 		return nil
 	}
+	if v := p.CloudFrontPrefixListId; v != nil && !token.IsString(v) && !prefixListID.MatchString(*v) {
+		return fmt.Errorf("agentservice: CloudFrontPrefixListId %q is not a prefix list ID; use the pl-... ID of com.amazonaws.global.cloudfront.origin-facing in the stack's region", *v)
+	}
 	return p.validateOriginTiming()
 }
+
+// prefixListID is the form of a managed prefix list's ID.
+var prefixListID = regexp.MustCompile(`^pl-[0-9a-f]{8}([0-9a-f]{9})?$`)
 
 // frontName names the resolved front in messages.
 func (p *Props) frontName() string {

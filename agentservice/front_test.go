@@ -237,6 +237,8 @@ func TestValidateRefusesAFrontThatContradictsItself(t *testing.T) {
 			"agentservice: OriginResponseTimeout and CloudFrontPrefixListId apply only to Front CloudFront, and the front is PublicHTTP; drop them"},
 		{"a prefix list on an internal load balancer", &agentservice.Props{Image: img, PublicLoadBalancer: jsii.Bool(false), CloudFrontPrefixListId: jsii.String("pl-1")},
 			"agentservice: OriginResponseTimeout and CloudFrontPrefixListId apply only to Front CloudFront, and the front is none (an internal load balancer); drop them"},
+		{"a prefix list ID of another form", &agentservice.Props{Image: img, CloudFrontPrefixListId: jsii.String("com.amazonaws.global.cloudfront.origin-facing")},
+			`agentservice: CloudFrontPrefixListId "com.amazonaws.global.cloudfront.origin-facing" is not a prefix list ID; use the pl-... ID of com.amazonaws.global.cloudfront.origin-facing in the stack's region`},
 		{"an origin timeout above CloudFront's ceiling", &agentservice.Props{Image: img, OriginResponseTimeout: secs(200)},
 			"agentservice: OriginResponseTimeout 200s is out of range; use whole seconds from 1s to 180s (above 60s needs a CloudFront quota increase)"},
 		{"an origin timeout in fractions", &agentservice.Props{Image: img, OriginResponseTimeout: awscdk.Duration_Millis(jsii.Number(1500))},
