@@ -106,3 +106,23 @@ func ExampleProps_ModelPrices() {
 	// AGENTKIT_MODEL_PRICES={"claude-sonnet-4":{"input":3,"output":15}}
 	// dashboard: Agent/Agent/Dashboard latency alarm: Agent/Agent/LatencyAlarm
 }
+
+// The front door: by default CloudFront serves HTTPS on its own domain
+// before an internal load balancer, and the request deadline leaves room
+// for CloudFront's 60 s origin response timeout. Plain HTTP on the
+// internet is there only when named.
+func ExampleFront() {
+	image := agentservice.ImageFromRegistry("public.ecr.aws/example/agent:1.0.0")
+
+	// The old 60 s deadline does not fit behind CloudFront.
+	fmt.Println((&agentservice.Props{Image: image, RequestTimeout: awscdk.Duration_Seconds(jsii.Number(60))}).Validate())
+	// A stream may run longer: its heartbeats reach CloudFront in time.
+	fmt.Println((&agentservice.Props{Image: image, RequestTimeout: awscdk.Duration_Minutes(jsii.Number(5)),
+		LongRequestsStream: jsii.Bool(true)}).Validate())
+	// HTTPS on a public load balancer needs a certificate of your own.
+	fmt.Println((&agentservice.Props{Image: image, Front: agentservice.FrontPublicALB}).Validate())
+	// Output:
+	// agentservice: RequestTimeout 60s does not fit OriginResponseTimeout 60s; CloudFront answers 504 when a response's first byte takes longer, so agentkit must answer 5s before it: use a RequestTimeout of at most 55s, a longer OriginResponseTimeout, or LongRequestsStream if the long requests stream
+	// <nil>
+	// agentservice: Front PublicALB needs a Certificate, or a DomainName with its DomainZone, for the load balancer's HTTPS listener; give one, or drop Front for HTTPS through CloudFront
+}
