@@ -248,7 +248,7 @@ func cloudFront(scope constructs.Construct, p *Props, lb elbv2.ApplicationLoadBa
 		// has no certificate CloudFront could check.
 		ProtocolPolicy:   awscloudfront.OriginProtocolPolicy_HTTP_ONLY,
 		HttpPort:         jsii.Number(port),
-		ReadTimeout:      awscdk.Duration_Seconds(jsii.Number(p.originResponseTimeout().Seconds())),
+		ReadTimeout:      defaults.Duration(p.OriginResponseTimeout, DefaultOriginResponseTimeout),
 		KeepaliveTimeout: p.originKeepalive(),
 	})
 	fn := awscloudfront.NewFunction(scope, jsii.String("ViewerIP"), &awscloudfront.FunctionProps{

@@ -343,3 +343,13 @@ func TestTheDashboardShowsWhatCloudFrontSees(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateLeavesAnOriginTimeoutTokenToDeployTime(t *testing.T) {
+	// GIVEN an origin response timeout that is an unresolved token
+	token := awscdk.Duration_Seconds(awscdk.Token_AsNumber(awscdk.Fn_Ref(jsii.String("OriginTimeout"))))
+	props := &agentservice.Props{Image: registryImage(), OriginResponseTimeout: token}
+	// WHEN validated THEN nothing is judged against it
+	if err := props.Validate(); err != nil {
+		t.Errorf("Validate() = %v, want nil", err)
+	}
+}
