@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -351,5 +352,40 @@ func TestValidateLeavesAnOriginTimeoutTokenToDeployTime(t *testing.T) {
 	// WHEN validated THEN nothing is judged against it
 	if err := props.Validate(); err != nil {
 		t.Errorf("Validate() = %v, want nil", err)
+	}
+}
+
+func TestTheViewerIPFunctionOverwritesWhatTheClientSent(t *testing.T) {
+	// GIVEN the distribution's viewer-request function, as synthesized
+	s := webDefaults.synth(t)
+	functions := properties(t, s.Template, "AWS::CloudFront::Function")
+	if len(functions) != 1 {
+		t.Fatalf("%d CloudFront functions, want 1", len(functions))
+	}
+	code, _ := functions[0]["FunctionCode"].(string)
+	node, err := exec.LookPath("node") // jsii runs on Node.js, so it is here
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// WHEN it runs (in Node.js, whose JavaScript is a superset of
+	// CloudFront's runtime 2.0) on a request whose client forged the header
+	// and X-Forwarded-For
+	script := code + `
+handler({viewer: {ip: "203.0.113.7"}, request: {method: "POST", uri: "/run", headers: {
+  "` + agentservice.ViewerIPHeader + `": {value: "198.51.100.1"},
+  "x-forwarded-for": {value: "198.51.100.1"},
+  "authorization": {value: "Bearer t"}}}}).then(r => console.log(JSON.stringify(r.headers)));`
+	out, err := exec.Command(node, "-e", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+
+	// THEN the header holds the address CloudFront saw, and every other
+	// header is passed on as it came
+	// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/functions-event-structure.html)
+	want := `{"` + agentservice.ViewerIPHeader + `":{"value":"203.0.113.7"},"x-forwarded-for":{"value":"198.51.100.1"},"authorization":{"value":"Bearer t"}}`
+	if got := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("headers after the function =\n  %s\nwant\n  %s", got, want)
 	}
 }
