@@ -2,6 +2,7 @@ package agentservice_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -25,6 +26,14 @@ import (
 var (
 	// The public load balancer must accept 0.0.0.0/0 on its listener ports.
 	publicIngress = stacktest.Suppression{Path: "/Compliance/Agent/LBSecurityGroup/Resource", Rule: "AwsSolutions-EC23"}
+	// CloudFront on its own domain: the country list is the owner's, the
+	// web ACL is on the load balancer (CLOUDFRONT scope is us-east-1
+	// only), the load balancer's access log has every request, and the
+	// default certificate's minimum protocol is fixed at TLSv1.
+	cloudFrontGeo  = stacktest.Suppression{Path: "/Compliance/Agent/Distribution/Resource", Rule: "AwsSolutions-CFR1"}
+	cloudFrontWAF  = stacktest.Suppression{Path: "/Compliance/Agent/Distribution/Resource", Rule: "AwsSolutions-CFR2"}
+	cloudFrontLogs = stacktest.Suppression{Path: "/Compliance/Agent/Distribution/Resource", Rule: "AwsSolutions-CFR3"}
+	cloudFrontTLS  = stacktest.Suppression{Path: "/Compliance/Agent/Distribution/Resource", Rule: "AwsSolutions-CFR4"}
 	// The access-log bucket cannot log to itself.
 	accessLogsBucket = stacktest.Suppression{Path: "/Compliance/Agent/AccessLogs/Resource", Rule: "AwsSolutions-S1"}
 	// PORT, AGENTKIT_STOP_TIMEOUT and AGENTKIT_IDLE_TIMEOUT are the runtime
@@ -53,9 +62,13 @@ type complianceCase struct {
 	name  string
 	props func(stack awscdk.Stack) *agentservice.Props
 	want  []stacktest.Suppression
-	// https, deletionProtection and topic say which user decisions the
-	// case makes.
-	https, deletionProtection, topic bool
+	// plainHTTP, deletionProtection and topic say which user decisions
+	// the case makes: plainHTTP serves HTTP where viewers connect (an
+	// internal load balancer, or FrontPublicHTTP).
+	plainHTTP, deletionProtection, topic bool
+	// warned says the case asked for plain HTTP on the internet by name,
+	// which synthesis warns of.
+	warned bool
 	// stack is the case's shared stack, synthesized with AwsSolutions.
 	stack *stackCase
 }
@@ -82,11 +95,10 @@ func complianceOptions() []complianceCase {
 		{
 			name:  "defaults",
 			props: func(awscdk.Stack) *agentservice.Props { return base() },
-			want:  []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name:  "https with a certificate",
-			https: true,
+			name: "https with a certificate",
 			props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
@@ -96,8 +108,7 @@ func complianceOptions() []complianceCase {
 			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name:  "https with a domain name",
-			https: true,
+			name: "https with a domain name",
 			props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.DomainName = jsii.String("agent.example.com")
@@ -109,7 +120,8 @@ func complianceOptions() []complianceCase {
 			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name: "internal load balancer in an existing VPC",
+			name:      "internal load balancer in an existing VPC",
+			plainHTTP: true,
 			props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.PublicLoadBalancer = jsii.Bool(false)
@@ -135,23 +147,22 @@ func complianceOptions() []complianceCase {
 				p.LogEncryptionKey = awskms.NewKey(stack, jsii.String("LogKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, execWildcard, execLogs},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider, execWildcard, execLogs},
 		},
 		{
 			name: "blue/green with a test header",
 			props: func(awscdk.Stack) *agentservice.Props {
 				return strategy(base(), awsecs.DeploymentStrategy_BLUE_GREEN, jsii.String("X-Agent-Canary"))
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
 		},
 		{
 			name:  "canary",
 			props: func(awscdk.Stack) *agentservice.Props { return strategy(base(), awsecs.DeploymentStrategy_CANARY, nil) },
-			want:  []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+			want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
 		},
 		{
-			name:  "linear with https",
-			https: true,
+			name: "linear with https",
 			props: func(stack awscdk.Stack) *agentservice.Props {
 				p := strategy(base(), awsecs.DeploymentStrategy_LINEAR, nil)
 				p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
@@ -168,7 +179,7 @@ func complianceOptions() []complianceCase {
 				p.AlarmTopic = awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
 			name:               "fargate spot with deletion protection",
@@ -177,6 +188,17 @@ func complianceOptions() []complianceCase {
 				p := base()
 				p.FargateSpot = jsii.Bool(true)
 				p.DeletionProtection = jsii.Bool(true)
+				return p
+			},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
+		},
+		{
+			name:      "plain HTTP on the internet, by name",
+			plainHTTP: true,
+			warned:    true,
+			props: func(awscdk.Stack) *agentservice.Props {
+				p := base()
+				p.Front = agentservice.FrontPublicHTTP
 				return p
 			},
 			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
@@ -199,8 +221,9 @@ func TestComplianceAwsSolutions(t *testing.T) {
 			// WHEN it is synthesized once with cdk-nag's AwsSolutions pack
 			s := tc.stack.synth(t)
 
-			// THEN nothing is left unsuppressed in the construct tree
-			stacktest.NoFindings(t, s.Findings)
+			// THEN nothing is left unsuppressed in the construct tree, but
+			// the warning a case that serves plain HTTP on the internet asked for
+			stacktest.NoFindings(t, tc.expectWarning(t, s.Findings))
 			// AND, in the template as a scanner of CloudFormation reads it
 			// (every pack in one scan), nothing of AwsSolutions, and no rule
 			// that could not run
@@ -218,13 +241,28 @@ func TestComplianceAwsSolutions(t *testing.T) {
 	}
 }
 
+// expectWarning takes out of findings the public-HTTP warning a warned
+// case must carry, once, on the construct, and fails without it.
+func (tc complianceCase) expectWarning(t *testing.T, findings []stacktest.Finding) []stacktest.Finding {
+	t.Helper()
+	rest := slices.DeleteFunc(slices.Clone(findings), func(f stacktest.Finding) bool {
+		return f.Level == "warning" && f.Path == "/Compliance/Agent" && strings.Contains(f.Message, "agentcdk:publicHTTP") &&
+			strings.Contains(f.Message, "serves plain HTTP on the internet")
+	})
+	if warned := len(findings) - len(rest); tc.warned && warned != 1 {
+		t.Errorf("%d public-HTTP warnings on /Compliance/Agent, want 1", warned)
+	}
+	return rest
+}
+
 // decisions are the compliance findings a case leaves to its user: HTTP
-// without a certificate (closed by Certificate or DomainName), deletion
+// where viewers connect (closed by the default front, or Certificate or
+// DomainName), deletion
 // protection off (closed by DeletionProtection), and the latency and EMF
 // errors alarms, which notify no one (closed by AlarmTopic).
 func (tc complianceCase) decisions() map[stacktest.Pack][]string {
 	var http, others []string
-	if !tc.https {
+	if tc.plainHTTP {
 		http = []string{"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired"}
 	}
 	if !tc.deletionProtection {

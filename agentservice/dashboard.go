@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
@@ -266,10 +267,47 @@ func (s *Service) serviceDashboard(p *Props, m metrics) awscloudwatch.Dashboard 
 			m.metric(agentkit.MetricRunningJobs, "Average", "Running jobs"),
 		}},
 	}
+	graphs = append(frontGraphs(s.Distribution, opts), graphs...)
 	graphs = append(graphs, fleet(m, s.Cluster, s.Service)...)
 	graphs = append(graphs, models(m, len(p.ModelPrices) > 0)...)
 	return dashboard(s, m.title("Agent service"), graphs)
 }
+
+// frontGraphs graphs what CloudFront sees, when it is the front: its
+// requests and its error rates, which include what it answers itself (a
+// 504 when the origin outlasts OriginResponseTimeout, a 502 when the load
+// balancer cannot be reached). CloudFront writes these metrics in us-east-1
+// only, with the dimensions DistributionId and Region "Global"
+// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html);
+// the Distribution's own metric methods name neither the region nor that
+// dimension. A dashboard graphs across regions; an alarm cannot, so there
+// is none on them.
+func frontGraphs(d awscloudfront.Distribution, opts func(statistic, label string) *awscloudwatch.MetricOptions) []graph {
+	if d == nil {
+		return nil
+	}
+	metric := func(name, statistic, label string) awscloudwatch.IMetric {
+		o := opts(statistic, label)
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/CloudFront"), MetricName: jsii.String(name),
+			DimensionsMap: &map[string]*string{"DistributionId": d.DistributionId(), "Region": jsii.String("Global")},
+			Region:        jsii.String(cloudFrontMetricsRegion),
+			Period:        o.Period, Statistic: o.Statistic, Label: o.Label,
+		})
+	}
+	return []graph{
+		{title: "At CloudFront (us-east-1): requests per minute", left: []awscloudwatch.IMetric{
+			metric("Requests", "Sum", "Requests"),
+		}},
+		{title: "At CloudFront (us-east-1): error rate (%)", left: []awscloudwatch.IMetric{
+			metric("4xxErrorRate", "Average", "4xx"),
+			metric("5xxErrorRate", "Average", "5xx"),
+		}},
+	}
+}
+
+// cloudFrontMetricsRegion is where CloudFront writes its metrics.
+const cloudFrontMetricsRegion = "us-east-1"
 
 // concurrencyTarget is the concurrency policy's target, and whether the
 // policy is on (scaling's defaults, read as scaling applies them).

@@ -116,22 +116,22 @@ func TestDeploymentStrategiesShiftTrafficBetweenTwoTargetGroups(t *testing.T) {
 				"ContainerName": "agent", "ContainerPort": 8080,
 				"TargetGroupArn": ref(svc.TargetGroup.TargetGroupArn()),
 			}})
-			// AND the two target groups are alike: same health check, same 65 s deregistration delay
+			// AND the two target groups are alike: same health check, same 60 s deregistration delay (the 55 s deadline behind CloudFront + 5 s)
 			groups := properties(t, tmpl, "AWS::ElasticLoadBalancingV2::TargetGroup")
 			if len(groups) != 2 {
 				t.Fatalf("%d target groups, want 2", len(groups))
 			}
 			same(t, "the alternate target group", groups[1], groups[0])
 			tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), obj(map[string]any{
-				"TargetGroupAttributes": arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "65"}),
+				"TargetGroupAttributes": arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "60"}),
 				"HealthCheckPath":       "/health",
 			}))
-			// AND the container's request deadline agrees with it: 60 s + 5 s of margin, whichever group drains
+			// AND the container's request deadline agrees with it: 55 s + 5 s of margin, whichever group drains
 			tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
 				"ContainerDefinitions": arrayWith(obj(map[string]any{
 					"StopTimeout": 60,
 					"Environment": arrayWith(
-						map[string]any{"Name": "AGENTKIT_REQUEST_TIMEOUT", "Value": "60s"},
+						map[string]any{"Name": "AGENTKIT_REQUEST_TIMEOUT", "Value": "55s"},
 						map[string]any{"Name": "AGENTKIT_STOP_TIMEOUT", "Value": "60s"},
 					),
 				})),
@@ -340,9 +340,9 @@ func TestValidateRefusesBadDeployments(t *testing.T) {
 		{"bake time in seconds", with(blueGreen, func(p *agentservice.Props) { p.Deployment.BakeTime = awscdk.Duration_Seconds(jsii.Number(330)) }),
 			"agentservice: Deployment.BakeTime 330s is not a whole number of minutes, which is what ECS counts; use 300s or 360s"},
 		{"bake shorter than the alarms need", with(blueGreen, func(p *agentservice.Props) { p.Deployment.BakeTime = minutes(3) }),
-			"agentservice: Deployment.BakeTime 180s is shorter than the 240s the deployment alarms need to judge it (3 one-minute datapoints after a request that fails at its RequestTimeout, 60s, is answered), so it would end before they could roll the deploy back; use at least 240s, or turn DeploymentAlarms off"},
+			"agentservice: Deployment.BakeTime 180s is shorter than the 240s the deployment alarms need to judge it (3 one-minute datapoints after a request that fails at its RequestTimeout, 55s, is answered), so it would end before they could roll the deploy back; use at least 240s, or turn DeploymentAlarms off"},
 		{"canary step shorter than the alarms need", with(canary, func(p *agentservice.Props) { p.Deployment.StepBakeTime = minutes(0) }),
-			"agentservice: Deployment.StepBakeTime 0s is shorter than the 240s the deployment alarms need to judge it (3 one-minute datapoints after a request that fails at its RequestTimeout, 60s, is answered), so it would end before they could roll the deploy back; use at least 240s, or turn DeploymentAlarms off"},
+			"agentservice: Deployment.StepBakeTime 0s is shorter than the 240s the deployment alarms need to judge it (3 one-minute datapoints after a request that fails at its RequestTimeout, 55s, is answered), so it would end before they could roll the deploy back; use at least 240s, or turn DeploymentAlarms off"},
 		{"default linear step under a long request deadline", with(linear, func(p *agentservice.Props) {
 			p.RequestTimeout, p.IdleTimeout = awscdk.Duration_Seconds(jsii.Number(270)), awscdk.Duration_Seconds(jsii.Number(300))
 		}), "agentservice: Deployment.StepBakeTime 360s is shorter than the 480s the deployment alarms need to judge it (3 one-minute datapoints after a request that fails at its RequestTimeout, 270s, is answered), so it would end before they could roll the deploy back; use at least 480s, or turn DeploymentAlarms off"},
@@ -429,18 +429,19 @@ func TestDeployTimeCoversEveryStrategy(t *testing.T) {
 		props *agentservice.Props
 		want  time.Duration
 	}{
-		// rolling: (120 s healthy + 65 s drained + 60 s stopped) per round
-		{"rolling, defaults: both tasks in one round", &agentservice.Props{Image: registryImage()}, 245 * time.Second},
+		// rolling: (120 s healthy + 60 s drained + 60 s stopped) per round, the
+		// 55 s deadline behind CloudFront + 5 s drained
+		{"rolling, defaults: both tasks in one round", &agentservice.Props{Image: registryImage()}, 240 * time.Second},
 		{"rolling, 4 tasks at 100..150 %: two rounds", &agentservice.Props{Image: registryImage(), DesiredCount: jsii.Number(4),
-			MaxHealthyPercent: jsii.Number(150), Scaling: &scaling.Props{MinCapacity: jsii.Number(4)}}, 490 * time.Second},
+			MaxHealthyPercent: jsii.Number(150), Scaling: &scaling.Props{MinCapacity: jsii.Number(4)}}, 480 * time.Second},
 		{"rolling, 1 task at 100..150 %: no round can start", &agentservice.Props{Image: registryImage(), DesiredCount: jsii.Number(1),
 			MaxHealthyPercent: jsii.Number(150)}, 0},
-		// blue/green family: 120 s healthy + pauses × step + bake + 65 s + 60 s
-		{"blue/green, defaults", shifted(awsecs.DeploymentStrategy_BLUE_GREEN), 545 * time.Second},
-		{"canary, defaults", shifted(awsecs.DeploymentStrategy_CANARY), 1145 * time.Second},
-		{"linear, defaults", shifted(awsecs.DeploymentStrategy_LINEAR), 3785 * time.Second},
+		// blue/green family: 120 s healthy + pauses × step + bake + 60 s + 60 s
+		{"blue/green, defaults", shifted(awsecs.DeploymentStrategy_BLUE_GREEN), 540 * time.Second},
+		{"canary, defaults", shifted(awsecs.DeploymentStrategy_CANARY), 1140 * time.Second},
+		{"linear, defaults", shifted(awsecs.DeploymentStrategy_LINEAR), 3780 * time.Second},
 		{"linear 33.3 % every 5 min, 10 min bake", withDeployment(&agentservice.Deployment{Strategy: awsecs.DeploymentStrategy_LINEAR,
-			LinearPercent: jsii.Number(33.3), StepBakeTime: minutes(5), BakeTime: minutes(10)}), (120 + 3*300 + 600 + 125) * time.Second},
+			LinearPercent: jsii.Number(33.3), StepBakeTime: minutes(5), BakeTime: minutes(10)}), (120 + 3*300 + 600 + 120) * time.Second},
 		{"canary with an unresolved bake", withDeployment(&agentservice.Deployment{Strategy: awsecs.DeploymentStrategy_CANARY,
 			BakeTime: awscdk.Duration_Minutes(awscdk.Token_AsNumber(awscdk.Aws_ACCOUNT_ID()))}), 0},
 	}

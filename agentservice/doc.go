@@ -35,7 +35,8 @@
 // gateway, Container Insights on, 1 vCPU and 2 GiB, 2 tasks, port 8080,
 // awslogs with stream prefix "agent" kept one week, in non-blocking mode
 // with a 10 MiB buffer (an alarm fires when CloudWatch Logs rejects a
-// metric line), a public load balancer,
+// metric line), HTTPS on CloudFront's own domain in front of an internal
+// load balancer (Front; docs/front.md),
 // the health check and timing budget of package healthcheck and the
 // scaling of package scaling. Deployments are rolling and safe: minimum
 // healthy 100 %, maximum 200 %, and the deployment circuit breaker rolls a
@@ -99,7 +100,9 @@
 // LBSecurityGroup, TargetGroup, Service, URL, Target5xxAlarm,
 // UnhealthyTargetsAlarm, LatencyAlarm, EMFErrorsAlarm, Dashboard, AccessLogs
 // (the bucket), Firewall, FirewallLogs and FirewallLogging (with the web
-// ACL), Certificate and Alias (with a domain), ExecLogs (with ECS Exec),
+// ACL), Distribution, ViewerIP (its function) and CloudFrontOriginFacing
+// (the prefix-list mapping, in an environment-agnostic stack) with the
+// CloudFront front, Certificate and Alias (with a domain), ExecLogs (with ECS Exec),
 // AlternateTargetGroup, ProductionRule, TestRule and DeployRole (with a
 // blue/green-family Deployment), under LB, Listener, and under the
 // service's task count the policies of package scaling (Cpu, Requests,

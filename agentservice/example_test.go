@@ -74,7 +74,7 @@ func ExampleDeployment() {
 	// strategy: CANARY canary: map[CanaryBakeTimeInMinutes:10 CanaryPercent:5] bake: 5 min
 	// target groups: 2
 	// traffic shifted by: Agent/Agent/ProductionRule as Agent/Agent/DeployRole
-	// worst-case deploy: 19m5s
+	// worst-case deploy: 19m0s
 }
 
 // The operations side: the container learns where to write agentkit's
@@ -105,4 +105,24 @@ func ExampleProps_ModelPrices() {
 	// AGENTKIT_METRICS_SERVICE=Agent/Agent
 	// AGENTKIT_MODEL_PRICES={"claude-sonnet-4":{"input":3,"output":15}}
 	// dashboard: Agent/Agent/Dashboard latency alarm: Agent/Agent/LatencyAlarm
+}
+
+// The front door: by default CloudFront serves HTTPS on its own domain
+// before an internal load balancer, and the request deadline leaves room
+// for CloudFront's 60 s origin response timeout. Plain HTTP on the
+// internet is there only when named.
+func ExampleFront() {
+	image := agentservice.ImageFromRegistry("public.ecr.aws/example/agent:1.0.0")
+
+	// The old 60 s deadline does not fit behind CloudFront.
+	fmt.Println((&agentservice.Props{Image: image, RequestTimeout: awscdk.Duration_Seconds(jsii.Number(60))}).Validate())
+	// A stream may run longer: its heartbeats reach CloudFront in time.
+	fmt.Println((&agentservice.Props{Image: image, RequestTimeout: awscdk.Duration_Minutes(jsii.Number(5)),
+		LongRequestsStream: jsii.Bool(true)}).Validate())
+	// HTTPS on a public load balancer needs a certificate of your own.
+	fmt.Println((&agentservice.Props{Image: image, Front: agentservice.FrontPublicALB}).Validate())
+	// Output:
+	// agentservice: RequestTimeout 60s does not fit OriginResponseTimeout 60s; CloudFront answers 504 when a response's first byte takes longer, so agentkit must answer 5s before it: use a RequestTimeout of at most 55s, a longer OriginResponseTimeout, or LongRequestsStream if the long requests stream
+	// <nil>
+	// agentservice: Front PublicALB needs a Certificate, or a DomainName with its DomainZone, for the load balancer's HTTPS listener; give one, or drop Front for HTTPS through CloudFront
 }

@@ -17,8 +17,8 @@ import (
 	"github.com/agentcdk/agentcdk/internal/token"
 )
 
-// Firewall configures the AWS WAF web ACL in front of a public load
-// balancer. The zero value is the default web ACL.
+// Firewall configures the AWS WAF web ACL on the load balancer of a public
+// service, whatever its Front. The zero value is the default web ACL.
 type Firewall struct {
 	// Off leaves the load balancer without a web ACL.
 	//
@@ -31,6 +31,15 @@ type Firewall struct {
 	//
 	// Default: 600 (DefaultRateLimit): two requests a second, sustained.
 	RateLimit *float64
+	// CallerRateLimit is the most requests one caller may send in any five
+	// minutes, the caller told by the value of its Authorization header,
+	// and apart by the value of its x-api-key header (two rules: a request
+	// without the header is not counted by its rule, only by the per-IP
+	// one). It holds a caller who spreads requests over many addresses.
+	// 10 to 2,000,000,000.
+	//
+	// Default: 600 (DefaultCallerRateLimit).
+	CallerRateLimit *float64
 	// WebAclArn associates a web ACL of your own instead of making one.
 	//
 	// Default: - a web ACL made by the construct.
@@ -51,6 +60,9 @@ const (
 	// DefaultRateLimit is Firewall.RateLimit's default, in requests per
 	// client IP address per five minutes.
 	DefaultRateLimit = 600
+	// DefaultCallerRateLimit is Firewall.CallerRateLimit's default, in
+	// requests per caller credential per five minutes.
+	DefaultCallerRateLimit = 600
 	// minRateLimit and maxRateLimit are AWS WAF's limits on a rate-based
 	// rule.
 	minRateLimit = 10
@@ -70,7 +82,7 @@ const (
 var DefaultRedactedHeaders = []string{"authorization", "cookie", "x-api-key"}
 
 func (p *Props) firewallOn() bool {
-	return p.public() && (p.Firewall == nil || !defaults.Or(p.Firewall.Off, false))
+	return p.front() != "" && (p.Firewall == nil || !defaults.Or(p.Firewall.Off, false))
 }
 
 func (p *Props) validateFirewall() error {
@@ -81,14 +93,19 @@ func (p *Props) validateFirewall() error {
 	if !p.public() && !defaults.Or(f.Off, false) {
 		return fmt.Errorf("agentservice: Firewall is set for an internal load balancer; the web ACL guards a public one, so drop Firewall or make the load balancer public")
 	}
-	if defaults.Or(f.Off, false) && (f.RateLimit != nil || f.WebAclArn != nil) {
-		return fmt.Errorf("agentservice: Firewall.Off is true, so Firewall.RateLimit and Firewall.WebAclArn do nothing; drop them or turn the firewall on")
+	if defaults.Or(f.Off, false) && (f.RateLimit != nil || f.CallerRateLimit != nil || f.WebAclArn != nil) {
+		return fmt.Errorf("agentservice: Firewall.Off is true, so Firewall.RateLimit, Firewall.CallerRateLimit and Firewall.WebAclArn do nothing; drop them or turn the firewall on")
 	}
-	if f.WebAclArn != nil && f.RateLimit != nil {
-		return fmt.Errorf("agentservice: Firewall.RateLimit applies to the web ACL the construct makes, but Firewall.WebAclArn gives one; set the rate in your web ACL")
+	if f.WebAclArn != nil && (f.RateLimit != nil || f.CallerRateLimit != nil) {
+		return fmt.Errorf("agentservice: Firewall.RateLimit and Firewall.CallerRateLimit apply to the web ACL the construct makes, but Firewall.WebAclArn gives one; set the rates in your web ACL")
 	}
-	if v := f.RateLimit; v != nil && !token.IsNumber(v) && (*v < minRateLimit || *v > maxRateLimit || *v != float64(int64(*v))) {
-		return fmt.Errorf("agentservice: Firewall.RateLimit %v is not a rate limit; use a whole number of requests per 5 minutes from %d to %d", *v, minRateLimit, maxRateLimit)
+	for _, r := range []struct {
+		name string
+		v    *float64
+	}{{"RateLimit", f.RateLimit}, {"CallerRateLimit", f.CallerRateLimit}} {
+		if v := r.v; v != nil && !token.IsNumber(v) && (*v < minRateLimit || *v > maxRateLimit || *v != float64(int64(*v))) {
+			return fmt.Errorf("agentservice: Firewall.%s %v is not a rate limit; use a whole number of requests per 5 minutes from %d to %d", r.name, *v, minRateLimit, maxRateLimit)
+		}
 	}
 	return f.validateRedactHeaders()
 }
@@ -130,8 +147,8 @@ func (f *Firewall) validateRedactHeaders() error {
 // firewall puts a web ACL in front of lb and returns the one it made, or nil
 // for the caller's. The rules: AWS's common rule set (with its 8 KB body
 // limit only counted, since agent prompts are often longer), its
-// known-bad-inputs set, the Amazon IP reputation list, and a rate limit per
-// client IP address.
+// known-bad-inputs set, the Amazon IP reputation list, a rate limit per
+// client IP address and one per caller credential.
 func firewall(scope constructs.Construct, p *Props, lb elbv2.ApplicationLoadBalancer) awswafv2.CfnWebACL {
 	if arn := p.Firewall; arn != nil && arn.WebAclArn != nil {
 		awswafv2.NewCfnWebACLAssociation(scope, jsii.String("FirewallAssociation"), &awswafv2.CfnWebACLAssociationProps{
@@ -139,9 +156,10 @@ func firewall(scope constructs.Construct, p *Props, lb elbv2.ApplicationLoadBala
 		})
 		return nil
 	}
-	rate := float64(DefaultRateLimit)
+	rate, callerRate := float64(DefaultRateLimit), float64(DefaultCallerRateLimit)
 	if p.Firewall != nil {
 		rate = defaults.Or(p.Firewall.RateLimit, DefaultRateLimit)
+		callerRate = defaults.Or(p.Firewall.CallerRateLimit, DefaultCallerRateLimit)
 	}
 	visibility := func(name string) *awswafv2.CfnWebACL_VisibilityConfigProperty {
 		return &awswafv2.CfnWebACL_VisibilityConfigProperty{
@@ -176,15 +194,9 @@ func firewall(scope constructs.Construct, p *Props, lb elbv2.ApplicationLoadBala
 			// Agent prompts often pass the set's 8 KB body limit: counted, not blocked.
 			managed(1, "AWSManagedRulesCommonRuleSet", "SizeRestrictions_BODY"),
 			managed(2, "AWSManagedRulesKnownBadInputsRuleSet"),
-			&awswafv2.CfnWebACL_RuleProperty{
-				Name:     jsii.String("RateLimitPerIP"),
-				Priority: jsii.Number(3),
-				Action:   &awswafv2.CfnWebACL_RuleActionProperty{Block: &awswafv2.CfnWebACL_BlockActionProperty{}},
-				Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: &awswafv2.CfnWebACL_RateBasedStatementProperty{
-					Limit: jsii.Number(rate), AggregateKeyType: jsii.String("IP"),
-				}},
-				VisibilityConfig: visibility("RateLimitPerIP"),
-			},
+			rateRule(3, "RateLimitPerIP", p.perIP(rate)),
+			rateRule(4, "RateLimitPerAuthorization", perHeader(callerRate, "authorization")),
+			rateRule(5, "RateLimitPerApiKey", perHeader(callerRate, "x-api-key")),
 		},
 		VisibilityConfig: visibility("AgentFirewall"),
 	})
@@ -193,6 +205,60 @@ func firewall(scope constructs.Construct, p *Props, lb elbv2.ApplicationLoadBala
 	})
 	logFirewall(scope, p, acl)
 	return acl
+}
+
+// rateRule blocks what stmt counts above its limit.
+func rateRule(priority float64, name string, stmt *awswafv2.CfnWebACL_RateBasedStatementProperty) *awswafv2.CfnWebACL_RuleProperty {
+	return &awswafv2.CfnWebACL_RuleProperty{
+		Name:      jsii.String(name),
+		Priority:  jsii.Number(priority),
+		Action:    &awswafv2.CfnWebACL_RuleActionProperty{Block: &awswafv2.CfnWebACL_BlockActionProperty{}},
+		Statement: &awswafv2.CfnWebACL_StatementProperty{RateBasedStatement: stmt},
+		VisibilityConfig: &awswafv2.CfnWebACL_VisibilityConfigProperty{
+			CloudWatchMetricsEnabled: jsii.Bool(true), MetricName: jsii.String(name), SampledRequestsEnabled: jsii.Bool(true),
+		},
+	}
+}
+
+// perIP counts requests per client address. Behind CloudFront the
+// connection comes from CloudFront, so the address is read from
+// ViewerIPHeader, which the distribution's function overwrites on every
+// request with the viewer's address; X-Forwarded-For would not do, as its
+// first address is whatever the client wrote. A request without a valid
+// address in the header is not counted (FallbackBehavior NO_MATCH): none
+// arrives through CloudFront, and should the header ever go missing, MATCH
+// would pool every request into one bucket and throttle all callers at
+// once; the per-caller rules still hold
+// (https://docs.aws.amazon.com/waf/latest/developerguide/waf-rule-statement-type-rate-based-aggregation-options.html).
+func (p *Props) perIP(limit float64) *awswafv2.CfnWebACL_RateBasedStatementProperty {
+	if p.front() != FrontCloudFront {
+		return &awswafv2.CfnWebACL_RateBasedStatementProperty{Limit: jsii.Number(limit), AggregateKeyType: jsii.String("IP")}
+	}
+	return &awswafv2.CfnWebACL_RateBasedStatementProperty{
+		Limit: jsii.Number(limit), AggregateKeyType: jsii.String("FORWARDED_IP"),
+		ForwardedIpConfig: &awswafv2.CfnWebACL_ForwardedIPConfigurationProperty{
+			HeaderName: jsii.String(ViewerIPHeader), FallbackBehavior: jsii.String("NO_MATCH"),
+		},
+	}
+}
+
+// perHeader counts requests per value of a credential header: one caller,
+// from however many addresses. AWS WAF leaves a request without the header
+// out of the rule
+// (https://docs.aws.amazon.com/waf/latest/APIReference/API_RateBasedStatementCustomKey.html),
+// so a caller without it is bounded by the per-IP rule alone.
+func perHeader(limit float64, header string) *awswafv2.CfnWebACL_RateBasedStatementProperty {
+	return &awswafv2.CfnWebACL_RateBasedStatementProperty{
+		Limit: jsii.Number(limit), AggregateKeyType: jsii.String("CUSTOM_KEYS"),
+		CustomKeys: &[]any{&awswafv2.CfnWebACL_RateBasedStatementCustomKeyProperty{
+			Header: &awswafv2.CfnWebACL_RateLimitHeaderProperty{
+				Name: jsii.String(header),
+				TextTransformations: &[]any{&awswafv2.CfnWebACL_TextTransformationProperty{
+					Priority: jsii.Number(0), Type: jsii.String("NONE"),
+				}},
+			},
+		}},
+	}
 }
 
 // logFirewall sends the web ACL's log to a log group of its own, kept and

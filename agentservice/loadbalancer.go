@@ -3,6 +3,7 @@ package agentservice
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
@@ -23,19 +24,22 @@ const (
 
 // front is what loadBalancer makes.
 type front struct {
-	lb       elbv2.ApplicationLoadBalancer
-	listener elbv2.ApplicationListener
-	redirect elbv2.ApplicationListener
-	tg       elbv2.ApplicationTargetGroup
-	bucket   awss3.IBucket
-	cert     awscertificatemanager.ICertificate
-	firewall awswafv2.CfnWebACL
-	url      *string
+	lb           elbv2.ApplicationLoadBalancer
+	listener     elbv2.ApplicationListener
+	redirect     elbv2.ApplicationListener
+	tg           elbv2.ApplicationTargetGroup
+	bucket       awss3.IBucket
+	cert         awscertificatemanager.ICertificate
+	firewall     awswafv2.CfnWebACL
+	distribution awscloudfront.Distribution
+	url          *string
 }
 
 func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
+	checkRegion(scope, p)
+	warnPublicHTTP(scope, p)
 	subnets := awsec2.SubnetType_PRIVATE_WITH_EGRESS
-	if p.public() {
+	if p.internetFacing() {
 		subnets = awsec2.SubnetType_PUBLIC
 	}
 	// The load balancer only ever talks to the tasks: its group gets an
@@ -48,7 +52,7 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 	var f front
 	f.lb = elbv2.NewApplicationLoadBalancer(scope, jsii.String("LB"), &elbv2.ApplicationLoadBalancerProps{
 		Vpc:                     vpc,
-		InternetFacing:          jsii.Bool(p.public()),
+		InternetFacing:          jsii.Bool(p.internetFacing()),
 		VpcSubnets:              &awsec2.SubnetSelection{SubnetType: subnets},
 		SecurityGroup:           sg,
 		IdleTimeout:             p.idleTimeout(),
@@ -71,10 +75,15 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		f.listener = f.lb.AddListener(jsii.String("Listener"), &elbv2.BaseApplicationListenerProps{
 			Port:                jsii.Number(DefaultListenerPort),
 			Protocol:            elbv2.ApplicationProtocol_HTTP,
-			Open:                jsii.Bool(p.public()),
+			Open:                jsii.Bool(p.internetFacing()),
 			DefaultTargetGroups: forward,
 			DefaultAction:       answer,
 		})
+		if p.front() == FrontCloudFront {
+			f.distribution = cloudFront(scope, p, f.lb, sg, DefaultListenerPort)
+			f.url = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), f.distribution.DistributionDomainName()})
+			return f
+		}
 		allowFromVpc(f.lb, p, vpc, DefaultListenerPort)
 		f.url = awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("http://"), f.lb.LoadBalancerDnsName()})
 		return f
@@ -102,7 +111,7 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		Protocol:            elbv2.ApplicationProtocol_HTTPS,
 		Certificates:        &[]elbv2.IListenerCertificate{elbv2.ListenerCertificate_FromCertificateManager(f.cert)},
 		SslPolicy:           policy,
-		Open:                jsii.Bool(p.public()),
+		Open:                jsii.Bool(p.internetFacing()),
 		DefaultTargetGroups: forward,
 		DefaultAction:       answer,
 	})
@@ -110,7 +119,7 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		f.redirect = f.lb.AddRedirect(&elbv2.ApplicationLoadBalancerRedirectConfig{
 			SourcePort: jsii.Number(DefaultListenerPort), SourceProtocol: elbv2.ApplicationProtocol_HTTP,
 			TargetPort: jsii.Number(DefaultHTTPSPort), TargetProtocol: elbv2.ApplicationProtocol_HTTPS,
-			Open: jsii.Bool(p.public()),
+			Open: jsii.Bool(p.internetFacing()),
 		})
 		allowFromVpc(f.lb, p, vpc, DefaultListenerPort)
 	}
@@ -148,10 +157,11 @@ func (p *Props) listenerDefault(tg elbv2.ApplicationTargetGroup) (*[]elbv2.IAppl
 }
 
 // allowFromVpc opens an internal load balancer's listener port to the
-// VPC's own address range: a public one is open to the internet on it
-// (the listener's Open), an internal one only to its network.
+// VPC's own address range: an internet-facing one is open to the internet
+// on it (the listener's Open), one behind CloudFront only to CloudFront's
+// origin-facing addresses, an internal one only to its network.
 func allowFromVpc(lb elbv2.ApplicationLoadBalancer, p *Props, vpc awsec2.IVpc, port float64) {
-	if p.public() {
+	if p.internetFacing() {
 		return
 	}
 	lb.Connections().AllowFrom(awsec2.Peer_Ipv4(vpc.VpcCidrBlock()), awsec2.Port_Tcp(jsii.Number(port)),

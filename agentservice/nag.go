@@ -22,11 +22,14 @@ func suppressInherent(s *Service, p *Props) {
 		nag.Suppress(s.AccessLogsBucket, nag.Rule{ID: "AwsSolutions-S1",
 			Reason: "This bucket receives the load balancer's access logs; logging its own access to itself would loop, and its contents are already an access log"})
 	}
-	if p.public() {
+	if p.internetFacing() {
 		nag.Suppress((*s.LoadBalancer.Connections().SecurityGroups())[0], nag.Rule{ID: "AwsSolutions-EC23",
 			Reason: "A public load balancer accepts 0.0.0.0/0 on its listener ports only (80, and 443 with HTTPS); every other port is closed and the tasks accept traffic only from this group"})
 	}
 	suppressTask(s.TaskDefinition, defaults.Or(p.EnableExecuteCommand, false))
+	if s.Distribution != nil {
+		suppressFront(s)
+	}
 	if s.AccessLogsBucket != nil && p.AccessLogsBucket == nil {
 		suppressCompliance(s.AccessLogsBucket, "S3BucketLoggingEnabled",
 			"This bucket receives the load balancer's access logs; logging its own access to itself would loop, and its contents are already an access log")
@@ -49,6 +52,26 @@ func suppressInherent(s *Service, p *Props) {
 				"This deployment alarm's action is the ECS deployment rollback (the service's DeploymentAlarms), which the rule does not see; give AlarmTopic to be notified as well")
 		}
 	}
+}
+
+// suppressFront records what follows from serving through CloudFront
+// with no domain of the user's own (FrontCloudFront; docs/front.md).
+func suppressFront(s *Service) {
+	dist := s.Distribution
+	nag.Suppress(dist,
+		nag.Rule{ID: "AwsSolutions-CFR1",
+			Reason: "Who may call the agent is decided by caller identity and the web ACL's limits; which countries may reach it is the owner's decision, made on Service.Distribution"},
+		nag.Rule{ID: "AwsSolutions-CFR2",
+			Reason: "The web ACL (Firewall) is on the load balancer, which only this distribution reaches; a CLOUDFRONT-scope web ACL can only be made in us-east-1, which a stack in another region cannot do"},
+		nag.Rule{ID: "AwsSolutions-CFR3",
+			Reason: "Every request the distribution passes on is in the load balancer's access log, with the viewer's address in X-Forwarded-For; CloudFront's standard logs (v2) are set up in us-east-1 only, and its legacy logs need a bucket with ACLs enabled"},
+		nag.Rule{ID: "AwsSolutions-CFR4",
+			Reason: "The distribution serves *.cloudfront.net with CloudFront's default certificate, for which CloudFront fixes the minimum protocol at TLSv1 whatever is asked; a domain of your own with a us-east-1 certificate lifts it"},
+	)
+	const internal = "This listener is on an internal load balancer that admits only CloudFront's origin-facing addresses; viewers reach it through the distribution, which serves HTTPS and redirects HTTP, and the hop from CloudFront stays inside the VPC"
+	suppressCompliance(s.Listener, "ALBHttpToHttpsRedirection", internal)
+	suppressCompliance(s.Listener, "ELBv2ACMCertificateRequired", internal)
+	suppressCompliance(s.LoadBalancer, "ALBHttpToHttpsRedirection", internal)
 }
 
 // compliancePacks are the rule-id prefixes of cdk-nag's compliance packs,

@@ -99,8 +99,8 @@ func eachConst(t *testing.T, dir string, f func(name string, value ast.Expr)) {
 
 // awsMetrics are the metrics AWS writes that the construct may graph or
 // alarm on, by namespace, as the services document them (the Elastic Load
-// Balancing, ECS, Container Insights, SQS and CloudWatch Logs CloudWatch
-// metric references).
+// Balancing, ECS, Container Insights, SQS, CloudWatch Logs and CloudFront
+// CloudWatch metric references).
 var awsMetrics = map[string][]string{
 	"AWS/ApplicationELB": {"RequestCount", "TargetResponseTime", "HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count",
 		"HTTPCode_ELB_5XX_Count", "UnHealthyHostCount"},
@@ -109,6 +109,9 @@ var awsMetrics = map[string][]string{
 	"AWS/SQS": {"ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible",
 		"ApproximateAgeOfOldestMessage"},
 	"AWS/Logs": {"EMFValidationErrors", "EMFParsingErrors"},
+	// CloudFront's default metrics, in us-east-1
+	// (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/programming-cloudwatch-metrics.html)
+	"AWS/CloudFront": {"Requests", "4xxErrorRate", "5xxErrorRate"},
 }
 
 // metricRef is one metric a dashboard or alarm names.
@@ -414,7 +417,7 @@ func TestTheAlarmsThresholdsAndTopic(t *testing.T) {
 		latency, oldestMessage float64
 		notified               bool
 	}{
-		{"defaults: 80 % of the 60 s deadline, twice the 5 min wait", opsDefaults, 48, 600, false},
+		{"defaults: 80 % of the 55 s deadline behind CloudFront, twice the 5 min wait", opsDefaults, 44, 600, false},
 		{"a 30 s deadline and a 2 min wait, with a topic", &stackCase{name: "Ops",
 			web: func(stack awscdk.Stack) *agentservice.Props {
 				return &agentservice.Props{Image: registryImage(), RequestTimeout: secs(30),

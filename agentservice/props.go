@@ -170,20 +170,56 @@ type Props struct {
 	// explicitly.
 	LogBufferSizeMiB *float64
 
-	// PublicLoadBalancer puts the load balancer in the public subnets with
-	// an internet-facing scheme.
+	// PublicLoadBalancer makes the service reachable from the internet,
+	// through Front. false keeps it inside the VPC: an internal load
+	// balancer on plain HTTP, open to the VPC's address range, with no
+	// front and no web ACL.
 	//
 	// Default: true.
 	PublicLoadBalancer *bool
-	// Firewall configures the AWS WAF web ACL in front of a public load
-	// balancer: on by default, tunable (RateLimit), replaceable (WebAclArn)
-	// and removable (Off). An internal load balancer has none. The web ACL
-	// costs about 9 USD a month plus 0.60 USD per million requests.
+	// Front is how the internet reaches the service (see docs/front.md):
+	// FrontCloudFront (HTTPS on https://<id>.cloudfront.net, no domain
+	// needed, the load balancer internal), FrontPublicALB (HTTPS on an
+	// internet-facing load balancer with Certificate or DomainName), or
+	// FrontPublicHTTP (plain HTTP on the internet, only when named, with a
+	// warning at synth). Only with PublicLoadBalancer.
+	//
+	// Default: FrontPublicALB when Certificate or DomainName is set,
+	// FrontCloudFront otherwise.
+	Front Front
+	// OriginResponseTimeout is how long CloudFront waits for the load
+	// balancer's first byte, and between two packets, before it answers
+	// 504. RequestTimeout + 5 s must fit in it, unless LongRequestsStream
+	// (then a stream's heartbeat interval + 5 s must). 1 s to 180 s; above
+	// 60 s only after a CloudFront quota increase. Only with
+	// FrontCloudFront.
+	//
+	// Default: 60 s (DefaultOriginResponseTimeout), CloudFront's largest
+	// without a quota increase.
+	OriginResponseTimeout awscdk.Duration
+	// CloudFrontPrefixListId is the ID of the AWS-managed prefix list
+	// com.amazonaws.global.cloudfront.origin-facing in the stack's region,
+	// whose addresses alone the load balancer admits. Only with
+	// FrontCloudFront.
+	//
+	// Default: - from the construct's table of ten regions (us-east-1,
+	// us-east-2, us-west-1, us-west-2, eu-west-1, eu-west-2, eu-central-1,
+	// ap-southeast-1, ap-southeast-2, ap-northeast-1), read at deploy time
+	// in an environment-agnostic stack; another region needs this prop.
+	CloudFrontPrefixListId *string
+	// Firewall configures the AWS WAF web ACL on the load balancer of a
+	// public service (REGIONAL, also behind CloudFront: a CLOUDFRONT-scope
+	// web ACL can only be made in us-east-1): on by default, tunable
+	// (RateLimit, CallerRateLimit), replaceable (WebAclArn) and removable
+	// (Off). An internal load balancer has none. The web ACL costs about
+	// 11 USD a month plus 0.60 USD per million requests.
 	//
 	// Default: - a web ACL with the Amazon IP reputation list, AWS's common
 	// rule set (its 8 KB body limit counted, not blocked, since prompts run
-	// longer) and known-bad-inputs set, and a rate limit of 600 requests per
-	// client IP address per 5 minutes. Its log redacts the query string and
+	// longer) and known-bad-inputs set, a rate limit of 600 requests per
+	// client IP address per 5 minutes (behind CloudFront the viewer's, read
+	// from ViewerIPHeader), and one of 600 per Authorization value and per
+	// x-api-key value. Its log redacts the query string and
 	// DefaultRedactedHeaders, and goes to a log group named
 	// aws-waf-logs-<construct>-<the stack ID's UUID>: kept when the stack is
 	// deleted, as every log group of the construct is, so a deploy after
@@ -243,7 +279,9 @@ type Props struct {
 	// interruption never cuts a request. 1 s to 10 min, at most IdleTimeout
 	// unless LongRequestsStream.
 	//
-	// Default: 60 s.
+	// Default: 60 s; 55 s (DefaultCloudFrontRequestTimeout) behind
+	// FrontCloudFront, so that the answer at the deadline reaches CloudFront
+	// within its 60 s origin response timeout.
 	RequestTimeout awscdk.Duration
 	// LongRequestsStream says that every request that may run longer than
 	// IdleTimeout is a stream whose heartbeats (agentkit.Server.Stream)
@@ -445,10 +483,12 @@ type Props struct {
 	// Default: 90.
 	AccessLogsRetentionDays *float64
 
-	// Certificate turns on HTTPS: the load balancer listens on 443 with it
-	// and redirects 80 to 443.
+	// Certificate serves HTTPS from an internet-facing load balancer
+	// (FrontPublicALB): it listens on 443 with it and redirects 80 to 443.
+	// A certificate in the stack's region; CloudFront's would have to be in
+	// us-east-1.
 	//
-	// Default: - HTTP only, unless DomainName is set.
+	// Default: - none: HTTPS through CloudFront on its own domain.
 	Certificate awscertificatemanager.ICertificate
 	// DomainName is the service's domain name: the construct makes a
 	// DNS-validated certificate for it in DomainZone, listens on 443 and
@@ -521,6 +561,7 @@ func (p *Props) Validate() error {
 		p.validateLogging,
 		p.validateRequestTimeout,
 		p.validateTiming,
+		p.validateFront,
 		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
 		p.validateLatencyAlarm,
 		p.validateAdmission,
@@ -694,6 +735,13 @@ func (p *Props) validateDeployment() error {
 // is marked unresolved there, and no rule judges it.
 func (p *Props) timing() healthcheck.Timing {
 	t := healthcheck.TimingOf(p.HealthCheck, p.RequestTimeout, p.DeregistrationDelay, p.StopTimeout, p.IdleTimeout)
+	if p.RequestTimeout == nil {
+		// The front's default deadline, and the delay derived from it.
+		t.RequestTimeout = p.defaultDeadline()
+		if p.DeregistrationDelay == nil {
+			t.DeregistrationDelay = t.RequestTimeout + agentkit.RequestDeadlineMargin
+		}
+	}
 	t.LongRequestsStream = defaults.Or(p.LongRequestsStream, false)
 	return t
 }
@@ -751,7 +799,7 @@ const DefaultLatencyAlarmPercent = 80
 // deadline, past which agentkit has answered; a deadline that is a token
 // needs a threshold given, since the default is computed from it.
 func (p *Props) validateLatencyAlarm() error {
-	deadline := timing.Of(p.RequestTimeout, healthcheck.DefaultRequestTimeout)
+	deadline := p.deadline()
 	ok := deadline != timing.Unresolved
 	if p.LatencyAlarmThreshold == nil {
 		if !ok {
@@ -804,7 +852,7 @@ func (p *Props) idleTimeout() awscdk.Duration {
 }
 
 func (p *Props) requestTimeout() awscdk.Duration {
-	return defaults.Duration(p.RequestTimeout, healthcheck.DefaultRequestTimeout)
+	return defaults.Duration(p.RequestTimeout, p.defaultDeadline())
 }
 
 // deregistrationDelay is the given delay, or the request deadline plus

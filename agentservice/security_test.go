@@ -64,10 +64,11 @@ func TestSecureDefaults(t *testing.T) {
 	tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupEgress"), obj(map[string]any{
 		"FromPort": 8080, "ToPort": 8080, "IpProtocol": "tcp",
 	}))
+	// AND takes in only CloudFront's origin-facing addresses (front_test.go)
 	tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroup"), obj(map[string]any{
 		"GroupDescription":     "Agent load balancer: listener ports in, task port out",
 		"SecurityGroupEgress":  assertions.Match_Absent(),
-		"SecurityGroupIngress": []any{obj(map[string]any{"CidrIp": "0.0.0.0/0", "FromPort": 80, "ToPort": 80})},
+		"SecurityGroupIngress": assertions.Match_Absent(),
 	}))
 	// AND the container is locked down
 	tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudfront"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -49,6 +50,9 @@ type Service struct {
 	Container awsecs.ContainerDefinition
 	// LoadBalancer is the Application Load Balancer in front of the tasks.
 	LoadBalancer elbv2.ApplicationLoadBalancer
+	// Distribution is the CloudFront distribution in front of the load
+	// balancer (FrontCloudFront); nil for the other fronts.
+	Distribution awscloudfront.Distribution
 	// Listener is the load balancer's listener that forwards to
 	// TargetGroup: HTTPS on 443 when HTTPS is on, else HTTP on 80.
 	Listener elbv2.ApplicationListener
@@ -100,8 +104,11 @@ type Service struct {
 	// Dashboard is the service's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
-	// URL is the service's address, "http://" or "https://" and the domain
-	// name or the load balancer's DNS name; also a stack output.
+	// URL is the service's address: "https://" and the distribution's
+	// domain name behind CloudFront (FrontCloudFront), "https://" and the
+	// domain name or the load balancer's DNS name with a certificate, and
+	// "http://" and the load balancer's DNS name otherwise; also a stack
+	// output.
 	URL *string
 }
 
@@ -125,6 +132,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
 	s.AccessLogsBucket, s.Certificate, s.URL, s.Firewall = f.bucket, f.cert, f.url, f.firewall
+	s.Distribution = f.distribution
 	var shift shifter
 	if props.shifted() {
 		shift = trafficShift(s, props, s.Vpc, s.Listener, s.TargetGroup)

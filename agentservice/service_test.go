@@ -59,7 +59,7 @@ func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 				map[string]any{"Name": "AGENTKIT_IDLE_TIMEOUT", "Value": "120s"},
 				map[string]any{"Name": "AGENTKIT_METRICS_NAMESPACE", "Value": "AgentCDK"},
 				map[string]any{"Name": "AGENTKIT_METRICS_SERVICE", "Value": "Test/Agent"},
-				map[string]any{"Name": "AGENTKIT_REQUEST_TIMEOUT", "Value": "60s"},
+				map[string]any{"Name": "AGENTKIT_REQUEST_TIMEOUT", "Value": "55s"},
 				map[string]any{"Name": "AGENTKIT_STOP_TIMEOUT", "Value": "60s"},
 				map[string]any{"Name": "PORT", "Value": "8080"},
 			),
@@ -86,9 +86,11 @@ func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 			"AwsvpcConfiguration": obj(map[string]any{"AssignPublicIp": "DISABLED"}),
 		}),
 	}))
-	// AND a public load balancer listens on 80 with a streaming-friendly idle timeout
+	// AND the load balancer, reached from the internet through CloudFront
+	// (front_test.go), is internal, listens on 80 and has a
+	// streaming-friendly idle timeout
 	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::LoadBalancer"), obj(map[string]any{
-		"Scheme":                 "internet-facing",
+		"Scheme":                 "internal",
 		"LoadBalancerAttributes": arrayWith(map[string]any{"Key": "idle_timeout.timeout_seconds", "Value": "120"}),
 	}))
 	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::Listener"), obj(map[string]any{
@@ -106,7 +108,7 @@ func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 		"HealthCheckTimeoutSeconds":  5,
 		"HealthyThresholdCount":      2,
 		"UnhealthyThresholdCount":    3,
-		"TargetGroupAttributes":      arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "65"}),
+		"TargetGroupAttributes":      arrayWith(map[string]any{"Key": "deregistration_delay.timeout_seconds", "Value": "60"}),
 	}))
 	// AND autoscaling spans 1 to 10 tasks
 	tmpl.HasResourceProperties(jsii.String("AWS::ApplicationAutoScaling::ScalableTarget"), obj(map[string]any{

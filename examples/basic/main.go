@@ -1,5 +1,6 @@
 // Command basic synthesizes the reference agent stack: an agent service on
-// ECS Fargate behind a public load balancer, with its API keys from SSM
+// ECS Fargate behind a load balancer that the internet reaches through
+// CloudFront over HTTPS (docs/front.md), with its API keys from SSM
 // Parameter Store. It builds its agent from this repository, so it runs only
 // here; an app of your own starts from the repository's starter/ folder.
 //

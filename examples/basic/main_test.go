@@ -35,8 +35,14 @@ func synthBasic(t *testing.T, packs ...stacktest.Pack) *stacktest.Synthesized {
 // The suppressions a reviewer accepts on the reference stack; anything
 // else cdk-nag finds must be fixed.
 var basicSuppressions = []stacktest.Suppression{
-	// The public load balancer must accept 0.0.0.0/0 on its listener ports.
-	{Path: "/BasicAgent/Agent/LBSecurityGroup/Resource", Rule: "AwsSolutions-EC23"},
+	// CloudFront on its own domain (docs/front.md): the country list is the
+	// owner's, the web ACL is on the load balancer (CLOUDFRONT scope is
+	// us-east-1 only), the load balancer's access log has every request, and
+	// the default certificate's minimum protocol is fixed at TLSv1.
+	{Path: "/BasicAgent/Agent/Distribution/Resource", Rule: "AwsSolutions-CFR1"},
+	{Path: "/BasicAgent/Agent/Distribution/Resource", Rule: "AwsSolutions-CFR2"},
+	{Path: "/BasicAgent/Agent/Distribution/Resource", Rule: "AwsSolutions-CFR3"},
+	{Path: "/BasicAgent/Agent/Distribution/Resource", Rule: "AwsSolutions-CFR4"},
 	// The access-log bucket cannot log to itself.
 	{Path: "/BasicAgent/Agent/AccessLogs/Resource", Rule: "AwsSolutions-S1"},
 	// PORT and the AGENTKIT_* timings are the runtime contract, not secrets.
@@ -212,15 +218,15 @@ func onlyPhysicalID(t *testing.T, d *stacktest.Deployment, s *stacktest.Synthesi
 }
 
 // userDecisions are the compliance findings the examples leave to their
-// user, by pack: HTTP only, since they have no certificate or domain
-// (Certificate or DomainName closes both), deletion protection off, so
-// that cdk destroy works (DeletionProtection closes it). The example gives
-// its alarms a topic, so no alarm is left without an action. The README
-// lists them. Every other finding is fixed or recorded as inherent.
+// user, by pack: deletion protection off, so that cdk destroy works
+// (DeletionProtection closes it). Viewers get HTTPS from CloudFront, so no
+// HTTP finding is left; the example gives its alarms a topic, so no alarm
+// is left without an action. The README lists them. Every other finding is
+// fixed or recorded as inherent.
 var userDecisions = map[stacktest.Pack][]string{
-	stacktest.NIST80053R5: {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired", "ELBDeletionProtectionEnabled"},
-	stacktest.HIPAA:       {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired", "ELBDeletionProtectionEnabled"},
-	stacktest.PCIDSS321:   {"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired"},
+	stacktest.NIST80053R5: {"ELBDeletionProtectionEnabled"},
+	stacktest.HIPAA:       {"ELBDeletionProtectionEnabled"},
+	stacktest.PCIDSS321:   nil,
 }
 
 func TestRunWritesTheAssemblyAndReportsIt(t *testing.T) {

@@ -261,7 +261,7 @@ func (d *Deployment) publishAssets(manifestPath string) error {
 // `cdk deploy` passes templates by URL too, which lifts CreateStack's
 // 51,200-byte limit on a template body.
 func (d *Deployment) uploadTemplate(template map[string]any) (string, error) {
-	body, err := json.Marshal(template)
+	body, err := json.Marshal(forMoto(template))
 	if err != nil {
 		return "", fmt.Errorf("encode the template: %w", err)
 	}

@@ -26,7 +26,8 @@
 //
 // Deploy does what `cdk deploy` does against the emulator: bootstrap
 // resources, file assets, template upload, CreateStack. What it must do
-// differently because moto is not AWS is in moto.go, with the reason, and
+// differently because moto is not AWS is in moto.go, with the reason (the
+// copy of the template moto gets lacks what moto fails on: forMoto), and
 // the resources moto does not implement are reported in Deployment.Skipped.
 //
 // CfnLint and Deploy need tools a fresh machine may lack (cfn-lint,

@@ -48,8 +48,92 @@ import (
 //     on a role): motoCouldNotDelete recognises them, and Delete goes on as
 //     CloudFormation on AWS would have finished. What moto keeps has a
 //     generated name, so it cannot collide with a later deployment.
+//   - moto's CloudFormation implements no CloudFront resource type, and a
+//     Ref or Fn::GetAtt of a resource it did not make fails the stack's
+//     outputs (DescribeStacks answers 500, "Fn::GetAtt references undefined
+//     resource"); and it fails an AWS::EC2::SecurityGroupIngress whose
+//     source is a prefix list (an AssertionError: HTTP 500 to CreateStack,
+//     which the SDK retries into AlreadyExistsException). forMoto adapts
+//     the copy of the template moto gets, and only that: such ingress rules
+//     are left out, and such references become the string
+//     "moto-lacks:<LogicalID>". Both land in Deployment.Skipped; the
+//     template tests and cfn-lint read the template as synthesized.
 //
-// The templates themselves are deployed unchanged.
+// Otherwise the templates are deployed unchanged.
+
+// motoLacks are the resource types moto's CloudFormation does not make and
+// that other resources or outputs of our templates refer to.
+var motoLacks = []string{"AWS::CloudFront::Distribution", "AWS::CloudFront::Function", "AWS::CloudFront::VpcOrigin"}
+
+// forMoto returns the template moto can deploy (see the top of this file):
+// template itself when nothing needs adapting, a copy otherwise.
+func forMoto(template map[string]any) map[string]any {
+	resources, _ := template["Resources"].(map[string]any)
+	lacking := map[string]bool{}
+	drop := map[string]bool{}
+	for id, r := range resources {
+		res, _ := r.(map[string]any)
+		typ, _ := res["Type"].(string)
+		props, _ := res["Properties"].(map[string]any)
+		switch {
+		case slices.Contains(motoLacks, typ):
+			lacking[id] = true
+		case typ == "AWS::EC2::SecurityGroupIngress" && props["SourcePrefixListId"] != nil:
+			drop[id] = true
+		}
+	}
+	if len(lacking) == 0 && len(drop) == 0 {
+		return template
+	}
+	out := maps.Clone(template)
+	kept := map[string]any{}
+	for id, r := range resources {
+		if drop[id] {
+			continue
+		}
+		res, _ := stubReferences(r, lacking).(map[string]any)
+		if deps, ok := res["DependsOn"].([]any); ok {
+			res["DependsOn"] = slices.DeleteFunc(deps, func(d any) bool { s, _ := d.(string); return drop[s] })
+		}
+		kept[id] = res
+	}
+	out["Resources"] = kept
+	if outputs, ok := template["Outputs"]; ok {
+		out["Outputs"] = stubReferences(outputs, lacking)
+	}
+	return out
+}
+
+// stubReferences returns v with every Ref and Fn::GetAtt of a resource in
+// lacking replaced by "moto-lacks:<LogicalID>".
+func stubReferences(v any, lacking map[string]bool) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if len(v) == 1 {
+			if id, ok := v["Ref"].(string); ok && lacking[id] {
+				return "moto-lacks:" + id
+			}
+			if att, ok := v["Fn::GetAtt"].([]any); ok && len(att) > 0 {
+				if id, _ := att[0].(string); lacking[id] {
+					return "moto-lacks:" + id
+				}
+			}
+		}
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = stubReferences(e, lacking)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = stubReferences(e, lacking)
+		}
+		return out
+	default:
+		return v
+	}
+}
 
 // answerCustomResources reports SUCCESS, with no data, for every custom
 // resource of the template, to the response URL moto gave its handler

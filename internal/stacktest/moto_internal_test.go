@@ -1,0 +1,49 @@
+package stacktest
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestForMotoLeavesOutWhatMotoCannotDeployAndNothingElse(t *testing.T) {
+	// GIVEN a template with a CloudFront distribution, an output and a
+	// dashboard that refer to it, a prefix-list ingress rule that another
+	// resource depends on, and a CIDR ingress rule
+	var template map[string]any
+	if err := json.Unmarshal([]byte(`{
+		"Resources": {
+			"Dist": {"Type": "AWS::CloudFront::Distribution", "Properties": {}},
+			"FromCloudFront": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {"SourcePrefixListId": "pl-1", "FromPort": 80}},
+			"FromVpc": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {"CidrIp": "10.0.0.0/16", "FromPort": 80}},
+			"Board": {"Type": "AWS::CloudWatch::Dashboard", "DependsOn": ["FromCloudFront", "FromVpc"],
+				"Properties": {"DashboardBody": {"Fn::Join": ["", ["a", {"Ref": "Dist"}, {"Ref": "FromVpc"}]]}}}
+		},
+		"Outputs": {"URL": {"Value": {"Fn::Join": ["", ["https://", {"Fn::GetAtt": ["Dist", "DomainName"]}]]}}}
+	}`), &template); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := json.Marshal(template)
+
+	// WHEN it is adapted for moto
+	got, _ := json.Marshal(forMoto(template))
+
+	// THEN the prefix-list rule is gone, and so is the dependency on it;
+	// references to the distribution are strings; the rest is as it was
+	want := `{"Outputs":{"URL":{"Value":{"Fn::Join":["",["https://","moto-lacks:Dist"]]}}},` +
+		`"Resources":{"Board":{"DependsOn":["FromVpc"],"Properties":{"DashboardBody":{"Fn::Join":["",["a","moto-lacks:Dist",{"Ref":"FromVpc"}]]}},"Type":"AWS::CloudWatch::Dashboard"},` +
+		`"Dist":{"Properties":{},"Type":"AWS::CloudFront::Distribution"},` +
+		`"FromVpc":{"Properties":{"CidrIp":"10.0.0.0/16","FromPort":80},"Type":"AWS::EC2::SecurityGroupIngress"}}}`
+	if string(got) != want {
+		t.Errorf("forMoto =\n  %s\nwant\n  %s", got, want)
+	}
+	// AND the template given is untouched
+	if after, _ := json.Marshal(template); string(after) != string(before) {
+		t.Errorf("forMoto changed its input:\n  %s\nwas\n  %s", after, before)
+	}
+
+	// GIVEN a template with nothing to adapt WHEN adapted THEN it is the same map
+	plain := map[string]any{"Resources": map[string]any{"FromVpc": map[string]any{"Type": "AWS::EC2::SecurityGroupIngress"}}}
+	if adapted := forMoto(plain); adapted["Resources"].(map[string]any)["FromVpc"] == nil || len(adapted) != 1 {
+		t.Errorf("forMoto(plain) = %v", adapted)
+	}
+}
