@@ -202,6 +202,16 @@ type Props struct {
 	//
 	// Default: - no container health check.
 	ContainerHealthCheck *healthcheck.ContainerProps
+	// RoutingAlgorithm is how the load balancer picks a task for each
+	// request, in TargetGroup and AlternateTargetGroup alike:
+	// elbv2.TargetGroupLoadBalancingAlgorithmType_LEAST_OUTSTANDING_REQUESTS
+	// sends it to the task with the fewest requests in flight, which suits
+	// agent requests that last from a second to minutes (round robin piles
+	// long ones onto one task while another idles); _ROUND_ROBIN takes turns;
+	// _WEIGHTED_RANDOM picks at random. See docs/deployments.md.
+	//
+	// Default: least outstanding requests (DefaultRoutingAlgorithm).
+	RoutingAlgorithm elbv2.TargetGroupLoadBalancingAlgorithmType
 
 	// Scaling configures the service's task-count autoscaling.
 	//
@@ -490,6 +500,7 @@ func (p *Props) Validate() error {
 		p.validateStrategy,
 		p.validateSecurity,
 		p.validateFirewall,
+		p.validateRouting,
 		p.validateLogging,
 		p.validateRequestTimeout,
 		p.validateTiming,

@@ -130,6 +130,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		shift = trafficShift(s, props, s.Vpc, s.Listener, s.TargetGroup)
 		s.AlternateTargetGroup, s.ProductionRule, s.TestRule, s.DeployRole = shift.alt, shift.production, shift.test, shift.role
 	}
+	route(props, s.TargetGroup, s.AlternateTargetGroup)
 	if defaults.Or(props.DeploymentAlarms, true) {
 		s.Alarms = alarms(s, props, s.TargetGroup, s.AlternateTargetGroup)
 	}
