@@ -93,7 +93,8 @@
 // (the bucket), Firewall, FirewallLogs and FirewallLogging (with the web
 // ACL), Certificate and Alias (with a domain), ExecLogs (with ECS Exec),
 // AlternateTargetGroup, ProductionRule, TestRule and DeployRole (with a
-// blue/green-family Deployment), under LB, Listener, and under the
+// blue/green-family Deployment), TestTrafficSecret (with a test header and
+// no secret of yours), under LB, Listener, and under the
 // service's task count the policies of package scaling (Cpu, Requests,
 // Memory, Concurrency). Worker: Vpc, Cluster, Logs, TaskDef, Queue,
 // DeadLetterQueue, DeadLetterAlarm, OldestMessageAlarm, EMFErrorsAlarm,

@@ -3,8 +3,6 @@ package agentservice_test
 import (
 	"testing"
 
-	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
-
 	"github.com/agentcdk/agentcdk/agentservice"
 )
 
@@ -58,11 +56,8 @@ func TestTargetGroupsRouteToTheLeastBusyTask(t *testing.T) {
 
 func TestRoutingAlgorithmChoosesRoundRobin(t *testing.T) {
 	// GIVEN a blue/green service that asks for round robin
-	p := shifted("BLUE_GREEN")
-	p.RoutingAlgorithm = elbv2.TargetGroupLoadBalancingAlgorithmType_ROUND_ROBIN
-	tmpl, _ := synth(t, p)
 	// THEN both target groups take turns
-	got := algorithms(t, &synthesized{Template: tmpl})
+	got := algorithms(t, blueGreenOwnChoices.synth(t))
 	if len(got) != 2 {
 		t.Fatalf("%d target groups, want 2", len(got))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -72,9 +73,14 @@ type Service struct {
 	// one target group to the other during a blue/green, canary or linear
 	// deploy: every path, last in priority; nil for a rolling Deployment.
 	ProductionRule elbv2.ApplicationListenerRule
-	// TestRule sends requests that carry Deployment.TestTrafficHeader to
-	// the new revision before production traffic moves; nil without it.
+	// TestRule sends requests that carry Deployment.TestTrafficHeader, with
+	// TestTrafficSecret's value, to the new revision before production
+	// traffic moves; nil without it.
 	TestRule elbv2.ApplicationListenerRule
+	// TestTrafficSecret holds the value TestRule wants in
+	// Deployment.TestTrafficHeader (given or made); nil without a test
+	// rule. Grant your smoke test read on it (GrantRead).
+	TestTrafficSecret awssecretsmanager.ISecret
 	// DeployRole is the role ECS assumes to register tasks in the two
 	// target groups and shift the rules' weights; nil for a rolling
 	// Deployment.
@@ -129,6 +135,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	if props.shifted() {
 		shift = trafficShift(s, props, s.Vpc, s.Listener, s.TargetGroup)
 		s.AlternateTargetGroup, s.ProductionRule, s.TestRule, s.DeployRole = shift.alt, shift.production, shift.test, shift.role
+		s.TestTrafficSecret = shift.secret
 	}
 	route(props, s.TargetGroup, s.AlternateTargetGroup)
 	if defaults.Or(props.DeploymentAlarms, true) {
