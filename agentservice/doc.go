@@ -89,7 +89,8 @@
 // The IDs of the children are part of the contract, since renaming one
 // replaces the resource. Service: Vpc, Cluster, Logs, TaskDef, LB,
 // LBSecurityGroup, TargetGroup, Service, URL, Target5xxAlarm,
-// UnhealthyTargetsAlarm, LatencyAlarm, EMFErrorsAlarm, Dashboard, AccessLogs
+// UnhealthyTargetsAlarm, LatencyAlarm, EMFErrorsAlarm, SpendAlarm (with
+// SpendAlarmUSDPerHour), Dashboard, AccessLogs
 // (the bucket), Firewall, FirewallLogs and FirewallLogging (with the web
 // ACL), Certificate and Alias (with a domain), ExecLogs (with ECS Exec),
 // AlternateTargetGroup, ProductionRule, TestRule and DeployRole (with a
@@ -98,6 +99,7 @@
 // service's task count the policies of package scaling (Cpu, Requests,
 // Memory, Concurrency). Worker: Vpc, Cluster, Logs, TaskDef, Queue,
 // DeadLetterQueue, DeadLetterAlarm, OldestMessageAlarm, EMFErrorsAlarm,
+// SpendAlarm,
 // Dashboard, Service, QueueUrl, and under the service's task count
 // BacklogPerTask, ScaleFromZero and ScaleFromZeroAlarm. A role whose grants
 // AWS allows on "*" only (the execution role of an image from ECR, the task

@@ -328,6 +328,18 @@ type Props struct {
 	//
 	// Default: - none; no cost metric.
 	ModelPrices map[string]ModelPrice
+	// SpendAlarmUSDPerHour fires Service.SpendAlarm, to AlarmTopic, when
+	// the estimated model spend of the service's tasks in one hour exceeds
+	// it, in US dollars: the sum of agentkit's EstimatedCostUSD over the
+	// models ModelPrices names and agentkit.ModelOther. A CloudWatch alarm
+	// cannot search, so it names each model's metric, and reads at most 10:
+	// at most 9 priced models. It sees what the cost metric sees: calls the
+	// agent reports (agentkit RecordModelCall) of priced models, at the
+	// prices you gave; not unreported calls, nor the provider's own bill.
+	// Requires ModelPrices.
+	//
+	// Default: - no spend alarm.
+	SpendAlarmUSDPerHour *float64
 	// Dashboard makes a CloudWatch dashboard for the service
 	// (Service.Dashboard): requests, latency, errors, requests in flight
 	// per task against the concurrency target, tasks, CPU and memory,
@@ -505,6 +517,7 @@ func (p *Props) Validate() error {
 		p.validateRequestTimeout,
 		p.validateTiming,
 		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
+		func() error { return validateSpendAlarm(p.SpendAlarmUSDPerHour, p.ModelPrices) },
 		p.validateLatencyAlarm,
 	}
 	for _, check := range checks {

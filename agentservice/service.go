@@ -103,6 +103,11 @@ type Service struct {
 	// travel in such lines. It notifies AlarmTopic and does not roll
 	// deployments back.
 	EMFErrorsAlarm awscloudwatch.Alarm
+	// SpendAlarm fires when the estimated model spend of the service's
+	// tasks in one hour exceeds SpendAlarmUSDPerHour; it notifies
+	// AlarmTopic and does not roll deployments back. nil without
+	// SpendAlarmUSDPerHour.
+	SpendAlarm awscloudwatch.Alarm
 	// Dashboard is the service's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
@@ -153,6 +158,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, m.inFlight(), props.Scaling)
 	s.LatencyAlarm = latencyAlarm(s, props, s.LoadBalancer)
 	s.EMFErrorsAlarm = emfErrorsAlarm(s, s.LogGroup, props.AlarmTopic)
+	s.SpendAlarm = spendAlarm(s, m, props.SpendAlarmUSDPerHour, props.ModelPrices, props.AlarmTopic)
 	if defaults.Or(props.Dashboard, true) {
 		s.Dashboard = s.serviceDashboard(props, m)
 	}

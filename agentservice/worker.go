@@ -115,6 +115,10 @@ type Worker struct {
 	// 5 minutes): the jobs' agentkit metrics travel in such lines. It
 	// notifies AlarmTopic.
 	EMFErrorsAlarm awscloudwatch.Alarm
+	// SpendAlarm fires when the estimated model spend of the worker's jobs
+	// in one hour exceeds SpendAlarmUSDPerHour; it notifies AlarmTopic.
+	// nil without SpendAlarmUSDPerHour.
+	SpendAlarm awscloudwatch.Alarm
 	// Dashboard is the worker's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
@@ -173,6 +177,7 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 	w.scale(props)
 	w.OldestMessageAlarm = w.oldestMessageAlarm(props)
 	w.EMFErrorsAlarm = emfErrorsAlarm(w, w.LogGroup, props.AlarmTopic)
+	w.SpendAlarm = spendAlarm(w, m, props.SpendAlarmUSDPerHour, props.ModelPrices, props.AlarmTopic)
 	if defaults.Or(props.Dashboard, true) {
 		w.Dashboard = w.workerDashboard(props, m)
 	}
