@@ -167,6 +167,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		Description: jsii.String("The agent service's address"),
 	})
 	suppressInherent(s, props)
+	confineTaskRole(s.TaskDefinition.TaskRole())
+	if props.Vpc == nil && props.Cluster == nil {
+		confineFlowLogRole(s.Vpc)
+	}
 	awaitInherent(s.Service, s.TaskDefinition.ExecutionRole(), s.TaskDefinition.TaskRole())
 	awscdk.Aspects_Of(s).Add(&managedPolicies{owner: *s.Node().Path()}, nil)
 	return s

@@ -99,7 +99,9 @@ func shiftedRule(scope constructs.Construct, id string, listener elbv2.Applicati
 // shifts and ModifyListener on their listener. The Describe actions live in
 // a policy of their own (isolateInherent). The trust policy is the one
 // ECS's guide gives, without conditions: it documents no
-// aws:SourceAccount or aws:SourceArn for this role.
+// aws:SourceAccount or aws:SourceArn for this role
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html),
+// a documented exception of stacktest.DeputyExceptions.
 func deployRole(scope constructs.Construct, listener elbv2.ApplicationListener, tg, alt elbv2.ApplicationTargetGroup, rules ...elbv2.ApplicationListenerRule) awsiam.Role {
 	role := awsiam.NewRole(scope, jsii.String("DeployRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs.amazonaws.com"), nil),

@@ -172,6 +172,10 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 	w.Service = workerService(w, base, w.Cluster, w.TaskDefinition)
 	// After the service, whose ECS Exec grants the task role gets.
 	w.suppressWorkerFindings(props, protection)
+	confineTaskRole(w.TaskDefinition.TaskRole())
+	if props.Vpc == nil && props.Cluster == nil {
+		confineFlowLogRole(w.Vpc)
+	}
 	awaitInherent(w.Service, w.TaskDefinition.ExecutionRole(), w.TaskDefinition.TaskRole())
 	awscdk.Aspects_Of(w).Add(&managedPolicies{owner: *w.Node().Path()}, nil)
 	w.scale(props)
