@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 
 	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/internal/defaults"
@@ -87,13 +88,30 @@ type Deployment struct {
 	//
 	// Default: 5 minutes.
 	BakeTime awscdk.Duration
-	// TestTrafficHeader names an HTTP header: a request carrying it (with
-	// any value) reaches the new revision as soon as its tasks are healthy,
-	// before any production traffic moves, so a smoke test (a lifecycle
-	// hook, or a person) can try it. Up to 40 letters, digits, '-' and '_'.
+	// TestTrafficHeader names an HTTP header: a request carrying it with
+	// the value of TestTrafficSecret reaches the new revision as soon as its
+	// tasks are healthy, before any production traffic moves, so a smoke
+	// test (a lifecycle hook, or a person) can try it. Up to 40 letters,
+	// digits, '-' and '_'. The header alone opens nothing: the rule sits on
+	// the public listener, so only the secret's holders may use it.
 	//
 	// Default: - no test rule.
 	TestTrafficHeader *string
+	// TestTrafficSecret holds the value a request must carry in
+	// TestTrafficHeader to reach the new revision. The test rule names it
+	// as a CloudFormation dynamic reference ({{resolve:secretsmanager:...}}),
+	// so the value is never in the template; CloudFormation reads it when
+	// it creates or updates the rule, and the load balancer then holds it
+	// (elasticloadbalancing:DescribeRules shows it). A value of your own
+	// must be at most 128 characters without '*' or '?', which the load
+	// balancer takes as wildcards; the match ignores case. Changing the
+	// value reaches the rule only with a deploy that updates the rule.
+	// Service.TestTrafficSecret is it: grant your hook read
+	// (GrantRead). Only with TestTrafficHeader.
+	//
+	// Default: - a secret made at deploy: 32 letters and digits, generated
+	// by Secrets Manager, deleted with the stack.
+	TestTrafficSecret awssecretsmanager.ISecret
 	// LifecycleHooks run at the deploy's stages (a Lambda function that
 	// tests the new revision through TestTrafficHeader, for example:
 	// awsecs.NewDeploymentLifecycleLambdaTarget); a hook that fails rolls
@@ -273,6 +291,9 @@ func (p *Props) validateStrategyFields() error {
 		if err != nil {
 			return err
 		}
+	}
+	if d.TestTrafficSecret != nil && d.TestTrafficHeader == nil {
+		return fmt.Errorf("agentservice: Deployment.TestTrafficSecret is set without Deployment.TestTrafficHeader; it is the value that header must carry, so name the header too")
 	}
 	if v := d.TestTrafficHeader; v != nil && !token.IsString(v) && !headerName.MatchString(*v) {
 		return fmt.Errorf("agentservice: Deployment.TestTrafficHeader %q is not a header name the load balancer matches; use 1 to 40 letters, digits, '-' and '_', such as \"X-Agent-Canary\"", *v)

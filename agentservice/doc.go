@@ -98,16 +98,19 @@
 // The IDs of the children are part of the contract, since renaming one
 // replaces the resource. Service: Vpc, Cluster, Logs, TaskDef, LB,
 // LBSecurityGroup, TargetGroup, Service, URL, Target5xxAlarm,
-// UnhealthyTargetsAlarm, LatencyAlarm, EMFErrorsAlarm, Dashboard, AccessLogs
+// UnhealthyTargetsAlarm, LatencyAlarm, EMFErrorsAlarm, SpendAlarm (with
+// SpendAlarmUSDPerHour), Dashboard, AccessLogs
 // (the bucket), Firewall, FirewallLogs and FirewallLogging (with the web
 // ACL), Distribution, ViewerIP (its function) and CloudFrontOriginFacing
 // (the prefix-list mapping, in an environment-agnostic stack) with the
 // CloudFront front, Certificate and Alias (with a domain), ExecLogs (with ECS Exec),
 // AlternateTargetGroup, ProductionRule, TestRule and DeployRole (with a
-// blue/green-family Deployment), under LB, Listener, and under the
+// blue/green-family Deployment), TestTrafficSecret (with a test header and
+// no secret of yours), under LB, Listener, and under the
 // service's task count the policies of package scaling (Cpu, Requests,
 // Memory, Concurrency). Worker: Vpc, Cluster, Logs, TaskDef, Queue,
 // DeadLetterQueue, DeadLetterAlarm, OldestMessageAlarm, EMFErrorsAlarm,
+// SpendAlarm,
 // Dashboard, Service, QueueUrl, and under the service's task count
 // BacklogPerTask, ScaleFromZero and ScaleFromZeroAlarm. A role whose grants
 // AWS allows on "*" only (the execution role of an image from ECR, the task

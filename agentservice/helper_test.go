@@ -45,7 +45,7 @@ import (
 // declaring a case, look for one with the same props: webDefaults (below;
 // a new test of the defaults reads it), complianceCases, opsDefaults,
 // blueGreenDeploy, canaryDeploy, linearDeploy, canaryWithTestHeader,
-// workerDefaults, workerKeySendSecrets, workerExecSpot.
+// blueGreenOwnChoices, workerDefaults, workerKeySendSecrets, workerExecSpot.
 //
 // The rules that keep sharing safe:
 //   - Never add constructs to a shared stack, tag it, or change its props

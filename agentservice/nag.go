@@ -46,6 +46,9 @@ func suppressInherent(s *Service, p *Props) {
 		suppressCompliance(s.RedirectListener, "ELBv2ACMCertificateRequired",
 			"This HTTP listener only redirects every request to HTTPS on 443, whose listener has the certificate; it serves nothing itself")
 	}
+	if s.TestTrafficSecret != nil && p.Deployment.TestTrafficSecret == nil { // only the secret the construct made
+		suppressTestTrafficSecret(s.TestTrafficSecret)
+	}
 	if p.AlarmTopic == nil {
 		for _, a := range s.Alarms {
 			suppressCompliance(a, "CloudWatchAlarmAction",
@@ -72,6 +75,21 @@ func suppressFront(s *Service) {
 	suppressCompliance(s.Listener, "ALBHttpToHttpsRedirection", internal)
 	suppressCompliance(s.Listener, "ELBv2ACMCertificateRequired", internal)
 	suppressCompliance(s.LoadBalancer, "ALBHttpToHttpsRedirection", internal)
+}
+
+// suppressTestTrafficSecret records why the test-traffic secret is
+// neither rotated nor encrypted with a customer key: CloudFormation reads
+// its value into the listener rule at deploy, so a rotation between
+// deploys would not reach the rule (it would only lock the smoke test
+// out), and the rule holds the value for anyone allowed
+// elasticloadbalancing:DescribeRules, which a customer key on the secret
+// does not guard.
+func suppressTestTrafficSecret(secret constructs.IConstruct) {
+	const rotation = "CloudFormation resolves this value into the test listener rule at deploy; a rotation between deploys would not reach the rule. Change it by updating the secret and deploying"
+	nag.Suppress(secret, nag.Rule{ID: "AwsSolutions-SMG4", Reason: rotation})
+	suppressCompliance(secret, "SecretsManagerRotationEnabled", rotation)
+	suppressCompliance(secret, "SecretsManagerUsingKMSKey",
+		"The value also sits in the test listener rule, readable with elasticloadbalancing:DescribeRules; a customer key on the secret would guard no more than IAM on that action. Give Deployment.TestTrafficSecret to use a secret of your own")
 }
 
 // compliancePacks are the rule-id prefixes of cdk-nag's compliance packs,

@@ -304,24 +304,26 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 			stack:     opsDefaults,
 		},
 		{
-			name:      "a namespace of its own, prices, a canary deploy, a given queue and a topic",
+			name:      "a namespace of its own, prices and spend alarms, a canary deploy, a given queue and a topic",
 			namespace: "Team/Agents",
 			priced:    true,
 			stack: &stackCase{name: "Ops", web: func(stack awscdk.Stack) *agentservice.Props {
 				return &agentservice.Props{
 					Image: registryImage(), MetricsNamespace: jsii.String("Team/Agents"),
-					ModelPrices: map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
-					Deployment:  &agentservice.Deployment{Strategy: awsecs.DeploymentStrategy_CANARY},
-					Scaling:     &scaling.Props{DisableRequests: jsii.Bool(true)},
-					AlarmTopic:  awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), topicArn),
+					ModelPrices:          map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
+					SpendAlarmUSDPerHour: jsii.Number(10),
+					Deployment:           &agentservice.Deployment{Strategy: awsecs.DeploymentStrategy_CANARY},
+					Scaling:              &scaling.Props{DisableRequests: jsii.Bool(true)},
+					AlarmTopic:           awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), topicArn),
 				}
 			},
 				worker: func(stack awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
 					return &agentservice.WorkerProps{
 						Image: registryImage(), Cluster: web.Cluster, MetricsNamespace: jsii.String("Team/Agents"),
-						ModelPrices: map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
-						Queue:       awssqs.Queue_FromQueueArn(stack, jsii.String("Jobs"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs")),
-						AlarmTopic:  awssns.Topic_FromTopicArn(stack, jsii.String("WorkerTopic"), topicArn),
+						ModelPrices:          map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
+						SpendAlarmUSDPerHour: jsii.Number(10),
+						Queue:                awssqs.Queue_FromQueueArn(stack, jsii.String("Jobs"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs")),
+						AlarmTopic:           awssns.Topic_FromTopicArn(stack, jsii.String("WorkerTopic"), topicArn),
 					}
 				}},
 		},
@@ -367,9 +369,11 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 					t.Errorf("%s: %s/%s is not a metric the stack emits", r.where, r.namespace, r.name)
 				}
 			}
-			// AND the estimated cost is graphed exactly when there are prices
-			if want := map[bool]int{true: 2, false: 0}[c.priced]; costs != want {
-				t.Errorf("%d graphs of %s, want %d", costs, agentkit.MetricModelCost, want)
+			// AND the estimated cost is graphed exactly when there are
+			// prices (one graph per dashboard), and read by the spend alarms
+			// (per construct, gpt-5 and "other")
+			if want := map[bool]int{true: 2 + 2*2, false: 0}[c.priced]; costs != want {
+				t.Errorf("%d graphs and alarm metrics of %s, want %d", costs, agentkit.MetricModelCost, want)
 			}
 		})
 	}

@@ -238,6 +238,16 @@ type Props struct {
 	//
 	// Default: - no container health check.
 	ContainerHealthCheck *healthcheck.ContainerProps
+	// RoutingAlgorithm is how the load balancer picks a task for each
+	// request, in TargetGroup and AlternateTargetGroup alike:
+	// elbv2.TargetGroupLoadBalancingAlgorithmType_LEAST_OUTSTANDING_REQUESTS
+	// sends it to the task with the fewest requests in flight, which suits
+	// agent requests that last from a second to minutes (round robin piles
+	// long ones onto one task while another idles); _ROUND_ROBIN takes turns;
+	// _WEIGHTED_RANDOM picks at random. See docs/deployments.md.
+	//
+	// Default: least outstanding requests (DefaultRoutingAlgorithm).
+	RoutingAlgorithm elbv2.TargetGroupLoadBalancingAlgorithmType
 
 	// Scaling configures the service's task-count autoscaling.
 	//
@@ -382,6 +392,18 @@ type Props struct {
 	//
 	// Default: - none; no cost metric.
 	ModelPrices map[string]ModelPrice
+	// SpendAlarmUSDPerHour fires Service.SpendAlarm, to AlarmTopic, when
+	// the estimated model spend of the service's tasks in one hour exceeds
+	// it, in US dollars: the sum of agentkit's EstimatedCostUSD over the
+	// models ModelPrices names and agentkit.ModelOther. A CloudWatch alarm
+	// cannot search, so it names each model's metric, and reads at most 10:
+	// at most 9 priced models. It sees what the cost metric sees: calls the
+	// agent reports (agentkit RecordModelCall) of priced models, at the
+	// prices you gave; not unreported calls, nor the provider's own bill.
+	// Requires ModelPrices.
+	//
+	// Default: - no spend alarm.
+	SpendAlarmUSDPerHour *float64
 	// Dashboard makes a CloudWatch dashboard for the service
 	// (Service.Dashboard): requests, latency, errors, requests in flight
 	// per task against the concurrency target, tasks, CPU and memory,
@@ -558,11 +580,13 @@ func (p *Props) Validate() error {
 		p.validateStrategy,
 		p.validateSecurity,
 		p.validateFirewall,
+		p.validateRouting,
 		p.validateLogging,
 		p.validateRequestTimeout,
 		p.validateTiming,
 		p.validateFront,
 		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
+		func() error { return validateSpendAlarm(p.SpendAlarmUSDPerHour, p.ModelPrices) },
 		p.validateLatencyAlarm,
 		p.validateAdmission,
 	}

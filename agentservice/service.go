@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awswafv2"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -76,9 +77,14 @@ type Service struct {
 	// one target group to the other during a blue/green, canary or linear
 	// deploy: every path, last in priority; nil for a rolling Deployment.
 	ProductionRule elbv2.ApplicationListenerRule
-	// TestRule sends requests that carry Deployment.TestTrafficHeader to
-	// the new revision before production traffic moves; nil without it.
+	// TestRule sends requests that carry Deployment.TestTrafficHeader, with
+	// TestTrafficSecret's value, to the new revision before production
+	// traffic moves; nil without it.
 	TestRule elbv2.ApplicationListenerRule
+	// TestTrafficSecret holds the value TestRule wants in
+	// Deployment.TestTrafficHeader (given or made); nil without a test
+	// rule. Grant your smoke test read on it (GrantRead).
+	TestTrafficSecret awssecretsmanager.ISecret
 	// DeployRole is the role ECS assumes to register tasks in the two
 	// target groups and shift the rules' weights; nil for a rolling
 	// Deployment.
@@ -101,6 +107,11 @@ type Service struct {
 	// travel in such lines. It notifies AlarmTopic and does not roll
 	// deployments back.
 	EMFErrorsAlarm awscloudwatch.Alarm
+	// SpendAlarm fires when the estimated model spend of the service's
+	// tasks in one hour exceeds SpendAlarmUSDPerHour; it notifies
+	// AlarmTopic and does not roll deployments back. nil without
+	// SpendAlarmUSDPerHour.
+	SpendAlarm awscloudwatch.Alarm
 	// Dashboard is the service's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
@@ -137,7 +148,9 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	if props.shifted() {
 		shift = trafficShift(s, props, s.Vpc, s.Listener, s.TargetGroup)
 		s.AlternateTargetGroup, s.ProductionRule, s.TestRule, s.DeployRole = shift.alt, shift.production, shift.test, shift.role
+		s.TestTrafficSecret = shift.secret
 	}
+	route(props, s.TargetGroup, s.AlternateTargetGroup)
 	if defaults.Or(props.DeploymentAlarms, true) {
 		s.Alarms = alarms(s, props, s.TargetGroup, s.AlternateTargetGroup)
 	}
@@ -153,6 +166,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	s.ScalableTaskCount = scaling.Apply(s.Service, s.TargetGroup, m.inFlight(), props.Scaling)
 	s.LatencyAlarm = latencyAlarm(s, props, s.LoadBalancer)
 	s.EMFErrorsAlarm = emfErrorsAlarm(s, s.LogGroup, props.AlarmTopic)
+	s.SpendAlarm = spendAlarm(s, m, props.SpendAlarmUSDPerHour, props.ModelPrices, props.AlarmTopic)
 	if defaults.Or(props.Dashboard, true) {
 		s.Dashboard = s.serviceDashboard(props, m)
 	}
@@ -161,6 +175,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 		Description: jsii.String("The agent service's address"),
 	})
 	suppressInherent(s, props)
+	confineTaskRole(s.TaskDefinition.TaskRole())
+	if props.Vpc == nil && props.Cluster == nil {
+		confineFlowLogRole(s.Vpc)
+	}
 	awaitInherent(s.Service, s.TaskDefinition.ExecutionRole(), s.TaskDefinition.TaskRole())
 	awscdk.Aspects_Of(s).Add(&managedPolicies{owner: *s.Node().Path()}, nil)
 	return s

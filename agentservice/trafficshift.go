@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -24,6 +25,7 @@ type shifter struct {
 	production elbv2.ApplicationListenerRule
 	test       elbv2.ApplicationListenerRule
 	role       awsiam.Role
+	secret     awssecretsmanager.ISecret
 }
 
 // trafficShift makes the second target group, the listener rules ECS moves
@@ -34,11 +36,44 @@ func trafficShift(scope constructs.Construct, p *Props, vpc awsec2.IVpc, listene
 	s.production = shiftedRule(scope, "ProductionRule", listener, productionRulePriority,
 		elbv2.ListenerCondition_PathPatterns(jsii.Strings("/*")), tg, s.alt)
 	if h := p.Deployment.TestTrafficHeader; h != nil {
+		s.secret = testTrafficSecret(scope, p.Deployment.TestTrafficSecret)
 		s.test = shiftedRule(scope, "TestRule", listener, testRulePriority,
-			elbv2.ListenerCondition_HttpHeader(h, jsii.Strings("*")), tg, s.alt)
+			elbv2.ListenerCondition_HttpHeader(h, &[]*string{dynamicReference(s.secret)}), tg, s.alt)
 	}
 	s.role = deployRole(scope, listener, tg, s.alt, s.production, s.test)
 	return s
+}
+
+// testTrafficSecretLength is the length of the test-traffic value the
+// construct generates: 32 of 62 letters and digits, about 190 bits (the
+// load balancer's match ignores case: still over 160).
+const testTrafficSecretLength = 32
+
+// testTrafficSecret is the given secret, or one made at deploy whose value
+// the test rule can match literally: letters and digits only, since the
+// load balancer reads '*' and '?' in a condition value as wildcards.
+func testTrafficSecret(scope constructs.Construct, given awssecretsmanager.ISecret) awssecretsmanager.ISecret {
+	if given != nil {
+		return given
+	}
+	secret := awssecretsmanager.NewSecret(scope, jsii.String("TestTrafficSecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("The value a request must carry in the test-traffic header to reach an agent revision before it takes production traffic"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(testTrafficSecretLength),
+			ExcludePunctuation: jsii.Bool(true),
+			IncludeSpace:       jsii.Bool(false),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	return secret
+}
+
+// dynamicReference is the secret's whole value as a CloudFormation dynamic
+// reference, which CloudFormation resolves in any resource property and
+// never writes into the template
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html).
+func dynamicReference(secret awssecretsmanager.ISecret) *string {
+	return awscdk.SecretValue_SecretsManager(secret.SecretArn(), nil).UnsafeUnwrap()
 }
 
 // shiftedRule forwards everything that matches condition to tg; ECS moves
@@ -64,7 +99,9 @@ func shiftedRule(scope constructs.Construct, id string, listener elbv2.Applicati
 // shifts and ModifyListener on their listener. The Describe actions live in
 // a policy of their own (isolateInherent). The trust policy is the one
 // ECS's guide gives, without conditions: it documents no
-// aws:SourceAccount or aws:SourceArn for this role.
+// aws:SourceAccount or aws:SourceArn for this role
+// (https://docs.aws.amazon.com/AmazonECS/latest/developerguide/AmazonECSInfrastructureRolePolicyForLoadBalancers.html),
+// a documented exception of stacktest.DeputyExceptions.
 func deployRole(scope constructs.Construct, listener elbv2.ApplicationListener, tg, alt elbv2.ApplicationTargetGroup, rules ...elbv2.ApplicationListenerRule) awsiam.Role {
 	role := awsiam.NewRole(scope, jsii.String("DeployRole"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs.amazonaws.com"), nil),

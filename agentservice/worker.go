@@ -115,6 +115,10 @@ type Worker struct {
 	// 5 minutes): the jobs' agentkit metrics travel in such lines. It
 	// notifies AlarmTopic.
 	EMFErrorsAlarm awscloudwatch.Alarm
+	// SpendAlarm fires when the estimated model spend of the worker's jobs
+	// in one hour exceeds SpendAlarmUSDPerHour; it notifies AlarmTopic.
+	// nil without SpendAlarmUSDPerHour.
+	SpendAlarm awscloudwatch.Alarm
 	// Dashboard is the worker's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
@@ -168,11 +172,16 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 	w.Service = workerService(w, base, w.Cluster, w.TaskDefinition)
 	// After the service, whose ECS Exec grants the task role gets.
 	w.suppressWorkerFindings(props, protection)
+	confineTaskRole(w.TaskDefinition.TaskRole())
+	if props.Vpc == nil && props.Cluster == nil {
+		confineFlowLogRole(w.Vpc)
+	}
 	awaitInherent(w.Service, w.TaskDefinition.ExecutionRole(), w.TaskDefinition.TaskRole())
 	awscdk.Aspects_Of(w).Add(&managedPolicies{owner: *w.Node().Path()}, nil)
 	w.scale(props)
 	w.OldestMessageAlarm = w.oldestMessageAlarm(props)
 	w.EMFErrorsAlarm = emfErrorsAlarm(w, w.LogGroup, props.AlarmTopic)
+	w.SpendAlarm = spendAlarm(w, m, props.SpendAlarmUSDPerHour, props.ModelPrices, props.AlarmTopic)
 	if defaults.Or(props.Dashboard, true) {
 		w.Dashboard = w.workerDashboard(props, m)
 	}

@@ -319,6 +319,13 @@ type WorkerProps struct {
 	//
 	// Default: - none; no cost metric.
 	ModelPrices map[string]ModelPrice
+	// SpendAlarmUSDPerHour fires Worker.SpendAlarm, to AlarmTopic, when
+	// the estimated model spend of the worker's jobs in one hour exceeds
+	// it, in US dollars; see Props.SpendAlarmUSDPerHour. Requires
+	// ModelPrices, with at most 9 models.
+	//
+	// Default: - no spend alarm.
+	SpendAlarmUSDPerHour *float64
 	// Dashboard makes a CloudWatch dashboard for the worker
 	// (Worker.Dashboard): visible messages, age of the oldest message,
 	// backlog per task against its target, dead-letter queue depth, jobs
@@ -442,6 +449,7 @@ func (p *WorkerProps) Validate() error {
 		p.validateCapacity,
 		p.validateJobs,
 		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
+		func() error { return validateSpendAlarm(p.SpendAlarmUSDPerHour, p.ModelPrices) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -490,6 +498,7 @@ func (p *WorkerProps) base() *Props {
 		AllowAllOutbound:             p.AllowAllOutbound,
 		MetricsNamespace:             p.MetricsNamespace,
 		ModelPrices:                  p.ModelPrices,
+		SpendAlarmUSDPerHour:         p.SpendAlarmUSDPerHour,
 		Dashboard:                    p.Dashboard,
 	}
 }

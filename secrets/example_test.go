@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/agentcdk/agentcdk/secrets"
+	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -37,4 +38,20 @@ func ExampleBind() {
 		Secrets:      secrets.Bind(task, list),    // ECS grants the execution role read on exactly these
 		DockerLabels: secrets.VersionLabels(list), // a changed pin rolls the service
 	})
+}
+
+func ExampleNewParameterKey() {
+	var stack awscdk.Stack // the app's stack
+	if stack == nil {
+		return // in a real app it comes from the app
+	}
+	// A key only the agent's task execution role may decrypt with, and only
+	// through Parameter Store: encrypt the parameters with it
+	// (aws ssm put-parameter --type SecureString --key-id <its ARN>).
+	key := secrets.NewParameterKey(stack, jsii.String("ParameterKey"))
+	list := secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY")
+	for _, s := range list {
+		s.EncryptionKey = key // Bind names the execution role in the key's policy
+	}
+	_ = list // give it to agentservice.Props.Secrets
 }

@@ -44,7 +44,10 @@ type Secret struct {
 	Field *string
 
 	// EncryptionKey is the customer-managed KMS key that encrypts the
-	// parameter or secret; the execution role gets kms:Decrypt on it.
+	// parameter or secret; the execution role gets kms:Decrypt on it. For
+	// a parameter and a key made in the app (NewParameterKey's, or any
+	// awskms.Key), the key's policy also names the execution role, with
+	// kms:Decrypt through Parameter Store only.
 	// Default: the AWS-managed key, for which no grant is needed (or, for
 	// a secret, the key the ISecret already knows).
 	EncryptionKey awskms.IKey
@@ -128,7 +131,11 @@ func bind(scope constructs.Construct, s *Secret) awsecs.Secret {
 			Version:       s.Version,
 			EncryptionKey: s.EncryptionKey,
 		})
-		return awsecs.Secret_FromSsmParameter(param)
+		secret := awsecs.Secret_FromSsmParameter(param)
+		if s.EncryptionKey == nil {
+			return secret
+		}
+		return newKeyedParameter(secret, s.EncryptionKey)
 	}
 	secret := awsecs.Secret_FromSecretsManager(s.SecretsManager, s.Field)
 	if s.EncryptionKey == nil {

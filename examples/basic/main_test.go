@@ -75,6 +75,20 @@ func TestBasicStack(t *testing.T) {
 
 	// The NIST 800-53 R5, HIPAA Security and PCI DSS 3.2.1 packs, as a
 	// regulated team's scanner would run them.
+	// Confused-deputy conditions: the ECS task role and the VPC flow log
+	// role name their source (task-iam-roles.html, flow-logs-iam-role.html
+	// in the ECS and VPC guides), the alarm topic and its key name the
+	// account's alarms, the log key CloudWatch Logs' encryption context;
+	// stacktest.DeputyExceptions lists, with its AWS page, each statement
+	// whose guide documents none.
+	t.Run("confused deputy", func(t *testing.T) {
+		// THEN every policy statement that lets an AWS service in is
+		// confined to this account, or a documented exception
+		for _, open := range stacktest.UnconfinedServiceStatements(s.Template, stacktest.DeputyExceptions) {
+			t.Error(open)
+		}
+	})
+
 	t.Run("compliance packs", func(t *testing.T) {
 		for _, pack := range []stacktest.Pack{stacktest.NIST80053R5, stacktest.HIPAA, stacktest.PCIDSS321} {
 			t.Run(string(pack), func(t *testing.T) {

@@ -134,6 +134,20 @@ func TestWorkerStack(t *testing.T) {
 		stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), workerSuppressions...)
 	})
 
+	// Confused-deputy conditions: the ECS task role and the VPC flow log
+	// role name their source (task-iam-roles.html, flow-logs-iam-role.html
+	// in the ECS and VPC guides), the alarm topic and its key name the
+	// account's alarms, the log key CloudWatch Logs' encryption context;
+	// stacktest.DeputyExceptions lists, with its AWS page, each statement
+	// whose guide documents none.
+	t.Run("confused deputy", func(t *testing.T) {
+		// THEN every policy statement that lets an AWS service in is
+		// confined to this account, or a documented exception
+		for _, open := range stacktest.UnconfinedServiceStatements(s.Template, stacktest.DeputyExceptions) {
+			t.Error(open)
+		}
+	})
+
 	t.Run("compliance packs", func(t *testing.T) {
 		// THEN the NIST 800-53 R5, HIPAA Security and PCI DSS 3.2.1 packs
 		// find only what examples/basic leaves to its user: deletion
