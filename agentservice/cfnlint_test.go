@@ -13,7 +13,7 @@ import (
 func TestTemplatesPassCfnLint(t *testing.T) {
 	// GIVEN the stacks, synthesized
 	var paths []string
-	for _, c := range []*stackCase{blueGreenDeploy, canaryWithTestHeader, linearDeploy, workerDefaults, workerKeySendSecrets, workerExecSpot, spendAlarms} {
+	for _, c := range []*stackCase{blueGreenDeploy, canaryWithTestHeader, linearDeploy, workerDefaults, workerKeySendSecrets, workerExecSpot, spendAlarms, blueGreenOwnChoices} {
 		paths = append(paths, c.synth(t).TemplatePath)
 	}
 	// The rest reads files and runs cfn-lint, with no jsii call, so it

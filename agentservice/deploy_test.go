@@ -16,6 +16,7 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentservice"
 	"github.com/agentcdk/agentcdk/scaling"
+	"github.com/agentcdk/agentcdk/secrets"
 )
 
 // shifted is the smallest props of a blue/green-family deploy: the
@@ -243,10 +244,16 @@ func TestTestTrafficHeaderReachesTheNewRevisionFirst(t *testing.T) {
 const ownTestSecretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:agent/test-traffic-AbCdEf"
 
 // blueGreenOwnChoices is a blue/green deploy with the user's own choices
-// where the construct has defaults: a test-traffic secret of the user's
-// and round-robin routing.
+// where the construct has defaults: a test-traffic secret of the user's,
+// round-robin routing, and its API keys under a parameter key
+// (secrets.NewParameterKey).
 var blueGreenOwnChoices = &stackCase{name: "BlueGreenOwnChoices", web: func(stack awscdk.Stack) *agentservice.Props {
 	p := shifted(awsecs.DeploymentStrategy_BLUE_GREEN)
+	key := secrets.NewParameterKey(stack, jsii.String("ParameterKey"))
+	p.Secrets = secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY")
+	for _, s := range p.Secrets {
+		s.EncryptionKey = key
+	}
 	p.Deployment.TestTrafficHeader = jsii.String("X-Agent-Test")
 	p.Deployment.TestTrafficSecret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("Given"), jsii.String(ownTestSecretArn))
 	p.RoutingAlgorithm = elbv2.TargetGroupLoadBalancingAlgorithmType_ROUND_ROBIN
