@@ -52,6 +52,9 @@ var (
 	// The test-traffic secret's value reaches the listener rule only at
 	// deploy: a rotation between deploys would not.
 	testTrafficRotation = stacktest.Suppression{Path: "/Compliance/Agent/TestTrafficSecret/Resource", Rule: "AwsSolutions-SMG4"}
+	// The API keys rotate by put-secret-value without a deploy; the tasks
+	// read them every minute.
+	apiKeysRotation = stacktest.Suppression{Path: "/Compliance/Agent/APIKeys/Resource", Rule: "AwsSolutions-SMG4"}
 	// ECS Exec's ssmmessages and logs:DescribeLogGroups actions (a policy
 	// of their own), and its session logs, streams of one log group.
 	execWildcard = stacktest.Suppression{Path: "/Compliance/Agent/TaskDef/TaskRole/InherentPolicy", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}}
@@ -69,8 +72,8 @@ type complianceCase struct {
 	// the case makes: plainHTTP serves HTTP where viewers connect (an
 	// internal load balancer, or FrontPublicHTTP).
 	plainHTTP, deletionProtection, topic bool
-	// warned says the case asked for plain HTTP on the internet by name,
-	// which synthesis warns of.
+	// warned says the case asked for plain HTTP on the internet, and for
+	// no caller check, by name, which synthesis warns of.
 	warned bool
 	// stack is the case's shared stack, synthesized with AwsSolutions.
 	stack *stackCase
@@ -98,12 +101,14 @@ func complianceOptions() []complianceCase {
 		{
 			name:  "defaults",
 			props: func(awscdk.Stack) *agentservice.Props { return base() },
-			want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
 		},
 		{
 			name: "https with a certificate",
 			props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
+				// Callers with JWTs, verified at the load balancer too.
+				p.Auth = agentservice.AuthJWT(jwtProps())
 				p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
 					jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"))
 				return p
@@ -120,7 +125,7 @@ func complianceOptions() []complianceCase {
 				})
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
 		},
 		{
 			name:      "internal load balancer in an existing VPC",
@@ -138,7 +143,7 @@ func complianceOptions() []complianceCase {
 				return p
 			},
 			// Not reachable from the internet: no 0.0.0.0/0 ingress to excuse.
-			want: []stacktest.Suppression{accessLogsBucket, contractEnvironment},
+			want: []stacktest.Suppression{accessLogsBucket, apiKeysRotation, contractEnvironment},
 		},
 		{
 			name: "arm64 with ecs exec and a log key",
@@ -150,19 +155,19 @@ func complianceOptions() []complianceCase {
 				p.LogEncryptionKey = awskms.NewKey(stack, jsii.String("LogKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
 				return p
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider, execWildcard, execLogs},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, execWildcard, execLogs},
 		},
 		{
 			name: "blue/green with a test header",
 			props: func(awscdk.Stack) *agentservice.Props {
 				return strategy(base(), awsecs.DeploymentStrategy_BLUE_GREEN, jsii.String("X-Agent-Canary"))
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard, testTrafficRotation},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, deployRoleWildcard, testTrafficRotation},
 		},
 		{
 			name:  "canary",
 			props: func(awscdk.Stack) *agentservice.Props { return strategy(base(), awsecs.DeploymentStrategy_CANARY, nil) },
-			want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+			want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, deployRoleWildcard},
 		},
 		{
 			name: "linear with https",
@@ -172,7 +177,7 @@ func complianceOptions() []complianceCase {
 					jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"))
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, deployRoleWildcard},
 		},
 		{
 			name:  "an alarm topic",
@@ -182,7 +187,7 @@ func complianceOptions() []complianceCase {
 				p.AlarmTopic = awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))
 				return p
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
 		},
 		{
 			name:               "fargate spot with deletion protection",
@@ -193,7 +198,7 @@ func complianceOptions() []complianceCase {
 				p.DeletionProtection = jsii.Bool(true)
 				return p
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
 		},
 		{
 			name:      "plain HTTP on the internet, by name",
@@ -202,6 +207,7 @@ func complianceOptions() []complianceCase {
 			props: func(awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.Front = agentservice.FrontPublicHTTP
+				p.Auth = agentservice.AuthNone()
 				return p
 			},
 			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
@@ -244,16 +250,24 @@ func TestComplianceAwsSolutions(t *testing.T) {
 	}
 }
 
-// expectWarning takes out of findings the public-HTTP warning a warned
-// case must carry, once, on the construct, and fails without it.
+// expectWarning takes out of findings the warnings a warned case must
+// carry, once each, on the construct (plain HTTP on the internet, no
+// caller check), and fails without them.
 func (tc complianceCase) expectWarning(t *testing.T, findings []stacktest.Finding) []stacktest.Finding {
 	t.Helper()
-	rest := slices.DeleteFunc(slices.Clone(findings), func(f stacktest.Finding) bool {
-		return f.Level == "warning" && f.Path == "/Compliance/Agent" && strings.Contains(f.Message, "agentcdk:publicHTTP") &&
-			strings.Contains(f.Message, "serves plain HTTP on the internet")
-	})
-	if warned := len(findings) - len(rest); tc.warned && warned != 1 {
-		t.Errorf("%d public-HTTP warnings on /Compliance/Agent, want 1", warned)
+	rest := findings
+	for _, w := range []struct{ id, text string }{
+		{"agentcdk:publicHTTP", "serves plain HTTP on the internet"},
+		{"agentcdk:noAuth", "serves every caller without asking who it is"},
+	} {
+		before := len(rest)
+		rest = slices.DeleteFunc(slices.Clone(rest), func(f stacktest.Finding) bool {
+			return f.Level == "warning" && f.Path == "/Compliance/Agent" && strings.Contains(f.Message, w.id) &&
+				strings.Contains(f.Message, w.text)
+		})
+		if warned := before - len(rest); tc.warned && warned != 1 {
+			t.Errorf("%d %s warnings on /Compliance/Agent, want 1", warned, w.id)
+		}
 	}
 	return rest
 }

@@ -245,8 +245,9 @@ const ownTestSecretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:a
 
 // blueGreenOwnChoices is a blue/green deploy with the user's own choices
 // where the construct has defaults: a test-traffic secret of the user's,
-// round-robin routing, and its API keys under a parameter key
-// (secrets.NewParameterKey).
+// round-robin routing, its model API keys under a parameter key
+// (secrets.NewParameterKey), and its callers' API keys in a secret of its
+// own under a customer managed key.
 var blueGreenOwnChoices = &stackCase{name: "BlueGreenOwnChoices", web: func(stack awscdk.Stack) *agentservice.Props {
 	p := shifted(awsecs.DeploymentStrategy_BLUE_GREEN)
 	key := secrets.NewParameterKey(stack, jsii.String("ParameterKey"))
@@ -257,6 +258,7 @@ var blueGreenOwnChoices = &stackCase{name: "BlueGreenOwnChoices", web: func(stac
 	p.Deployment.TestTrafficHeader = jsii.String("X-Agent-Test")
 	p.Deployment.TestTrafficSecret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("Given"), jsii.String(ownTestSecretArn))
 	p.RoutingAlgorithm = elbv2.TargetGroupLoadBalancingAlgorithmType_ROUND_ROBIN
+	p.Auth = ownAPIKeys(stack)
 	return p
 }}
 

@@ -102,6 +102,12 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		})
 		host = p.DomainName
 	}
+	forward, answer = p.jwtAction(forward, answer)
+	if p.jwtAtLoadBalancer() {
+		// The load balancer fetches the issuer's key set itself.
+		sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),
+			jsii.String("JWT validation: the issuer's JSON Web Key Set over HTTPS"), nil)
+	}
 	policy := p.SslPolicy
 	if policy == "" {
 		policy = elbv2.SslPolicy_RECOMMENDED_TLS

@@ -49,6 +49,9 @@ func suppressInherent(s *Service, p *Props) {
 	if s.TestTrafficSecret != nil && p.Deployment.TestTrafficSecret == nil { // only the secret the construct made
 		suppressTestTrafficSecret(s.TestTrafficSecret)
 	}
+	if s.APIKeysSecret != nil && p.auth().apiKeys.Secret == nil { // only the secret the construct made
+		suppressAPIKeysSecret(s.APIKeysSecret)
+	}
 	if p.AlarmTopic == nil {
 		for _, a := range s.Alarms {
 			suppressCompliance(a, "CloudWatchAlarmAction",
@@ -90,6 +93,18 @@ func suppressTestTrafficSecret(secret constructs.IConstruct) {
 	suppressCompliance(secret, "SecretsManagerRotationEnabled", rotation)
 	suppressCompliance(secret, "SecretsManagerUsingKMSKey",
 		"The value also sits in the test listener rule, readable with elasticloadbalancing:DescribeRules; a customer key on the secret would guard no more than IAM on that action. Give Deployment.TestTrafficSecret to use a secret of your own")
+}
+
+// suppressAPIKeysSecret records why the secret of API keys the construct
+// made has no rotation schedule and no customer key: its keys rotate by
+// put-secret-value without a deploy, read by every task within a minute,
+// and only the task role may read it.
+func suppressAPIKeysSecret(secret constructs.IConstruct) {
+	const rotation = "The callers' keys rotate by put-secret-value, without a deploy: every task reads the secret again each minute (agentkit/apikeys; docs/caller-identity.md). A rotation Lambda would have to know each caller, which only the owner does"
+	nag.Suppress(secret, nag.Rule{ID: "AwsSolutions-SMG4", Reason: rotation})
+	suppressCompliance(secret, "SecretsManagerRotationEnabled", rotation)
+	suppressCompliance(secret, "SecretsManagerUsingKMSKey",
+		"Only the task role may read this secret (GetSecretValue on it alone); give Auth AuthAPIKeys a Secret of your own to encrypt the keys with a customer managed key, which the task role is then allowed to decrypt with through Secrets Manager only")
 }
 
 // compliancePacks are the rule-id prefixes of cdk-nag's compliance packs,

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/internal/defaults"
 	"github.com/agentcdk/agentcdk/internal/token"
 )
@@ -173,6 +174,8 @@ type credentialGuard struct {
 // guardCredentials registers the guard on the task definition.
 func guardCredentials(def awsecs.TaskDefinition, container string, p *Props) {
 	allowed, _ := validateAllowList(p.EnvironmentAllowList) // Validate has refused a bad list
+	// The construct's own: it holds the secret's ARN, not a key.
+	allowed[agentkit.EnvAPIKeysSecret] = true
 	def.Node().AddValidation(&credentialGuard{def: def, container: container, allowed: allowed})
 }
 

@@ -85,6 +85,10 @@ type Service struct {
 	// Deployment.TestTrafficHeader (given or made); nil without a test
 	// rule. Grant your smoke test read on it (GrantRead).
 	TestTrafficSecret awssecretsmanager.ISecret
+	// APIKeysSecret holds the callers' API keys with AuthAPIKeys (given or
+	// made; the stack output APIKeysSecret names it); nil with another
+	// Auth. The task role may read it.
+	APIKeysSecret awssecretsmanager.ISecret
 	// DeployRole is the role ECS assumes to register tasks in the two
 	// target groups and shift the rules' weights; nil for a rolling
 	// Deployment.
@@ -139,7 +143,10 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	props = &p
 	s.Vpc, s.Cluster = network(s, props)
 	s.LogGroup = newLogGroup(s, "Logs", props)
-	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, environment(props, m), jsii.Number(props.port()))
+	who := newCallers(s, props)
+	s.APIKeysSecret = who.secret
+	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, withEnv(environment(props, m), who.env), jsii.Number(props.port()))
+	who.grant(s, s.TaskDefinition.TaskRole())
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
 	s.AccessLogsBucket, s.Certificate, s.URL, s.Firewall = f.bucket, f.cert, f.url, f.firewall

@@ -48,7 +48,9 @@ import (
 //     on a role): motoCouldNotDelete recognises them, and Delete goes on as
 //     CloudFormation on AWS would have finished. What moto keeps has a
 //     generated name, so it cannot collide with a later deployment.
-//   - moto's CloudFormation implements no CloudFront resource type, and a
+//   - moto's CloudFormation implements no CloudFront resource type and no
+//     AWS::SecretsManager::Secret (moto's Secrets Manager API has secrets;
+//     its CloudFormation does not make them), and a
 //     Ref or Fn::GetAtt of a resource it did not make fails the stack's
 //     outputs (DescribeStacks answers 500, "Fn::GetAtt references undefined
 //     resource"); and it fails an AWS::EC2::SecurityGroupIngress whose
@@ -56,20 +58,22 @@ import (
 //     which the SDK retries into AlreadyExistsException). forMoto adapts
 //     the copy of the template moto gets, and only that: such ingress rules
 //     are left out, and such references become the string
-//     "moto-lacks:<LogicalID>". Both land in Deployment.Skipped; the
+//     "moto-lacks:<LogicalID>" (a secret's, an ARN ending in
+//     "secret:moto-lacks-<LogicalID>", which moto's IAM accepts in a
+//     policy). Both land in Deployment.Skipped; the
 //     template tests and cfn-lint read the template as synthesized.
 //
 // Otherwise the templates are deployed unchanged.
 
 // motoLacks are the resource types moto's CloudFormation does not make and
 // that other resources or outputs of our templates refer to.
-var motoLacks = []string{"AWS::CloudFront::Distribution", "AWS::CloudFront::Function", "AWS::CloudFront::VpcOrigin"}
+var motoLacks = []string{"AWS::CloudFront::Distribution", "AWS::CloudFront::Function", "AWS::CloudFront::VpcOrigin", "AWS::SecretsManager::Secret"}
 
 // forMoto returns the template moto can deploy (see the top of this file):
 // template itself when nothing needs adapting, a copy otherwise.
 func forMoto(template map[string]any) map[string]any {
 	resources, _ := template["Resources"].(map[string]any)
-	lacking := map[string]bool{}
+	lacking := map[string]string{} // logical ID -> the stub its references become
 	drop := map[string]bool{}
 	for id, r := range resources {
 		res, _ := r.(map[string]any)
@@ -77,7 +81,7 @@ func forMoto(template map[string]any) map[string]any {
 		props, _ := res["Properties"].(map[string]any)
 		switch {
 		case slices.Contains(motoLacks, typ):
-			lacking[id] = true
+			lacking[id] = stubFor(typ, id)
 		case typ == "AWS::EC2::SecurityGroupIngress" && props["SourcePrefixListId"] != nil:
 			drop[id] = true
 		}
@@ -104,18 +108,28 @@ func forMoto(template map[string]any) map[string]any {
 	return out
 }
 
+// stubFor is what a reference to the resource id of type typ becomes:
+// "moto-lacks:<LogicalID>", or, for a secret, whose ARN an IAM policy names
+// and moto's IAM parses, an ARN in moto's account that ends so.
+func stubFor(typ, id string) string {
+	if typ == "AWS::SecretsManager::Secret" {
+		return "arn:aws:secretsmanager:us-east-1:123456789012:secret:moto-lacks-" + id
+	}
+	return "moto-lacks:" + id
+}
+
 // stubReferences returns v with every Ref and Fn::GetAtt of a resource in
-// lacking replaced by "moto-lacks:<LogicalID>".
-func stubReferences(v any, lacking map[string]bool) any {
+// lacking replaced by its stub.
+func stubReferences(v any, lacking map[string]string) any {
 	switch v := v.(type) {
 	case map[string]any:
 		if len(v) == 1 {
-			if id, ok := v["Ref"].(string); ok && lacking[id] {
-				return "moto-lacks:" + id
+			if id, ok := v["Ref"].(string); ok && lacking[id] != "" {
+				return lacking[id]
 			}
 			if att, ok := v["Fn::GetAtt"].([]any); ok && len(att) > 0 {
-				if id, _ := att[0].(string); lacking[id] {
-					return "moto-lacks:" + id
+				if id, _ := att[0].(string); lacking[id] != "" {
+					return lacking[id]
 				}
 			}
 		}

@@ -8,11 +8,13 @@ import (
 func TestForMotoLeavesOutWhatMotoCannotDeployAndNothingElse(t *testing.T) {
 	// GIVEN a template with a CloudFront distribution, an output and a
 	// dashboard that refer to it, a prefix-list ingress rule that another
-	// resource depends on, and a CIDR ingress rule
+	// resource depends on, a CIDR ingress rule, and a secret a policy names
 	var template map[string]any
 	if err := json.Unmarshal([]byte(`{
 		"Resources": {
 			"Dist": {"Type": "AWS::CloudFront::Distribution", "Properties": {}},
+			"Keys": {"Type": "AWS::SecretsManager::Secret", "Properties": {}},
+			"Read": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"Resource": {"Ref": "Keys"}}},
 			"FromCloudFront": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {"SourcePrefixListId": "pl-1", "FromPort": 80}},
 			"FromVpc": {"Type": "AWS::EC2::SecurityGroupIngress", "Properties": {"CidrIp": "10.0.0.0/16", "FromPort": 80}},
 			"Board": {"Type": "AWS::CloudWatch::Dashboard", "DependsOn": ["FromCloudFront", "FromVpc"],
@@ -28,11 +30,14 @@ func TestForMotoLeavesOutWhatMotoCannotDeployAndNothingElse(t *testing.T) {
 	got, _ := json.Marshal(forMoto(template))
 
 	// THEN the prefix-list rule is gone, and so is the dependency on it;
-	// references to the distribution are strings; the rest is as it was
+	// references to the distribution are strings, and to the secret an
+	// ARN moto's IAM accepts; the rest is as it was
 	want := `{"Outputs":{"URL":{"Value":{"Fn::Join":["",["https://","moto-lacks:Dist"]]}}},` +
 		`"Resources":{"Board":{"DependsOn":["FromVpc"],"Properties":{"DashboardBody":{"Fn::Join":["",["a","moto-lacks:Dist",{"Ref":"FromVpc"}]]}},"Type":"AWS::CloudWatch::Dashboard"},` +
 		`"Dist":{"Properties":{},"Type":"AWS::CloudFront::Distribution"},` +
-		`"FromVpc":{"Properties":{"CidrIp":"10.0.0.0/16","FromPort":80},"Type":"AWS::EC2::SecurityGroupIngress"}}}`
+		`"FromVpc":{"Properties":{"CidrIp":"10.0.0.0/16","FromPort":80},"Type":"AWS::EC2::SecurityGroupIngress"},` +
+		`"Keys":{"Properties":{},"Type":"AWS::SecretsManager::Secret"},` +
+		`"Read":{"Properties":{"Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:moto-lacks-Keys"},"Type":"AWS::IAM::ManagedPolicy"}}}`
 	if string(got) != want {
 		t.Errorf("forMoto =\n  %s\nwant\n  %s", got, want)
 	}
