@@ -79,9 +79,10 @@ func TestDeploymentStrategiesDeploy(t *testing.T) {
 			if c.header != nil {
 				// moto makes no AWS::SecretsManager::Secret and resolves no
 				// dynamic reference (CloudFormation does, at deploy): the rule
-				// keeps the reference, with moto's "None" for the secret's ARN;
-				// what matters is that it is no "*"
-				wantRules = append(wantRules, "49999 http-header X-Agent-Canary [{{resolve:secretsmanager:None:SecretString:::}}] -> 100/0")
+				// keeps the reference, with the stand-in ARN stacktest gives
+				// the secret moto lacks; what matters is that it is no "*"
+				wantRules = append(wantRules, "49999 http-header X-Agent-Canary [{{resolve:secretsmanager:arn:aws:secretsmanager:::secret:"+
+					logicalIDOf(t, s, "AWS::SecretsManager::Secret", "AgentTestTrafficSecret")+":SecretString:::}}] -> 100/0")
 			}
 			slices.Sort(wantRules)
 			if !slices.Equal(rules, wantRules) {
@@ -134,4 +135,20 @@ func listenerRules(t *testing.T, client *elbv2.Client, d *stacktest.Deployment, 
 	}
 	slices.Sort(rules)
 	return rules
+}
+
+// logicalIDOf is the logical ID of the one resource of typ in s whose ID
+// starts with prefix.
+func logicalIDOf(t *testing.T, s *synthesized, typ, prefix string) string {
+	t.Helper()
+	var ids []string
+	for id := range s.Resources(typ) {
+		if strings.HasPrefix(id, prefix) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 1 {
+		t.Fatalf("%d %s resources named %s..., want 1", len(ids), typ, prefix)
+	}
+	return ids[0]
 }

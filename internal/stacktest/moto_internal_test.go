@@ -37,7 +37,7 @@ func TestForMotoLeavesOutWhatMotoCannotDeployAndNothingElse(t *testing.T) {
 		`"Dist":{"Properties":{},"Type":"AWS::CloudFront::Distribution"},` +
 		`"FromVpc":{"Properties":{"CidrIp":"10.0.0.0/16","FromPort":80},"Type":"AWS::EC2::SecurityGroupIngress"},` +
 		`"Keys":{"Properties":{},"Type":"AWS::SecretsManager::Secret"},` +
-		`"Read":{"Properties":{"Resource":"arn:aws:secretsmanager:us-east-1:123456789012:secret:moto-lacks-Keys"},"Type":"AWS::IAM::ManagedPolicy"}}}`
+		`"Read":{"Properties":{"Resource":"arn:aws:secretsmanager:::secret:Keys"},"Type":"AWS::IAM::ManagedPolicy"}}}`
 	if string(got) != want {
 		t.Errorf("forMoto =\n  %s\nwant\n  %s", got, want)
 	}
