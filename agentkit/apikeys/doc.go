@@ -28,7 +28,8 @@
 // FromEnv (or Load) reads the secret once before the server starts, and
 // fails when it cannot: a task without access to its keys should fail its
 // deployment, not serve 503s. Run then reads it every RefreshInterval
-// (DefaultRefreshInterval, 1 minute), each read bounded by FetchTimeout.
+// (DefaultRefreshInterval, 1 minute; FromEnv takes another from
+// AGENTKIT_API_KEYS_REFRESH_INTERVAL), each read bounded by FetchTimeout.
 // A read that fails, or a value that is not a valid key set, is logged and
 // changes nothing: the last good set stays in force, so an outage of Secrets
 // Manager refuses no caller. Each read is one GetSecretValue call: at the

@@ -30,6 +30,13 @@ const (
 	// FetchTimeout bounds one read of the secret, the SDK's retries
 	// included.
 	FetchTimeout = 10 * time.Second
+
+	// EnvRefreshInterval names the optional environment variable that
+	// FromEnv reads into Source.RefreshInterval: a Go duration of at least
+	// MinRefreshInterval ("30s"). Unset, the source refreshes every
+	// DefaultRefreshInterval. The construct does not set it; a shorter
+	// interval costs one GetSecretValue call per task per interval.
+	EnvRefreshInterval = "AGENTKIT_API_KEYS_REFRESH_INTERVAL"
 )
 
 // Client is the part of *secretsmanager.Client a Source uses.
@@ -62,18 +69,27 @@ type Source struct {
 }
 
 // FromEnv returns a Source for the secret AGENTKIT_API_KEYS_SECRET names,
-// with a client from the default AWS configuration (in ECS, the task
-// role), after a first Load. Start its refresh with `go src.Run(ctx)`.
+// refreshed every AGENTKIT_API_KEYS_REFRESH_INTERVAL (EnvRefreshInterval)
+// when set, with a client from the default AWS configuration (in ECS, the
+// task role), after a first Load. Start its refresh with `go src.Run(ctx)`.
 func FromEnv(ctx context.Context) (*Source, error) {
 	id := os.Getenv(agentkit.EnvAPIKeysSecret)
 	if id == "" {
 		return nil, fmt.Errorf("apikeys: %s is empty; set it to the name or ARN of the secret that holds the API keys", agentkit.EnvAPIKeysSecret)
 	}
+	var every time.Duration
+	if v := os.Getenv(EnvRefreshInterval); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < MinRefreshInterval {
+			return nil, fmt.Errorf("apikeys: %s %q is not a refresh interval; use a Go duration of at least %s, or leave it unset for %s", EnvRefreshInterval, v, MinRefreshInterval, DefaultRefreshInterval)
+		}
+		every = d
+	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("apikeys: load AWS configuration: %w", err)
 	}
-	s := &Source{Client: secretsmanager.NewFromConfig(cfg), SecretID: id}
+	s := &Source{Client: secretsmanager.NewFromConfig(cfg), SecretID: id, RefreshInterval: every}
 	if err := s.Load(ctx); err != nil {
 		return nil, err
 	}

@@ -265,6 +265,24 @@ func testFromEnv(t *testing.T, endpoint string) {
 	if got := status(src, keyOld); got != 200 {
 		t.Errorf("key: %d", got)
 	}
+	if src.RefreshInterval != 0 {
+		t.Errorf("RefreshInterval %s without %s, want 0 (the default)", src.RefreshInterval, apikeys.EnvRefreshInterval)
+	}
+
+	// AND AGENTKIT_API_KEYS_REFRESH_INTERVAL sets the refresh interval;
+	// one that is not a duration of at least 100ms fails naming it
+	t.Setenv(apikeys.EnvRefreshInterval, "250ms")
+	if src, err := apikeys.FromEnv(context.Background()); err != nil || src.RefreshInterval != 250*time.Millisecond {
+		t.Errorf("FromEnv with %s=250ms: RefreshInterval %v, err %v", apikeys.EnvRefreshInterval, src, err)
+	}
+	for _, bad := range []string{"10ms", "soon", "-1s"} {
+		t.Setenv(apikeys.EnvRefreshInterval, bad)
+		want := `apikeys: AGENTKIT_API_KEYS_REFRESH_INTERVAL "` + bad + `" is not a refresh interval; use a Go duration of at least 100ms, or leave it unset for 1m0s`
+		if _, err := apikeys.FromEnv(context.Background()); err == nil || err.Error() != want {
+			t.Errorf("FromEnv with %s=%s: %v, want %s", apikeys.EnvRefreshInterval, bad, err, want)
+		}
+	}
+	t.Setenv(apikeys.EnvRefreshInterval, "")
 
 	// AND without the variable, or with a secret that does not exist, it
 	// fails naming it
