@@ -45,6 +45,9 @@ var basicSuppressions = []stacktest.Suppression{
 	{Path: "/BasicAgent/Agent/Distribution/Resource", Rule: "AwsSolutions-CFR4"},
 	// The access-log bucket cannot log to itself.
 	{Path: "/BasicAgent/Agent/AccessLogs/Resource", Rule: "AwsSolutions-S1"},
+	// The callers' API keys rotate by put-secret-value without a deploy; the
+	// tasks read them every minute.
+	{Path: "/BasicAgent/Agent/APIKeys/Resource", Rule: "AwsSolutions-SMG4"},
 	// PORT and the AGENTKIT_* timings are the runtime contract, not secrets.
 	{Path: "/BasicAgent/Agent/TaskDef/Resource", Rule: "AwsSolutions-ECS2"},
 	// ecr:GetAuthorizationToken has no resource-level permissions: it lives
@@ -127,6 +130,11 @@ func TestBasicStack(t *testing.T) {
 	})
 
 	t.Run("a real account", func(t *testing.T) { realAccount(t, s) })
+
+	t.Run("the agent checks its callers as the template sets it up", func(t *testing.T) {
+		t.Parallel()
+		agentChecksCallers(t, s)
+	})
 
 	t.Run("deploys and updates in moto", func(t *testing.T) {
 		t.Parallel()

@@ -18,6 +18,13 @@
 //	AGENTKIT_REQUEST_TIMEOUT the request deadline (default none)
 //	AGENTKIT_METRICS_SERVICE the service the metrics on stdout are for (default none: no metrics)
 //	AGENT_MODEL              the name the stand-in model's calls are recorded under (default "simulated")
+//	AGENTKIT_AUTH            how callers identify: "apikeys", "jwt" or "none" (default none; set by the construct)
+//	AGENTKIT_API_KEYS_SECRET the Secrets Manager secret of the API keys, with "apikeys" (set by the construct)
+//	AGENTKIT_API_KEYS_REFRESH_INTERVAL how often the keys are read again (default 1m)
+//	AGENTKIT_JWT_*           the issuer, key set, audience and claims, with "jwt" (set by the construct)
+//
+// Every route but /health wants the caller's credential as
+// "Authorization: Bearer <key or token>" and answers 401 without one.
 //
 // Routes (a prompt travels only in a request body: a URL's query string is
 // kept in the load balancer's access logs and the firewall's logs):
@@ -57,6 +64,7 @@ import (
 	"time"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/agentkit/apikeys"
 )
 
 // Environment variables of this example (agentkit's are in agentkit).
@@ -99,6 +107,17 @@ func run(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	srv := &agentkit.Server{Logger: log}
+	if os.Getenv(agentkit.EnvAuth) == agentkit.AuthAPIKeys {
+		// agentkit imports no AWS SDK: main wires the key source. It reads
+		// the secret once (a task that cannot fails its deployment), then
+		// again every minute, so a rotated key works without a restart.
+		keys, err := apikeys.FromEnv(ctx)
+		if err != nil {
+			return err
+		}
+		go keys.Run(ctx)
+		srv.Auth = agentkit.APIKeyAuth(keys)
+	} // "jwt" and "none": Serve reads the environment itself
 	model := os.Getenv(envModel)
 	if model == "" {
 		model = "simulated"
@@ -171,7 +190,8 @@ func (a *agent) run(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, errorResponse{Error: err.Error()})
 		return
 	}
-	a.log.Info("run started", "input_bytes", len(req.Input), "stream", false)
+	caller, _ := agentkit.CallerFrom(r.Context())
+	a.log.Info("run started", "caller", caller, "input_bytes", len(req.Input), "stream", false)
 	began := time.Now()
 	err = sleep(r.Context(), a.runLatency(req), nil, nil)
 	a.recordCall(r.Context(), req.Input, began, err)
@@ -190,7 +210,8 @@ func (a *agent) stream(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, errorResponse{Error: err.Error()})
 		return
 	}
-	a.log.Info("run started", "input_bytes", len(req.Input), "stream", true)
+	caller, _ := agentkit.CallerFrom(r.Context())
+	a.log.Info("run started", "caller", caller, "input_bytes", len(req.Input), "stream", true)
 	st, err := a.srv.Stream(w, r)
 	if err != nil {
 		a.log.Error("stream", "err", err)
