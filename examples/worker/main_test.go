@@ -50,6 +50,9 @@ var workerSuppressions = []stacktest.Suppression{
 	{Path: "/WorkerAgent/Agent/AccessLogs/Resource", Rule: "AwsSolutions-S1"},
 	// PORT and the AGENTKIT_* timings are the runtime contract, not secrets;
 	{Path: "/WorkerAgent/Agent/TaskDef/Resource", Rule: "AwsSolutions-ECS2"},
+	// the callers' API keys rotate by put-secret-value without a deploy,
+	// read by the tasks every minute;
+	{Path: "/WorkerAgent/Agent/APIKeys/Resource", Rule: "AwsSolutions-SMG4"},
 	// ecr:GetAuthorizationToken has no resource-level permissions: it lives
 	// in a policy of its own, so the suppression covers no grant of yours.
 	{Path: "/WorkerAgent/Agent/TaskDef/ExecutionRole/InherentPolicy", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}},

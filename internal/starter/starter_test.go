@@ -254,9 +254,17 @@ func TestStarterRequiresTheTestedCDKVersions(t *testing.T) {
 			t.Errorf("%s requires %s %q, want v0.0.0 (the replace supplies it)", c.file, module, got)
 		}
 	}
-	// AND the agent requires nothing else: agentkit is standard library only
-	if len(agent.Require) != 1 {
-		t.Errorf("starter/agent/go.mod requires %v; want agentcdk alone", agent.Require)
+	// AND the agent requires nothing else of its own: agentkit is standard
+	// library only, and what agentkit/apikeys needs to read the API keys'
+	// secret (the AWS SDK) is required at the versions this repository is
+	// tested with
+	for _, r := range agent.Require {
+		if r.Path == module {
+			continue
+		}
+		if want := lib.version(r.Path); !strings.HasPrefix(r.Path, "github.com/aws/") || r.Version != want {
+			t.Errorf("starter/agent/go.mod requires %s %s; want only the AWS SDK modules agentkit/apikeys needs, at this repository's versions (%q)", r.Path, r.Version, want)
+		}
 	}
 }
 
@@ -378,7 +386,9 @@ func TestStarterOutsideTheRepository(t *testing.T) {
 	// go.sum are complete, and tidy keeps the tested CDK versions. Tidy
 	// reads the test dependencies of every imported package's module, which
 	// no build downloads, so the app's tidy uses the module proxy as a
-	// newcomer's does; the agent has no dependencies and tidies offline.
+	// newcomer's does; the agent needs only agentcdk and the AWS SDK modules
+	// agentkit/apikeys uses, which building this repository fetched, and
+	// tidies offline.
 	run(t, app, withEnv("GOWORK=off"), "go", "mod", "tidy", "-diff")
 	run(t, agentDir, offline(), "go", "mod", "tidy", "-diff")
 

@@ -19,9 +19,16 @@
 // the drain or the request deadline gets 503 or 504 (an "error" event on a
 // stream) with {"error": "..."}.
 //
+// Every route but /health wants the caller's API key as "Authorization:
+// Bearer <key>" (401 without one): the construct makes a Secrets Manager
+// secret of keys, {"owner": "<key>"}, named by the stack output
+// APIKeysSecret, and the agent reads it again every minute, so keys added
+// or rotated with `aws secretsmanager put-secret-value` work without a
+// deploy (see agentcdk's docs/caller-identity.md).
+//
 // The CDK app gives the container MODEL_API_KEY from SSM Parameter Store;
-// agentkit reads PORT and its AGENTKIT_* timings from the environment the
-// construct sets.
+// agentkit reads PORT, its AGENTKIT_* timings and the caller check from the
+// environment the construct sets.
 package main
 
 import (
@@ -37,6 +44,7 @@ import (
 	"syscall"
 
 	"github.com/agentcdk/agentcdk/agentkit"
+	"github.com/agentcdk/agentcdk/agentkit/apikeys"
 )
 
 // maxBody bounds a request body.
@@ -53,12 +61,34 @@ func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	srv := &agentkit.Server{Logger: log}
 	srv.HTTP = &http.Server{Handler: routes(srv, log)} // listens on :$PORT
-	err := srv.ListenAndServe(ctx)
+	err := withCallers(ctx, srv)
+	if err == nil {
+		err = srv.ListenAndServe(ctx)
+	}
 	stop()
 	if err != nil {
 		log.Error("agent stopped", "err", err)
 		os.Exit(1)
 	}
+}
+
+// withCallers wires the API keys when the construct chose them
+// (AGENTKIT_AUTH=apikeys, the default): agentkit imports no AWS SDK, so
+// main gives it the key source, which reads the Secrets Manager secret
+// once (a task that cannot fails its deployment) and then every minute, so
+// a rotated key works without a restart. For "jwt" and "none", Serve reads
+// the environment itself.
+func withCallers(ctx context.Context, srv *agentkit.Server) error {
+	if os.Getenv(agentkit.EnvAuth) != agentkit.AuthAPIKeys {
+		return nil
+	}
+	keys, err := apikeys.FromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	go keys.Run(ctx)
+	srv.Auth = agentkit.APIKeyAuth(keys)
+	return nil
 }
 
 func routes(srv *agentkit.Server, log *slog.Logger) http.Handler {
