@@ -80,6 +80,21 @@
 // and at least twice the concurrency target, so that the scaling adds
 // tasks before a task refuses (agentkit's "Admission").
 //
+// And it gets AGENTKIT_AUTH and the variables of the caller check Auth
+// chose, so that agentkit answers 401 (with WWW-Authenticate) to a request
+// without a valid credential, /health aside. By default that is API keys
+// (AuthAPIKeys): a Secrets Manager secret made at deploy, whose one key,
+// for the caller "owner", Secrets Manager generates (never in the
+// template), named in AGENTKIT_API_KEYS_SECRET and by the stack output
+// APIKeysSecret; the task role may call GetSecretValue on it and on nothing
+// else, and the tasks read it every minute, so keys rotate with
+// put-secret-value and no deploy (the agent's main wires
+// agentkit/apikeys). AuthJWT verifies tokens from your identity provider
+// in the task (AGENTKIT_JWT_*), and, behind FrontPublicALB, at the load
+// balancer's HTTPS listener too. AuthNone is the named opt-out for a
+// deliberately public agent; synthesis warns of it. See
+// docs/caller-identity.md.
+//
 // # Bad input
 //
 // New validates its props before it creates anything and panics with the
@@ -106,7 +121,9 @@
 // CloudFront front, Certificate and Alias (with a domain), ExecLogs (with ECS Exec),
 // AlternateTargetGroup, ProductionRule, TestRule and DeployRole (with a
 // blue/green-family Deployment), TestTrafficSecret (with a test header and
-// no secret of yours), under LB, Listener, and under the
+// no secret of yours), APIKeys (the API keys' secret, with AuthAPIKeys and
+// no secret of yours) and APIKeysSecret (the output naming it, with
+// AuthAPIKeys), under LB, Listener, and under the
 // service's task count the policies of package scaling (Cpu, Requests,
 // Memory, Concurrency). Worker: Vpc, Cluster, Logs, TaskDef, Queue,
 // DeadLetterQueue, DeadLetterAlarm, OldestMessageAlarm, EMFErrorsAlarm,
