@@ -263,6 +263,48 @@ func TestJWTBehindCloudFrontIsVerifiedInTheTaskOnly(t *testing.T) {
 	}
 }
 
+func TestJWTWithALinearDeployIsVerifiedInTheTaskOnly(t *testing.T) {
+	// GIVEN JWTs on FrontPublicALB with a linear deploy, whose listener
+	// rules ECS rewrites (the compliance case "linear with https")
+	// WHEN it synthesizes
+	s := complianceStack(t, "linear with https").synth(t)
+
+	// THEN the container verifies them
+	same(t, "AGENTKIT_AUTH", containerEnv(t, s.Template)["AGENTKIT_AUTH"], "jwt")
+	// AND the load balancer does not: AtLoadBalancer defaults to false
+	// with a blue/green-family deploy
+	if strings.Contains(jsonOf(t, s.Template.ToJSON()), "jwt-validation") {
+		t.Error("a jwt-validation action with a linear deploy")
+	}
+}
+
+func TestAPIKeysInASecretImportedByName(t *testing.T) {
+	// GIVEN API keys in a secret of the user's, imported by its name,
+	// whose ARN the stack does not know in full
+	app := awscdk.NewApp(nil)
+	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
+	secret := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("ByName"), jsii.String("agents/prod/api-keys"))
+	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(),
+		Auth: agentservice.AuthAPIKeys(&agentservice.APIKeys{Secret: secret})})
+	tmpl := assertions.Template_FromStack(stack, nil)
+
+	// WHEN the container's variable and the output are read THEN they name
+	// the secret by its name, which GetSecretValue takes (a partial ARN
+	// with the "-??????" of an IAM policy is no secret ID)
+	same(t, "AGENTKIT_API_KEYS_SECRET", containerEnv(t, tmpl)["AGENTKIT_API_KEYS_SECRET"], "agents/prod/api-keys")
+	same(t, "the output APIKeysSecret's value", apiKeysOutput(t, tmpl)["Value"], "agents/prod/api-keys")
+	// AND the task role may read the secret's versions, whatever its suffix
+	tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), obj(map[string]any{
+		"PolicyDocument": obj(map[string]any{"Statement": arrayWith(map[string]any{
+			"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Sid": "ReadAPIKeys",
+			"Resource": stack.Resolve(secret.SecretArn()),
+		})}),
+	}))
+	if svc.APIKeysSecret != secret {
+		t.Error("Service.APIKeysSecret is not the given secret")
+	}
+}
+
 func TestNoCallerCheckOnlyByNameAndWithAWarning(t *testing.T) {
 	// GIVEN a deliberately public agent, by name
 	props := &agentservice.Props{Image: registryImage(), Auth: agentservice.AuthNone()}

@@ -175,9 +175,11 @@ func complianceOptions() []complianceCase {
 				p := strategy(base(), awsecs.DeploymentStrategy_LINEAR, nil)
 				p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
 					jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"))
+				// JWTs, verified in the task only: ECS rewrites the rules.
+				p.Auth = agentservice.AuthJWT(jwtProps())
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
 		},
 		{
 			name:  "an alarm topic",
