@@ -48,7 +48,9 @@ type APIKeys struct {
 	// CallerName names the one caller whose key the construct generates
 	// in the new secret: 1 to 128 letters, digits, '.', '_' or '-'. Add
 	// callers later with put-secret-value (docs/caller-identity.md). Not
-	// with Secret.
+	// with Secret. Beware: changing it once deployed changes the secret's
+	// GenerateSecretString, and CloudFormation then generates a new value,
+	// which replaces every key put since.
 	//
 	// Default: "owner" (DefaultAPIKeyCaller).
 	CallerName *string
@@ -311,7 +313,7 @@ func secretID(s awssecretsmanager.ISecret) *string {
 
 // apiKeysSecret makes the secret of API keys, whose one key Secrets
 // Manager generates at deploy (GenerateSecretString with a JSON template:
-// https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-secretsmanager-secret.html),
+// https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_secret.html),
 // so that the template never holds it. It goes with the stack: the callers'
 // keys belong to this service.
 func apiKeysSecret(scope constructs.Construct, caller string) awssecretsmanager.Secret {

@@ -85,7 +85,7 @@ func TestAPIKeysByDefault(t *testing.T) {
 	// THEN it makes one secret whose value Secrets Manager generates at
 	// deploy, from a JSON template with one caller, "owner": the key is
 	// never in the template
-	// (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-secretsmanager-secret-generatesecretstring.html)
+	// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_secret.html)
 	tmpl.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(1))
 	tmpl.HasResource(jsii.String("AWS::SecretsManager::Secret"), obj(map[string]any{
 		"Properties": exactlyProps(map[string]any{
