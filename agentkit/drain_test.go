@@ -368,10 +368,13 @@ func TestNewJobIsRefusedOnceDrainingBegins(t *testing.T) {
 
 func TestStreamHeartbeatsArriveInsideTheIdleTimeout(t *testing.T) {
 	t.Parallel()
-	// GIVEN a load balancer idle timeout of 1s (heartbeat every 250ms) and a
-	// stream that stays silent for 1.6s
-	p := startHelper(t, "serve", "AGENTKIT_IDLE_TIMEOUT=1s")
-	resp, err := newClient(t).Get(p.url("/stream?d=1600ms"))
+	// GIVEN a load balancer idle timeout of 3s (heartbeat every 750ms) and a
+	// stream that stays silent for 3.2s. The idle timeout is three times
+	// the heartbeat's interval, and more than two seconds above it, so that
+	// a busy machine's scheduling (the client's reads are timed too) cannot
+	// pass for a missing heartbeat.
+	p := startHelper(t, "serve", "AGENTKIT_IDLE_TIMEOUT=3s")
+	resp, err := newClient(t).Get(p.url("/stream?d=3200ms"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,8 +407,8 @@ func TestStreamHeartbeatsArriveInsideTheIdleTimeout(t *testing.T) {
 	if lines[0] != "event: start" || lines[len(lines)-2] != "event: end" || heartbeats < 3 {
 		t.Fatalf("stream %q", lines)
 	}
-	if maxGap >= time.Second {
-		t.Fatalf("%s without a byte, longer than the 1s idle timeout", maxGap)
+	if maxGap >= 3*time.Second {
+		t.Fatalf("%s without a byte, longer than the 3s idle timeout", maxGap)
 	}
 	t.Logf("%d heartbeats, longest silence %s", heartbeats, maxGap.Round(time.Millisecond))
 }

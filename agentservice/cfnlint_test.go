@@ -16,11 +16,12 @@ func TestTemplatesPassCfnLint(t *testing.T) {
 	for _, c := range []*stackCase{blueGreenDeploy, canaryWithTestHeader, linearDeploy, workerDefaults, workerKeySendSecrets, workerExecSpot, spendAlarms, blueGreenOwnChoices} {
 		paths = append(paths, c.synth(t).TemplatePath)
 	}
-	// The rest reads files and runs cfn-lint, with no jsii call, so it
-	// runs beside the other such test (the deploys to moto) once the
-	// tests that use jsii are done.
+	// WHEN cfn-lint checks them: it starts now, and lints while the tests
+	// that use jsii run; the rest of this test waits for it with no jsii
+	// call, beside the other such test (the deploys to moto)
+	wait := stacktest.StartCfnLint(t, paths...)
 	t.Parallel()
 
-	// WHEN cfn-lint checks them THEN it reports no error and no warning in any
-	stacktest.CfnLint(t, paths...)
+	// THEN it reports no error and no warning in any
+	wait()
 }

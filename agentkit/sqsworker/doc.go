@@ -92,7 +92,9 @@
 // still leaves handlers that window) Run releases, on their behalf, those
 // of the handlers that ignore their context. Every SQS
 // call, and the call that turns task protection off, ends by the close
-// point, and Run returns, before ECS sends SIGKILL. A second signal releases
+// point (a release that a busy machine made late keeps, likewise, half the
+// cancel-to-close time for its calls), and Run returns, before ECS sends
+// SIGKILL. A second signal releases
 // every running job's message at once.
 //
 // Each delivery counts towards the queue's maxReceiveCount, released ones

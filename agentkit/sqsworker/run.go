@@ -270,7 +270,8 @@ func (r *run) poke() {
 // the running jobs until the cancel point, cancels them, gives them half of
 // the time from the cancel point to the close point to return, releases
 // the messages of those that did not, and waits for the last SQS calls,
-// which end by the close point. A signal on
+// which end by the close point (or, after a late release, half the
+// cancel-to-close time after it). A signal on
 // second jumps to the release at once. stopProtection turns task protection
 // off; it runs beside the last SQS calls.
 func (r *run) drain(since time.Time, second <-chan os.Signal, stopProtection func()) error {
@@ -303,6 +304,15 @@ func (r *run) drain(since time.Time, second <-chan os.Signal, stopProtection fun
 		// Abandoned handlers count too: their messages went back at their
 		// time limits.
 		stuck = r.settle.releaseRunning("the handler ignored the cancellation of its context") + int(r.hung.Load())
+	}
+	// The last calls get the other half of the cancel-to-close time from
+	// the release, as the handlers got theirs from the cancellation: on a
+	// busy machine a late release must not find the close point passed and
+	// its messages abandoned to their visibility timeout. The close point
+	// moves only when it would leave less, and then out of the margin
+	// before SIGKILL.
+	if last := time.Now().Add(closeAt.Sub(cancelAt) / 2); last.After(closeAt) {
+		r.settle.hurry(last)
 	}
 
 	protectionOff := make(chan struct{})

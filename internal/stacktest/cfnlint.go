@@ -47,27 +47,47 @@ func (m LintMatch) String() string {
 // CfnLint skips t when cfn-lint is not on PATH, unless CI=true.
 func CfnLint(t testing.TB, templatePaths ...string) []LintMatch {
 	t.Helper()
+	return StartCfnLint(t, templatePaths...)()
+}
+
+// StartCfnLint starts CfnLint's run and returns at once; the function it
+// returns waits for the run and reports it as CfnLint does. Between the
+// two, a test may go on with other work, or call t.Parallel: cfn-lint, a
+// process of its own, then lints while the package's sequential tests run
+// (as those that use jsii must), instead of after them.
+func StartCfnLint(t testing.TB, templatePaths ...string) (wait func() []LintMatch) {
+	t.Helper()
 	if len(templatePaths) == 0 {
 		t.Fatal("stacktest: CfnLint without a template")
 	}
 	bin := need(t, CfnLintBinary, "pip install cfn-lint")
-	matches, err := lint(bin, templatePaths)
-	if err != nil {
-		t.Fatalf("stacktest: %v", err)
-	}
-	bad := map[string][]string{}
-	for _, m := range matches {
-		if m.Level == "Error" || m.Level == "Warning" {
-			bad[m.File] = append(bad[m.File], "  "+m.String())
+	done := make(chan struct{})
+	var matches []LintMatch
+	var err error
+	go func() {
+		defer close(done)
+		matches, err = lint(bin, templatePaths)
+	}()
+	return func() []LintMatch {
+		t.Helper()
+		<-done
+		if err != nil {
+			t.Fatalf("stacktest: %v", err)
 		}
+		bad := map[string][]string{}
+		for _, m := range matches {
+			if m.Level == "Error" || m.Level == "Warning" {
+				bad[m.File] = append(bad[m.File], "  "+m.String())
+			}
+		}
+		// A match on no template given (cfn-lint names no file when it
+		// cannot read one) is reported under the name it has.
+		for _, path := range slices.Sorted(maps.Keys(bad)) {
+			lines := bad[path]
+			t.Errorf("cfn-lint %s: %d errors and warnings:\n%s", path, len(lines), strings.Join(lines, "\n"))
+		}
+		return matches
 	}
-	// A match on no template given (cfn-lint names no file when it cannot
-	// read one) is reported under the name it has.
-	for _, path := range slices.Sorted(maps.Keys(bad)) {
-		lines := bad[path]
-		t.Errorf("cfn-lint %s: %d errors and warnings:\n%s", path, len(lines), strings.Join(lines, "\n"))
-	}
-	return matches
 }
 
 // lint runs cfn-lint with JSON output. It exits non-zero whenever it finds
