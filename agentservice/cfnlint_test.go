@@ -7,13 +7,17 @@ import (
 )
 
 // TestTemplatesPassCfnLint lints the templates of the blue/green-family
-// deploys and of the worker's option combinations in one cfn-lint run:
+// deploys, of the worker's option combinations and of a load balancer
+// that verifies JWTs in one cfn-lint run:
 // cfn-lint spends seconds loading before it reads a template, and well
 // under one on each template after that.
 func TestTemplatesPassCfnLint(t *testing.T) {
 	// GIVEN the stacks, synthesized
 	var paths []string
-	for _, c := range []*stackCase{blueGreenDeploy, canaryWithTestHeader, linearDeploy, workerDefaults, workerKeySendSecrets, workerExecSpot, spendAlarms, blueGreenOwnChoices} {
+	// (and the load balancer's JWT validation of the compliance case
+	// "https with a certificate")
+	for _, c := range []*stackCase{blueGreenDeploy, canaryWithTestHeader, linearDeploy, workerDefaults, workerKeySendSecrets, workerExecSpot, spendAlarms, blueGreenOwnChoices,
+		complianceStack(t, "https with a certificate")} {
 		paths = append(paths, c.synth(t).TemplatePath)
 	}
 	// WHEN cfn-lint checks them: it starts now, and lints while the tests
