@@ -59,11 +59,13 @@ type APIKeys struct {
 // JWT configures AuthJWT: tokens from your identity provider, sent as
 // "Authorization: Bearer <token>".
 type JWT struct {
-	// Issuer is the value every token's "iss" claim must equal, at most
-	// 256 characters. Required.
+	// Issuer is the value every token's "iss" claim must equal; at most
+	// 256 characters when the load balancer verifies tokens too
+	// (AtLoadBalancer). Required.
 	Issuer *string
-	// JWKSURL is the https:// URL, at most 256 characters, of the issuer's
-	// JSON Web Key Set. Required.
+	// JWKSURL is the https:// URL of the issuer's JSON Web Key Set; at
+	// most 256 characters when the load balancer verifies tokens too.
+	// Required.
 	JWKSURL *string
 	// Audience is the value every token's "aud" must equal or hold (for an
 	// Amazon Cognito user pool, the app client ID). Required.
@@ -257,7 +259,6 @@ func claimText(s string) bool {
 type callers struct {
 	env    map[string]*string
 	secret awssecretsmanager.ISecret // the API keys' secret; nil without API keys
-	made   bool                      // the construct made secret
 }
 
 // newCallers makes what the chosen method needs before the task exists:
@@ -267,9 +268,9 @@ func newCallers(scope constructs.Construct, p *Props) callers {
 	c := callers{env: map[string]*string{agentkit.EnvAuth: jsii.String(a.method)}}
 	switch a.method {
 	case agentkit.AuthAPIKeys:
-		c.secret, c.made = a.apiKeys.Secret, false
+		c.secret = a.apiKeys.Secret
 		if c.secret == nil {
-			c.secret, c.made = apiKeysSecret(scope, a.callerName()), true
+			c.secret = apiKeysSecret(scope, a.callerName())
 		}
 		c.env[agentkit.EnvAPIKeysSecret] = secretID(c.secret)
 	case agentkit.AuthJWT:
