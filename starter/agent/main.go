@@ -83,6 +83,9 @@ func withCallers(ctx context.Context, srv *agentkit.Server) error {
 		return nil
 	}
 	keys, err := apikeys.FromEnv(ctx)
+	if err != nil && ctx.Err() != nil {
+		return nil // stopped while starting, as ListenAndServe would be
+	}
 	if err != nil {
 		return err
 	}

@@ -112,6 +112,9 @@ func run(ctx context.Context, log *slog.Logger) error {
 		// the secret once (a task that cannot fails its deployment), then
 		// again every minute, so a rotated key works without a restart.
 		keys, err := apikeys.FromEnv(ctx)
+		if err != nil && ctx.Err() != nil {
+			return nil // stopped while starting, as ListenAndServe would be
+		}
 		if err != nil {
 			return err
 		}
