@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentservice"
 )
 
@@ -220,6 +221,18 @@ func TestJWTAtTheLoadBalancerAndInTheTask(t *testing.T) {
 	if _, ok := env["AGENTKIT_API_KEYS_SECRET"]; ok {
 		t.Error("the container has AGENTKIT_API_KEYS_SECRET with JWTs")
 	}
+	// AND agentkit reads that environment into the verifier it describes
+	for name, v := range env {
+		if str, ok := v.(string); ok && strings.HasPrefix(name, "AGENTKIT_JWT_") {
+			t.Setenv(name, str)
+		}
+	}
+	v, err := agentkit.JWTVerifierFromEnv()
+	if err != nil {
+		t.Fatalf("agentkit.JWTVerifierFromEnv() with the container's environment: %v", err)
+	}
+	same(t, "the verifier agentkit builds", []any{v.Issuer, v.JWKSURL, v.Audience, v.RequiredClaims},
+		[]any{"https://idp.example.com/", "https://idp.example.com/.well-known/jwks.json", "agent-api", map[string]string{"scope": "agent:run"}})
 	// AND the HTTPS listener verifies them first, with the load balancer's
 	// JWT validation action, then forwards
 	// (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/listener-verify-jwt.html)
