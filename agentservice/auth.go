@@ -312,6 +312,18 @@ func secretID(s awssecretsmanager.ISecret) *string {
 	return s.SecretName()
 }
 
+// policyArn is the secret's ARN as a policy must name it: the full ARN
+// when known; for a secret imported by name or partial ARN, that with
+// "-??????", the six characters Secrets Manager appends to every secret's
+// name in its ARN
+// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/permissions_grant-limited-resources.html).
+func policyArn(s awssecretsmanager.ISecret) *string {
+	if s.SecretFullArn() != nil {
+		return s.SecretArn()
+	}
+	return awscdk.Fn_Join(jsii.String(""), &[]*string{s.SecretArn(), jsii.String("-??????")})
+}
+
 // apiKeysSecret makes the secret of API keys, whose one key Secrets
 // Manager generates at deploy (GenerateSecretString with a JSON template:
 // https://docs.aws.amazon.com/secretsmanager/latest/userguide/cfn-example_secret.html),
@@ -343,7 +355,7 @@ func (c callers) grant(scope constructs.Construct, role awsiam.IRole) {
 	role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("ReadAPIKeys"),
 		Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
-		Resources: &[]*string{c.secret.SecretArn()},
+		Resources: &[]*string{policyArn(c.secret)},
 	}))
 	if key := c.secret.EncryptionKey(); key != nil {
 		role.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

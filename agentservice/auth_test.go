@@ -263,9 +263,10 @@ func TestJWTAtTheLoadBalancerAndInTheTask(t *testing.T) {
 }
 
 func TestJWTBehindCloudFrontIsVerifiedInTheTaskOnly(t *testing.T) {
-	// GIVEN callers with JWTs behind the default front, CloudFront
+	// GIVEN callers with JWTs behind the default front, CloudFront (the
+	// compliance case "an alarm topic")
 	// WHEN the service synthesizes
-	tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), Auth: agentservice.AuthJWT(jwtProps())})
+	tmpl := complianceStack(t, "an alarm topic").synth(t).Template
 
 	// THEN the container verifies them
 	same(t, "AGENTKIT_AUTH", containerEnv(t, tmpl)["AGENTKIT_AUTH"], "jwt")
@@ -293,29 +294,33 @@ func TestJWTWithALinearDeployIsVerifiedInTheTaskOnly(t *testing.T) {
 
 func TestAPIKeysInASecretImportedByName(t *testing.T) {
 	// GIVEN API keys in a secret of the user's, imported by its name,
-	// whose ARN the stack does not know in full
-	app := awscdk.NewApp(nil)
-	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
-	secret := awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("ByName"), jsii.String("agents/prod/api-keys"))
-	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(),
-		Auth: agentservice.AuthAPIKeys(&agentservice.APIKeys{Secret: secret})})
-	tmpl := assertions.Template_FromStack(stack, nil)
+	// whose ARN the stack does not know in full (the compliance case
+	// "fargate spot with deletion protection")
+	s := complianceStack(t, "fargate spot with deletion protection").synth(t)
+	tmpl, secret := s.Template, s.Web.APIKeysSecret
 
 	// WHEN the container's variable and the output are read THEN they name
 	// the secret by its name, which GetSecretValue takes (a partial ARN
 	// with the "-??????" of an IAM policy is no secret ID)
 	same(t, "AGENTKIT_API_KEYS_SECRET", containerEnv(t, tmpl)["AGENTKIT_API_KEYS_SECRET"], "agents/prod/api-keys")
 	same(t, "the output APIKeysSecret's value", apiKeysOutput(t, tmpl)["Value"], "agents/prod/api-keys")
-	// AND the task role may read the secret's versions, whatever its suffix
-	tmpl.HasResourceProperties(jsii.String("AWS::IAM::ManagedPolicy"), obj(map[string]any{
-		"PolicyDocument": obj(map[string]any{"Statement": arrayWith(map[string]any{
-			"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Sid": "ReadAPIKeys",
-			"Resource": stack.Resolve(secret.SecretArn()),
-		})}),
-	}))
-	if svc.APIKeysSecret != secret {
-		t.Error("Service.APIKeysSecret is not the given secret")
+	// AND the task role may read that secret whatever the six characters
+	// Secrets Manager appends to its name in its ARN
+	// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/permissions_grant-limited-resources.html)
+	var grant string
+	for _, st := range taskRoleStatements(t, s) {
+		if doc := jsonOf(t, st); strings.Contains(doc, "ReadAPIKeys") {
+			grant = doc
+		}
 	}
+	if want := `:secret:agents/prod/api-keys-??????"]]},"Sid":"ReadAPIKeys"}`; !strings.Contains(grant, `"Action":"secretsmanager:GetSecretValue"`) || !strings.HasSuffix(grant, want) {
+		t.Errorf("the task role's grant is %s, want GetSecretValue on the name with -??????", grant)
+	}
+	if secret == nil {
+		t.Error("Service.APIKeysSecret is nil")
+	}
+	// AND no secret is made
+	tmpl.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(0))
 }
 
 func TestNoCallerCheckOnlyByNameAndWithAWarning(t *testing.T) {

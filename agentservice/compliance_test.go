@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsroute53"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
@@ -187,20 +188,26 @@ func complianceOptions() []complianceCase {
 			props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.AlarmTopic = awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))
+				// JWTs behind CloudFront: verified in the task only.
+				p.Auth = agentservice.AuthJWT(jwtProps())
 				return p
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
 			name:               "fargate spot with deletion protection",
 			deletionProtection: true,
-			props: func(awscdk.Stack) *agentservice.Props {
+			props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.FargateSpot = jsii.Bool(true)
 				p.DeletionProtection = jsii.Bool(true)
+				// API keys in a secret of the user's, imported by name.
+				p.Auth = agentservice.AuthAPIKeys(&agentservice.APIKeys{
+					Secret: awssecretsmanager.Secret_FromSecretNameV2(stack, jsii.String("ByName"), jsii.String("agents/prod/api-keys")),
+				})
 				return p
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
+			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
 			name:      "plain HTTP on the internet, by name",
