@@ -8,3 +8,21 @@ import "time"
 func SetJWKSTimings(v *JWTVerifier, refetch, maxAge, fetchTimeout time.Duration) {
 	v.refetch, v.maxAge, v.fetchTimeout = refetch, maxAge, fetchTimeout
 }
+
+// SetBudgetClock replaces the caller budget's clock, time.Now, for one
+// Server, before any of its methods is called, so that tests move through
+// windows without sleeping.
+func SetBudgetClock(s *Server, now func() time.Time) { s.now = now }
+
+// BudgetSpent returns what name has spent in the current window of s's
+// caller budget (the overflow's spend when name is not tracked), and how
+// many callers it tracks.
+func BudgetSpent(s *Server, name string) (usd float64, tokens int64, tracked int) {
+	s.Draining() // resolves the budget
+	l := s.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.roll()
+	a, _ := l.account(maphashString(l, name))
+	return a.usd, a.tokens, len(l.spent)
+}
