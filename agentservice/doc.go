@@ -80,6 +80,12 @@
 // and at least twice the concurrency target, so that the scaling adds
 // tasks before a task refuses (agentkit's "Admission").
 //
+// With CallerBudget it gets AGENTKIT_CALLER_BUDGET_USD and/or
+// AGENTKIT_CALLER_BUDGET_TOKENS, and AGENTKIT_CALLER_BUDGET_WINDOW:
+// agentkit then answers 429 with Retry-After to a caller that has spent
+// its budget on that task in the current window (agentkit's "Caller
+// budget").
+//
 // # Bad input
 //
 // New validates its props before it creates anything and panics with the

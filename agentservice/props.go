@@ -404,6 +404,13 @@ type Props struct {
 	//
 	// Default: - no spend alarm.
 	SpendAlarmUSDPerHour *float64
+	// CallerBudget is a spend budget per caller per window, in dollars
+	// (from ModelPrices) or tokens, which each task enforces: a caller
+	// over it is answered 429 until its window ends (see CallerBudget for
+	// what it bounds, per task).
+	//
+	// Default: - no budget per caller.
+	CallerBudget *CallerBudget
 	// Dashboard makes a CloudWatch dashboard for the service
 	// (Service.Dashboard): requests, latency, errors, requests in flight
 	// per task against the concurrency target, tasks, CPU and memory,
@@ -551,6 +558,10 @@ var reservedEnv = map[string]string{
 	agentkit.EnvModelPrices:      "ModelPrices",
 	agentkit.EnvMaxInFlight:      "MaxRequestsInFlight",
 	agentkit.EnvMaxRequestBytes:  "MaxRequestBodyBytes",
+
+	agentkit.EnvCallerBudgetUSD:    "CallerBudget",
+	agentkit.EnvCallerBudgetTokens: "CallerBudget",
+	agentkit.EnvCallerBudgetWindow: "CallerBudget",
 }
 
 // fromPath is what the construct sets AGENTKIT_METRICS_SERVICE from.
@@ -589,6 +600,7 @@ func (p *Props) Validate() error {
 		func() error { return validateSpendAlarm(p.SpendAlarmUSDPerHour, p.ModelPrices) },
 		p.validateLatencyAlarm,
 		p.validateAdmission,
+		p.validateCallerBudget,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
