@@ -1,6 +1,9 @@
 package agentkit
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetJWKSTimings replaces, for one verifier, JWKSRefetchInterval,
 // JWKSMaxAge and JWKSFetchTimeout, so that tests of the key set's cache
@@ -25,4 +28,12 @@ func BudgetSpent(s *Server, name string) (usd float64, tokens int64, tracked int
 	l.roll()
 	a, _ := l.account(maphashString(l, name))
 	return a.usd, a.tokens, len(l.spent)
+}
+
+// WithBudgetLedger returns ctx carrying s's caller budget, as Serve's
+// request contexts do from their base context, so that benchmarks of
+// Handler see what a served request costs.
+func WithBudgetLedger(s *Server, ctx context.Context) context.Context {
+	s.Draining() // resolves the budget
+	return withLedger(ctx, s.ledger)
 }
