@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -437,6 +440,64 @@ func TestTheEnvironmentsBudgetAppliesAndAFieldTurnsItOff(t *testing.T) {
 		// THEN the first is refused, the second served
 		if w := call(h, "alice", "m", 10, 0); w.Code != c.want {
 			t.Errorf("%s: %d, want %d", c.name, w.Code, c.want)
+		}
+	}
+}
+
+func TestATrackedCallerTakesTheSameMemoryWhateverItsNamesLength(t *testing.T) {
+	// Not parallel: it measures the heap.
+	// GIVEN a budget, and MaxBudgetCallers callers with 4 KiB names
+	clock := &fakeClock{t: time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)}
+	srv, _, h := budgetServer(&agentkit.Budget{Tokens: 100}, clock, nil)
+	long := strings.Repeat("x", 4<<10)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	// WHEN each spends a token
+	for i := range agentkit.MaxBudgetCallers {
+		call(h, fmt.Sprint(long, i), "m", 1, 0)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	// THEN the task tracks them all in under 100 bytes each (about 40):
+	// no name is kept
+	per := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / agentkit.MaxBudgetCallers
+	if _, _, tracked := agentkit.BudgetSpent(srv, long+"0"); tracked != agentkit.MaxBudgetCallers || per >= 100 {
+		t.Errorf("%d callers tracked in %d bytes each; want %d in under 100", tracked, per, agentkit.MaxBudgetCallers)
+	}
+	runtime.KeepAlive(h)
+}
+
+func TestServingLogsTheBudgetAndWarnsWithoutACallerCheck(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		auth agentkit.Authenticator
+		warn bool
+	}{{"with a caller check", byHeader, false}, {"without one", nil, true}} {
+		// GIVEN a server with a budget
+		var logBuf syncbuf.Buffer
+		srv := &agentkit.Server{Auth: c.auth, Budget: &agentkit.Budget{USD: 2, Tokens: 1000, Window: 10 * time.Minute},
+			Metrics: &agentkit.Metrics{Prices: map[string]agentkit.ModelPrice{"m": {Input: 1, Output: 1}}},
+			Logger:  slog.New(slog.NewTextHandler(&logBuf, nil))}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		// WHEN it serves
+		if err := srv.Serve(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		// THEN its start-up log states the budget, and warns when no
+		// caller check gives it a caller to charge
+		log := logBuf.String()
+		if !strings.Contains(log, "caller budget") || !strings.Contains(log, "usd=2 tokens=1000 window=10m0s") {
+			t.Errorf("%s: log:\n%s", c.name, log)
+		}
+		if got := strings.Contains(log, "level=WARN") && strings.Contains(log, "anonymous requests are not budgeted"); got != c.warn {
+			t.Errorf("%s: warned %v, want %v; log:\n%s", c.name, got, c.warn, log)
 		}
 	}
 }

@@ -155,7 +155,7 @@ const (
 	// the first MaxBudgetCallers callers whose model calls it charges.
 	// Every caller beyond them shares one more budget of the same size
 	// for the rest of the window, so that a flood of new caller names
-	// neither grows the memory (a tracked caller costs about 50 bytes,
+	// neither grows the memory (a tracked caller costs about 40 bytes,
 	// whatever its name's length) nor earns any caller a fresh budget.
 	MaxBudgetCallers = 10_000
 )
