@@ -314,6 +314,9 @@ func TestServeCountsTheBudgetRefusalsInTheMetrics(t *testing.T) {
 		Metrics: &agentkit.Metrics{Service: "web", Namespace: "Test", Output: &metrics, Interval: 50 * time.Millisecond},
 	}
 	agentkit.SetBudgetClock(srv, clock.now)
+	// AND bob, who spent his budget through the Server's Handler before it
+	// served
+	call(srv.Handler(&spender{}), "bob", "m", 10, 0)
 	addr, stop := serveInProcess(t, srv)
 	client := newClient(t)
 
@@ -328,6 +331,10 @@ func TestServeCountsTheBudgetRefusalsInTheMetrics(t *testing.T) {
 		}
 		got = append(got, fmt.Sprint(r.status, " ", r.retryAfter))
 	}
+	// AND bob asks once
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/run?model=m&in=1", nil)
+	req.Header.Set(callerHeader, "bob")
+	bobs := do(client, req)
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -336,15 +343,19 @@ func TestServeCountsTheBudgetRefusalsInTheMetrics(t *testing.T) {
 	if want := "200 ,429 30,429 30,429 30"; strings.Join(got, ",") != want {
 		t.Errorf("got %v, want %s", got, want)
 	}
-	// AND the metrics count the three refusals, among the requests
+	// AND bob is refused by Serve too: Handler and Serve share one budget
+	if bobs.status != http.StatusTooManyRequests {
+		t.Errorf("bob: %d %v, want 429", bobs.status, bobs.err)
+	}
+	// AND the metrics count the four refusals, among the requests
 	// answered, in lines CloudWatch takes
 	docs := emfLines(t, metrics.String())
 	checkLineShapes(t, docs)
-	if n, _ := total(docs, agentkit.MetricRequestsOverBudget, ""); n != 3 {
-		t.Errorf("%s %v, want 3", agentkit.MetricRequestsOverBudget, n)
+	if n, _ := total(docs, agentkit.MetricRequestsOverBudget, ""); n != 4 {
+		t.Errorf("%s %v, want 4", agentkit.MetricRequestsOverBudget, n)
 	}
-	if n, _ := total(docs, agentkit.MetricRequests, ""); n != 4 {
-		t.Errorf("%s %v, want 4", agentkit.MetricRequests, n)
+	if n, _ := total(docs, agentkit.MetricRequests, ""); n != 5 {
+		t.Errorf("%s %v, want 5", agentkit.MetricRequests, n)
 	}
 }
 
@@ -371,6 +382,14 @@ func TestABudgetIsCheckedBeforeServing(t *testing.T) {
 		// THEN it refuses before listening, saying why
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
+		}
+		// AND its Handler, which cannot report it, budgets nothing
+		bad := &agentkit.Server{Auth: byHeader, Budget: &c.budget, Logger: quiet, Metrics: &agentkit.Metrics{Prices: c.prices}}
+		h := bad.Handler(&spender{})
+		for range 2 {
+			if w := call(h, "alice", "m", 1e9, 1e9); w.Code != 200 {
+				t.Errorf("%s: Handler answered %d", c.name, w.Code)
+			}
 		}
 	}
 }

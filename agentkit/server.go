@@ -314,17 +314,18 @@ func (s *Server) serve(l net.Listener, stop *stopsignal.Stop) error {
 // Handler returns h wrapped the way Serve wraps HTTP.Handler: requests for
 // HealthPath go to the Server's Health; the others are counted as in flight
 // while h serves them, so the drain waits for them, and run under the
-// request deadline, the in-flight cap and the request-body limit (one cap
-// for the Server, shared by every handler it wraps and by Serve), after the
-// caller check (Server.Auth), and the caller budget after it. A nil h
-// means http.DefaultServeMux. Use it to
-// drive a Server's handling in memory, with httptest. A malformed
-// AGENTKIT_REQUEST_TIMEOUT, AGENTKIT_MAX_IN_FLIGHT or
-// AGENTKIT_MAX_REQUEST_BYTES, which Serve would report, means no deadline,
-// no cap or no body limit here; a caller check that Serve would refuse to
-// start with answers every request but HealthPath 500, so that nothing is
-// served unchecked; requests are counted in the metrics once Serve has
-// begun.
+// request deadline, the in-flight cap and the request-body limit, after the
+// caller check (Server.Auth), and the caller budget after that (one cap and
+// one budget for the Server, shared by every handler it wraps and by
+// Serve). A nil h means http.DefaultServeMux. Use it to drive a Server's
+// handling in memory, with httptest. A malformed AGENTKIT_REQUEST_TIMEOUT,
+// AGENTKIT_MAX_IN_FLIGHT or AGENTKIT_MAX_REQUEST_BYTES, or a caller budget
+// Serve would refuse (a bad Server.Budget or AGENTKIT_CALLER_BUDGET_*, a
+// dollar budget without prices), which Serve would report, means no
+// deadline, no cap, no body limit or no budget here; a caller check that
+// Serve would refuse to start with answers every request but HealthPath
+// 500, so that nothing is served unchecked; requests are counted in the
+// metrics once Serve has begun.
 func (s *Server) Handler(h http.Handler) http.Handler {
 	s.mu.Lock()
 	s.initLocked()
