@@ -18,8 +18,8 @@ func SetJWKSTimings(v *JWTVerifier, refetch, maxAge, fetchTimeout time.Duration)
 func SetBudgetClock(s *Server, now func() time.Time) { s.now = now }
 
 // BudgetSpent returns what name has spent in the current window of s's
-// caller budget (the overflow's spend when name is not tracked), and how
-// many callers it tracks.
+// caller budget (the overflow's spend when name is not tracked and
+// MaxBudgetCallers are), and how many callers it tracks.
 func BudgetSpent(s *Server, name string) (usd float64, tokens int64, tracked int) {
 	s.Draining() // resolves the budget
 	l := s.ledger
