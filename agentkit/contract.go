@@ -111,6 +111,55 @@ const (
 	MaxRequestBytesLimit = 1 << 30
 )
 
+// The caller budget's side of the contract (see "Caller budget" in the
+// package documentation): a spend budget per caller per window, held by
+// each task. The construct sets these from its CallerBudget prop; Serve
+// reads them when Server.Budget is nil. No budget unless one of the two
+// amounts is set.
+const (
+	// EnvCallerBudgetUSD names the environment variable that holds the
+	// most estimated model spend, in US dollars (a decimal number above 0,
+	// at most MaxBudgetUSD), one caller may run up on one task per window
+	// (Budget.USD). It needs a price table (AGENTKIT_MODEL_PRICES).
+	EnvCallerBudgetUSD = "AGENTKIT_CALLER_BUDGET_USD"
+
+	// EnvCallerBudgetTokens names the environment variable that holds the
+	// most model tokens, input and output together (a whole number from 1
+	// to MaxBudgetTokens), one caller may use on one task per window
+	// (Budget.Tokens).
+	EnvCallerBudgetTokens = "AGENTKIT_CALLER_BUDGET_TOKENS"
+
+	// EnvCallerBudgetWindow names the environment variable that holds the
+	// budget's window as a Go duration, MinBudgetWindow to MaxBudgetWindow
+	// (Budget.Window). Unset means DefaultBudgetWindow.
+	EnvCallerBudgetWindow = "AGENTKIT_CALLER_BUDGET_WINDOW"
+
+	// DefaultBudgetWindow is the budget's window when nothing sets it: an
+	// hour, each from the top of the hour (UTC).
+	DefaultBudgetWindow = time.Hour
+
+	// MinBudgetWindow and MaxBudgetWindow bound the window. Below a minute
+	// a budget is a rate limit, which the firewall's rate rules do better;
+	// above a day it outlives most tasks, whose budgets are in memory and
+	// start afresh with each task.
+	MinBudgetWindow = time.Minute
+	MaxBudgetWindow = 24 * time.Hour
+
+	// MaxBudgetUSD bounds Budget.USD: a guard against a typo.
+	MaxBudgetUSD = 1_000_000
+
+	// MaxBudgetTokens bounds Budget.Tokens: a guard against a typo.
+	MaxBudgetTokens = 1_000_000_000_000
+
+	// MaxBudgetCallers is the most callers a task tracks in one window:
+	// the first MaxBudgetCallers callers whose model calls it charges.
+	// Every caller beyond them shares one more budget of the same size
+	// for the rest of the window, so that a flood of new caller names
+	// neither grows the memory (a tracked caller costs about 40 bytes,
+	// whatever its name's length) nor earns any caller a fresh budget.
+	MaxBudgetCallers = 10_000
+)
+
 // The worker's side of the contract.
 const (
 	// DefaultWorkerConcurrency is the number of jobs a worker task runs at
@@ -549,6 +598,12 @@ const (
 	// MetricRequestsTooLarge counts the requests answered 413 because
 	// their body was larger than Server.MaxRequestBytes.
 	MetricRequestsTooLarge = meter.RequestsTooLarge
+	// MetricRequestsOverBudget counts the requests answered 429 because
+	// their caller had spent its budget (see "Caller budget" in the
+	// package documentation). They are answered after admission and the
+	// caller check, so MetricRequests counts them too, as it counts the
+	// caller check's 401s.
+	MetricRequestsOverBudget = meter.RequestsOverBudget
 	// MetricLatency is the distribution of the answered requests' latency,
 	// in milliseconds, from the handler's start to its return, in a line of
 	// its own.

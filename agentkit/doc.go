@@ -41,6 +41,9 @@
 //     (default no cap; 1 to 100000), and AGENTKIT_MAX_REQUEST_BYTES: the
 //     largest request body (default 1 MiB; 1 byte to 1 GiB): "Admission",
 //     below.
+//   - AGENTKIT_CALLER_BUDGET_USD, AGENTKIT_CALLER_BUDGET_TOKENS and
+//     AGENTKIT_CALLER_BUDGET_WINDOW: a spend budget per caller (default
+//     none): "Caller budget", below.
 //
 // # Caller identity
 //
@@ -171,6 +174,47 @@
 // at once, unless the handler has begun its answer (its later writes fail
 // with that error too). Either 413 closes the connection after it;
 // MetricRequestsTooLarge counts them.
+//
+// # Caller budget
+//
+// Server.Budget (from AGENTKIT_CALLER_BUDGET_USD and/or
+// AGENTKIT_CALLER_BUDGET_TOKENS, and AGENTKIT_CALLER_BUDGET_WINDOW; off
+// unless an amount is set) bounds what one caller spends: RecordModelCall
+// charges each call's tokens, and its cost by the price table, to the
+// caller of its context (CallerFrom(ctx).Name), and a request from a
+// caller who has spent either amount in the current window is answered
+// 429, after the caller check and before the handler, with a JSON body
+// and Retry-After: the seconds until the window ends (at least 1).
+// MetricRequestsOverBudget counts them (MetricRequests too).
+//
+//   - Windows are fixed, of Budget.Window (DefaultBudgetWindow, 1h; 1m to
+//     24h), counted from the Unix epoch, so every task's windows begin
+//     alike (an hour's on the hour, UTC). The check comes when a request
+//     arrives, the charge after each call, and a call already running is
+//     never cut: in any span of one window a caller can spend on one task
+//     up to twice the budget (the end of one window, the start of the
+//     next), plus what its requests admitted under budget spend after.
+//   - It holds per task, in memory: a caller may spend the budget on each
+//     task the load balancer sends it to, so the service-wide bound is the
+//     budget times the tasks (the scaling's maximum), and a task started
+//     during a window (a deploy, a scale-out, a replacement) starts with
+//     every budget whole. A fleet-wide budget needs a store the tasks
+//     share: a DynamoDB conditional update per model call and a read per
+//     request (milliseconds each, and a table and the AWS SDK, which
+//     agentkit does not import); see docs/caller-identity.md.
+//   - Anonymous requests (no caller check, or NoAuth) are not budgeted;
+//     nor are model calls whose context has no caller (a job's, unless it
+//     was given one with ContextWithCaller).
+//   - A dollar budget needs the price table (AGENTKIT_MODEL_PRICES or
+//     Metrics.Prices), metrics on or off; a model it does not list costs
+//     nothing in dollars (a token budget still counts its tokens).
+//   - Memory is bounded: a task tracks the first MaxBudgetCallers (10000)
+//     callers that spend in a window, each by a 64-bit keyed hash of its
+//     name (about 40 bytes, whatever the name's length). A caller is
+//     never dropped within its window, so none gets a fresh budget by
+//     being forgotten; callers beyond the bound share one more budget of
+//     the same size until the window ends. A request that spends nothing
+//     tracks nothing.
 //
 // # The request deadline
 //

@@ -62,12 +62,16 @@ type ModelCall struct {
 // MetricOutputTokens, MetricModelLatency, and MetricModelCost for the calls
 // whose model the price table lists). The model is reported as
 // ModelDimension(c.Model), or as ModelOther once MaxModels other models
-// have been reported by the process. Anywhere else, or with metrics off, it
+// have been reported by the process. With a caller budget (Server.Budget),
+// it also charges the call to the caller of ctx (CallerFrom), metrics on
+// or off: a request's caller, or one a job's context was given with
+// ContextWithCaller. Anywhere else, or with metrics and budget off, it
 // does nothing. It is safe for concurrent use.
 func RecordModelCall(ctx context.Context, c ModelCall) {
 	if m := meter.FromContext(ctx); m != nil {
 		m.Record(meter.Call(c))
 	}
+	chargeCaller(ctx, c)
 }
 
 // newMeter resolves cfg against the environment; nil, and no error, when

@@ -134,6 +134,16 @@ type Server struct {
 	// source lives in package agentkit/apikeys and main must set Auth.
 	Auth Authenticator
 
+	// Budget is a spend budget per caller per window: a caller that has
+	// spent it is answered 429 with Retry-After until its window ends
+	// (see "Caller budget" in the package documentation). A Budget with
+	// both amounts zero means none, whatever the environment says.
+	// Default: from AGENTKIT_CALLER_BUDGET_USD, _TOKENS and _WINDOW (see
+	// BudgetFromEnv); no budget when neither amount is set.
+	Budget *Budget
+
+	now func() time.Time // the budget's clock; nil: time.Now (tests set it)
+
 	inflight      atomic.Int64 // requests being served, health probes excluded
 	underDeadline atomic.Int64 // of those, the ones under a request deadline
 	drainCut      atomic.Int64 // requests and jobs the drain cut, for the metrics
@@ -156,6 +166,7 @@ type Server struct {
 	health    *Health
 	meter     *meter.Meter // nil: no metrics
 	adm       *admission   // nil: no cap
+	ledger    *ledger      // nil: no caller budget
 }
 
 // timing is a Server's resolved configuration.
@@ -164,6 +175,7 @@ type timing struct {
 	meter                                  *meter.Meter  // nil: no metrics
 	auth                                   Authenticator // nil: no check
 	authMethod                             string
+	ledger                                 *ledger // nil: no caller budget
 	limits
 }
 
@@ -177,8 +189,9 @@ type limits struct {
 // ListenAndServe listens on HTTP.Addr, or on ":$PORT" (PortFromEnv) when
 // it is empty, and serves as Serve does. A malformed PORT,
 // AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT, AGENTKIT_REQUEST_TIMEOUT,
-// AGENTKIT_MAX_IN_FLIGHT or AGENTKIT_MAX_REQUEST_BYTES, or an invalid
-// field, is reported before it listens. It handles SIGTERM
+// AGENTKIT_MAX_IN_FLIGHT, AGENTKIT_MAX_REQUEST_BYTES or
+// AGENTKIT_CALLER_BUDGET_*, or an invalid field, is reported before it
+// listens. It handles SIGTERM
 // and SIGINT from before it listens; when ctx is already done (the program
 // was told to stop while it started), it returns nil without listening.
 func (s *Server) ListenAndServe(ctx context.Context) error {
@@ -276,6 +289,12 @@ func (s *Server) serve(l net.Listener, stop *stopsignal.Stop) error {
 	log.Info("agentkit: serving", "addr", l.Addr().String(), "stop_timeout", t.stop.String(),
 		"idle_timeout", t.idle.String(), "request_timeout", t.request.String(), "cancel_at", t.cancelAt.String(), "close_at", t.closeAt.String(),
 		"auth", t.authMethod)
+	if b := t.ledger; b != nil {
+		log.Info("agentkit: caller budget", "usd", b.USD, "tokens", b.Tokens, "window", b.Window.String())
+		if t.auth == nil {
+			log.Warn("agentkit: a caller budget is set but there is no caller check; anonymous requests are not budgeted")
+		}
+	}
 
 	var reason string
 	var serveErr error
@@ -295,23 +314,25 @@ func (s *Server) serve(l net.Listener, stop *stopsignal.Stop) error {
 // Handler returns h wrapped the way Serve wraps HTTP.Handler: requests for
 // HealthPath go to the Server's Health; the others are counted as in flight
 // while h serves them, so the drain waits for them, and run under the
-// request deadline, the in-flight cap and the request-body limit (one cap
-// for the Server, shared by every handler it wraps and by Serve), after the
-// caller check (Server.Auth). A nil h means http.DefaultServeMux. Use it to
-// drive a Server's handling in memory, with httptest. A malformed
-// AGENTKIT_REQUEST_TIMEOUT, AGENTKIT_MAX_IN_FLIGHT or
-// AGENTKIT_MAX_REQUEST_BYTES, which Serve would report, means no deadline,
-// no cap or no body limit here; a caller check that Serve would refuse to
-// start with answers every request but HealthPath 500, so that nothing is
-// served unchecked; requests are counted in the metrics once Serve has
-// begun.
+// request deadline, the in-flight cap and the request-body limit, after the
+// caller check (Server.Auth), and the caller budget after that (one cap and
+// one budget for the Server, shared by every handler it wraps and by
+// Serve). A nil h means http.DefaultServeMux. Use it to drive a Server's
+// handling in memory, with httptest. A malformed AGENTKIT_REQUEST_TIMEOUT,
+// AGENTKIT_MAX_IN_FLIGHT or AGENTKIT_MAX_REQUEST_BYTES, or a caller budget
+// Serve would refuse (a bad Server.Budget or AGENTKIT_CALLER_BUDGET_*, a
+// dollar budget without prices), which Serve would report, means no
+// deadline, no cap, no body limit or no budget here; a caller check that
+// Serve would refuse to start with answers every request but HealthPath
+// 500, so that nothing is served unchecked; requests are counted in the
+// metrics once Serve has begun.
 func (s *Server) Handler(h http.Handler) http.Handler {
 	s.mu.Lock()
 	s.initLocked()
-	health, m, closing, adm := s.health, s.meter, s.closing, s.adm
+	health, m, closing, adm, ledger := s.health, s.meter, s.closing, s.adm, s.ledger
 	s.mu.Unlock()
 	d, _ := s.requestTimeout()
-	next := orDefault(h)
+	next := withBudget(ledger, orDefault(h))
 	if auth, _, err := s.resolveAuth(); err != nil {
 		next = misconfigured(s.logger(), err)
 	} else {
@@ -398,7 +419,7 @@ func (s *Server) Go(f func(ctx context.Context) error) error {
 		return ErrDraining
 	}
 	s.jobs++
-	ctx, m := meter.With(s.jobCtx, s.meter), s.meter
+	ctx, m := meter.With(withLedger(s.jobCtx, s.ledger), s.meter), s.meter
 	s.mu.Unlock()
 
 	go func() {
@@ -469,6 +490,7 @@ func (s *Server) initLocked() {
 	// cap here.
 	l, _ := s.limits()
 	s.adm = newAdmission(l.maxInFlight, l.wait)
+	s.ledger, _ = s.budget()
 }
 
 // timing resolves and validates the configuration without changing anything.
@@ -500,6 +522,9 @@ func (s *Server) timing() (timing, error) {
 		return t, err
 	}
 	if t.auth, t.authMethod, err = s.resolveAuth(); err != nil {
+		return t, err
+	}
+	if t.ledger, err = s.budget(); err != nil {
 		return t, err
 	}
 	if s.Health != nil {
@@ -612,9 +637,9 @@ func (s *Server) prepare() (*http.Server, timing, error) {
 	}
 	m := t.meter
 	s.meter = m
-	hs.Handler = &tracked{s: s, health: s.health, next: withAuth(t.auth, orDefault(hs.Handler)), deadline: t.request, meter: m, closing: s.closing,
-		adm: s.adm, maxBody: t.maxBody}
-	base, reqCtx := hs.BaseContext, meter.With(s.reqCtx, m)
+	hs.Handler = &tracked{s: s, health: s.health, next: withAuth(t.auth, withBudget(s.ledger, orDefault(hs.Handler))), deadline: t.request, meter: m,
+		closing: s.closing, adm: s.adm, maxBody: t.maxBody}
+	base, reqCtx := hs.BaseContext, meter.With(withLedger(s.reqCtx, s.ledger), m)
 	hs.BaseContext = func(l net.Listener) context.Context {
 		if base == nil {
 			return reqCtx

@@ -252,6 +252,7 @@ func (s *Service) serviceDashboard(p *Props, m metrics) awscloudwatch.Dashboard 
 			m.metric(agentkit.MetricServerErrors, "Sum", "5xx written by the handlers"),
 			m.metric(agentkit.MetricRequestsRefused, "Sum", "503 from the in-flight cap"),
 			m.metric(agentkit.MetricRequestsTooLarge, "Sum", "413: bodies over the limit"),
+			m.metric(agentkit.MetricRequestsOverBudget, "Sum", "429: callers over their budget"),
 		}},
 		{title: "Requests in flight per task", left: []awscloudwatch.IMetric{
 			m.inFlight(),

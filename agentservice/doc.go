@@ -95,6 +95,12 @@
 // deliberately public agent; synthesis warns of it. See
 // docs/caller-identity.md.
 //
+// With CallerBudget it gets AGENTKIT_CALLER_BUDGET_USD and/or
+// AGENTKIT_CALLER_BUDGET_TOKENS, and AGENTKIT_CALLER_BUDGET_WINDOW:
+// agentkit then answers 429 with Retry-After to a caller that has spent
+// its budget on that task in the current window (agentkit's "Caller
+// budget").
+//
 // # Bad input
 //
 // New validates its props before it creates anything and panics with the

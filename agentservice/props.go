@@ -418,6 +418,14 @@ type Props struct {
 	//
 	// Default: - no spend alarm.
 	SpendAlarmUSDPerHour *float64
+	// CallerBudget is a spend budget per caller per window, in dollars
+	// (from ModelPrices) or tokens, which each task enforces: a caller
+	// over it is answered 429 until its window ends (see CallerBudget for
+	// what it bounds, per task). Refused with AuthNone, which leaves every
+	// request anonymous and so unbudgeted.
+	//
+	// Default: - no budget per caller.
+	CallerBudget *CallerBudget
 	// Dashboard makes a CloudWatch dashboard for the service
 	// (Service.Dashboard): requests, latency, errors, requests in flight
 	// per task against the concurrency target, tasks, CPU and memory,
@@ -571,6 +579,10 @@ var reservedEnv = map[string]string{
 	agentkit.EnvJWTAudience:       "Auth",
 	agentkit.EnvJWTRequiredClaims: "Auth",
 	agentkit.EnvAPIKeysSecret:     "Auth",
+
+	agentkit.EnvCallerBudgetUSD:    "CallerBudget",
+	agentkit.EnvCallerBudgetTokens: "CallerBudget",
+	agentkit.EnvCallerBudgetWindow: "CallerBudget",
 }
 
 // fromPath is what the construct sets AGENTKIT_METRICS_SERVICE from.
@@ -610,6 +622,7 @@ func (p *Props) Validate() error {
 		p.validateLatencyAlarm,
 		p.validateAdmission,
 		p.validateAuth,
+		p.validateCallerBudget,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

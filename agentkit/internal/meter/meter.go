@@ -47,6 +47,7 @@ const (
 	ServerErrors        = "ServerErrors"
 	RequestsRefused     = "RequestsRefused"
 	RequestsTooLarge    = "RequestsTooLarge"
+	RequestsOverBudget  = "RequestsOverBudget"
 	Latency             = "Latency"
 	JobsCompleted       = "JobsCompleted"
 	JobsFailed          = "JobsFailed"
@@ -114,7 +115,7 @@ const (
 type Meter struct {
 	namespace, service string
 	out                io.Writer
-	prices             map[string]Price
+	prices             Prices
 	interval           time.Duration
 	web                bool // a Server: the request metrics are written
 
@@ -123,6 +124,7 @@ type Meter struct {
 	serverErrs  atomic.Int64
 	refused     atomic.Int64
 	tooLarge    atomic.Int64
+	overBudget  atomic.Int64
 	inflightMax atomic.Int64
 	Streams     atomic.Int64 // open streams, counted by their owner
 	jobsDone    atomic.Int64
@@ -167,29 +169,54 @@ func New(cfg Config, web bool) (*Meter, error) {
 	if !Namespace(c.Namespace) {
 		return nil, fmt.Errorf("agentkit: metrics namespace %.60q is not a CloudWatch namespace of yours; use 1 to 255 letters, digits, spaces and . - _ / # :, not all spaces, not starting with \"AWS/\"", c.Namespace)
 	}
-	if c.Prices == nil {
-		var err error
-		if c.Prices, err = pricesFromEnv(); err != nil {
-			return nil, err
-		}
-	}
-	prices := make(map[string]Price, len(c.Prices))
-	named := make(map[string]string, len(c.Prices)) // Model value to the name in the table
-	for _, model := range sortedNames(c.Prices) {
-		p := c.Prices[model]
-		dim := ModelDimension(model)
-		if dim == ModelOther || !(p.Input >= 0 && p.Input <= MaxPrice && p.Output >= 0 && p.Output <= MaxPrice) {
-			return nil, fmt.Errorf("agentkit: model price %q {input %v, output %v} is not a price; use a model name and dollars per million tokens from 0 to %d", model, p.Input, p.Output, MaxPrice)
-		}
-		if other, ok := named[dim]; ok && prices[dim] != p {
-			return nil, fmt.Errorf("agentkit: model prices %q and %q name one model (Model %q) at two prices", other, model, dim)
-		}
-		prices[dim], named[dim] = p, model
+	prices, err := ResolvePrices(c.Prices)
+	if err != nil {
+		return nil, err
 	}
 	m := &Meter{namespace: c.Namespace, service: c.Service, out: c.Output, prices: prices,
 		interval: c.Interval, web: web, admitted: map[string]bool{}, models: map[string]*modelStats{}}
 	m.latency.reset()
 	return m, nil
+}
+
+// Prices is a price table keyed by Model values (ModelDimension).
+type Prices map[string]Price
+
+// ResolvePrices checks the price table p, or AGENTKIT_MODEL_PRICES' when p
+// is nil, and keys it by Model values: the table the meter and a caller
+// budget price calls by.
+func ResolvePrices(p map[string]Price) (Prices, error) {
+	if p == nil {
+		var err error
+		if p, err = pricesFromEnv(); err != nil {
+			return nil, err
+		}
+	}
+	prices := make(Prices, len(p))
+	named := make(map[string]string, len(p)) // Model value to the name in the table
+	for _, model := range sortedNames(p) {
+		pr := p[model]
+		dim := ModelDimension(model)
+		if dim == ModelOther || !(pr.Input >= 0 && pr.Input <= MaxPrice && pr.Output >= 0 && pr.Output <= MaxPrice) {
+			return nil, fmt.Errorf("agentkit: model price %q {input %v, output %v} is not a price; use a model name and dollars per million tokens from 0 to %d", model, pr.Input, pr.Output, MaxPrice)
+		}
+		if other, ok := named[dim]; ok && prices[dim] != pr {
+			return nil, fmt.Errorf("agentkit: model prices %q and %q name one model (Model %q) at two prices", other, model, dim)
+		}
+		prices[dim], named[dim] = pr, model
+	}
+	return prices, nil
+}
+
+// Cost is what a call of in and out tokens to the model whose Model value
+// is dim costs, in US dollars; ok is false when the table has no price
+// for it. Negative counts count as 0.
+func (p Prices) Cost(dim string, in, out int) (usd float64, ok bool) {
+	pr, ok := p[dim]
+	if !ok {
+		return 0, false
+	}
+	return (float64(max(in, 0))*pr.Input + float64(max(out, 0))*pr.Output) / 1e6, true
 }
 
 func pricesFromEnv() (map[string]Price, error) {
@@ -234,6 +261,9 @@ func (m *Meter) Refused() { m.refused.Add(1) }
 // TooLarge records one request answered 413 for its body's size.
 func (m *Meter) TooLarge() { m.tooLarge.Add(1) }
 
+// OverBudget records one request answered 429 for its caller's budget.
+func (m *Meter) OverBudget() { m.overBudget.Add(1) }
+
 // jobEnded records one finished background job.
 func (m *Meter) JobEnded(err error) {
 	if err != nil {
@@ -251,11 +281,7 @@ func (m *Meter) JobEnded(err error) {
 // callers use.
 func (m *Meter) Record(c Call) {
 	name := ModelDimension(c.Model)
-	var cost float64
-	p, priced := m.prices[name]
-	if priced {
-		cost = (float64(max(c.InputTokens, 0))*p.Input + float64(max(c.OutputTokens, 0))*p.Output) / 1e6
-	}
+	cost, priced := m.prices.Cost(name, c.InputTokens, c.OutputTokens)
 	m.modelMu.Lock()
 	defer m.modelMu.Unlock()
 	if !m.admitted[name] && name != ModelOther {
@@ -363,6 +389,7 @@ func (m *Meter) flush(g Gauges, sum, n int64, extra map[string]float64) {
 		l.add(ServerErrors, "Count", m.serverErrs.Swap(0))
 		l.add(RequestsRefused, "Count", m.refused.Swap(0))
 		l.add(RequestsTooLarge, "Count", m.tooLarge.Swap(0))
+		l.add(RequestsOverBudget, "Count", m.overBudget.Swap(0))
 		if d, ok := m.latency.take(); ok {
 			m.write(now, newLine(DimensionService).with(Latency, "Milliseconds", d))
 		}
