@@ -381,6 +381,7 @@ func TestRunCountsJobsInFlight(t *testing.T) {
 }
 
 func TestRunDrainsOnStop(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name        string
 		job         func(ctx context.Context) error

@@ -20,6 +20,7 @@ import (
 // subtest has its own queue and proxy, and waits for the consumer's own log
 // to say it met the fault before it lifts it.
 func TestNetworkFaults(t *testing.T) {
+	t.Parallel()
 	endpoint := mototest.Start(t)
 	direct := sqs.NewFromConfig(mototest.Config(endpoint))
 	through := func(t *testing.T) (*sqs.Client, *faultproxy.Proxy) {

@@ -218,6 +218,7 @@ func TestAJobWhoseHeartbeatSQSRefusesIsCancelled(t *testing.T) {
 }
 
 func TestBatchEntriesSQSFailsAreRetriedAndLogged(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		fail    func(q *failingEntries)

@@ -159,6 +159,7 @@ func (s serialMoto) DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessag
 // subtests share one moto_server, each with its own queues, and run in
 // parallel to keep the wall time down.
 func TestMoto(t *testing.T) {
+	t.Parallel()
 	client := sqs.NewFromConfig(mototest.Config(mototest.Start(t)))
 
 	t.Run("120 jobs through 4 consumers all finish once and none reaches the DLQ", func(t *testing.T) {

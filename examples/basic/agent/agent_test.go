@@ -219,6 +219,7 @@ func ready(t *testing.T, env ...string) *agentProc {
 }
 
 func TestAgentAnswersRunsAndHealth(t *testing.T) {
+	t.Parallel()
 	// GIVEN a running agent
 	p := ready(t)
 	c := newClient(t)
@@ -237,6 +238,7 @@ func TestAgentAnswersRunsAndHealth(t *testing.T) {
 }
 
 func TestAgentRejectsMalformedRequests(t *testing.T) {
+	t.Parallel()
 	p := ready(t)
 	c := newClient(t)
 	cases := []struct {
@@ -317,6 +319,7 @@ func scanEvents(body io.Reader) (events []event, heartbeats int, longest time.Du
 }
 
 func TestAgentStreamsTokens(t *testing.T) {
+	t.Parallel()
 	// GIVEN a running agent WHEN a run is streamed
 	p := ready(t)
 	resp, err := newClient(t).Post(p.base+"/run/stream", "application/json", strings.NewReader(`{"input":"hi there"}`))
@@ -340,6 +343,7 @@ func TestAgentStreamsTokens(t *testing.T) {
 // firewall's logs for as long as they are, so the agent takes a prompt only
 // in a request body.
 func TestAgentTakesNoPromptInTheURL(t *testing.T) {
+	t.Parallel()
 	p := ready(t)
 	c := newClient(t)
 	for _, path := range []string{"/run?input=secret", "/run/stream?input=secret"} {
@@ -358,6 +362,7 @@ func TestAgentTakesNoPromptInTheURL(t *testing.T) {
 }
 
 func TestAgentStreamHeartbeatsInsideTheIdleTimeout(t *testing.T) {
+	t.Parallel()
 	// GIVEN an agent behind a 1s idle timeout whose runs take 2s
 	p := ready(t, "AGENTKIT_IDLE_TIMEOUT=1s", "AGENT_SIMULATED_LATENCY=2s")
 
@@ -376,6 +381,7 @@ func TestAgentStreamHeartbeatsInsideTheIdleTimeout(t *testing.T) {
 }
 
 func TestAgentFinishesTheRunInFlightAtSIGTERM(t *testing.T) {
+	t.Parallel()
 	// GIVEN an agent whose runs take 1s, with one run in flight and one
 	// stream in flight
 	p := ready(t, "AGENT_SIMULATED_LATENCY=1s")
@@ -418,6 +424,7 @@ func TestAgentFinishesTheRunInFlightAtSIGTERM(t *testing.T) {
 }
 
 func TestAgentCutsARunThatOutlastsTheStopTimeout(t *testing.T) {
+	t.Parallel()
 	// GIVEN a 2s stop timeout and runs that take a minute, one in flight
 	p := ready(t, "AGENTKIT_STOP_TIMEOUT=2s", "AGENT_SIMULATED_LATENCY=1m")
 	runDone := make(chan string, 1)
@@ -442,6 +449,7 @@ func TestAgentCutsARunThatOutlastsTheStopTimeout(t *testing.T) {
 }
 
 func TestAgentFailsAtStartOnMalformedEnvironment(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, env, want string
 	}{
@@ -466,6 +474,7 @@ func TestAgentFailsAtStartOnMalformedEnvironment(t *testing.T) {
 }
 
 func TestAgentUsage(t *testing.T) {
+	t.Parallel()
 	// GIVEN an unknown argument WHEN the agent starts
 	p := startAgent(t, nil, "serve")
 
@@ -476,6 +485,7 @@ func TestAgentUsage(t *testing.T) {
 }
 
 func TestHealthcheckProbe(t *testing.T) {
+	t.Parallel()
 	draining := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"status":"draining"}`, http.StatusServiceUnavailable)
 	}))
@@ -515,6 +525,7 @@ func TestHealthcheckProbe(t *testing.T) {
 }
 
 func TestAgentAnswersARequestWhoseBodyIsStillArrivingAtTheCancelPoint(t *testing.T) {
+	t.Parallel()
 	// GIVEN a 2s stop timeout (cancel point 500ms) and a client trickling
 	// its request body, one byte every 100ms
 	p := ready(t, "AGENTKIT_STOP_TIMEOUT=2s")

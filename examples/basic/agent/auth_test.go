@@ -8,6 +8,7 @@ import (
 )
 
 func TestAgentWithAPIKeysFailsAtStartWithoutItsSecret(t *testing.T) {
+	t.Parallel()
 	// GIVEN the API keys method without the secret's name
 	// WHEN the agent starts
 	p := startAgent(t, []string{"AGENTKIT_AUTH=apikeys", "AGENTKIT_API_KEYS_SECRET="})
@@ -22,6 +23,7 @@ func TestAgentWithAPIKeysFailsAtStartWithoutItsSecret(t *testing.T) {
 }
 
 func TestAgentStoppedWhileReadingItsKeysExitsCleanly(t *testing.T) {
+	t.Parallel()
 	// GIVEN a Secrets Manager that takes the connection and never answers
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -102,6 +102,7 @@ func (lb *loadBalancer) deregister(delay time.Duration) <-chan struct{} {
 // 8s (a stream of 2.5 minutes, 10s, sends its first token before the
 // deadline).
 func TestADeployCutsNoRequest(t *testing.T) {
+	t.Parallel()
 	const deadline = 4 * time.Second
 	delay := deadline + agentkit.RequestDeadlineMargin
 	p := ready(t, "AGENTKIT_REQUEST_TIMEOUT="+deadline.String(), "AGENTKIT_STOP_TIMEOUT=10s")

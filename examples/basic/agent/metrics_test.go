@@ -17,6 +17,7 @@ import (
 // flight, stops it with SIGTERM, and checks every line it wrote to stdout
 // against the EMF specification and the numbers against what was sent.
 func TestAgentMetricsAreValidEMFAndCountWhatWasSent(t *testing.T) {
+	t.Parallel()
 	const workers, each = 50, 4
 	p := ready(t, "AGENT_SIMULATED_LATENCY=1s", "AGENTKIT_METRICS_SERVICE=agents/web",
 		"AGENTKIT_METRICS_NAMESPACE=AgentTest", "AGENT_MODEL=stand-in",

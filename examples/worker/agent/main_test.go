@@ -139,6 +139,7 @@ func (w *worker) output() string {
 }
 
 func TestWorkerRejectsBadEnvironment(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		env  []string
@@ -177,6 +178,7 @@ func TestWorkerRejectsBadEnvironment(t *testing.T) {
 // a batch and checks, with a second worker started after it, that every job
 // finished exactly once: before the drain, during it, or after its release.
 func TestSIGTERMLosesNoJob(t *testing.T) {
+	t.Parallel()
 	endpoint := mototest.Start(t)
 	client := sqs.NewFromConfig(mototest.Config(endpoint))
 	tests := []struct {
@@ -269,6 +271,7 @@ func TestSIGTERMLosesNoJob(t *testing.T) {
 }
 
 func TestAJobPastItsTimeLimitIsRetried(t *testing.T) {
+	t.Parallel()
 	// GIVEN a worker whose jobs take 3s, with a 1s job time limit from the
 	// environment, as the worker construct sets it
 	endpoint := mototest.Start(t)
