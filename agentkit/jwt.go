@@ -145,7 +145,7 @@ func (v *JWTVerifier) validate(fromEnv bool) error {
 		return fmt.Errorf("agentkit: %s %q is not an https:// URL; set it to the issuer's JSON Web Key Set", name("JWKSURL", EnvJWTJWKSURL), v.JWKSURL)
 	}
 	for k, val := range v.RequiredClaims {
-		if !claimText(k) || !claimText(val) {
+		if !ValidClaimText(k) || !ValidClaimText(val) {
 			return fmt.Errorf("agentkit: %s {%q: %q} is not a claim name and value of 1 to 256 printable ASCII characters without quotes or backslashes", name("RequiredClaims", EnvJWTRequiredClaims), k, val)
 		}
 	}
@@ -155,8 +155,11 @@ func (v *JWTVerifier) validate(fromEnv bool) error {
 	return nil
 }
 
-// claimText is a claim name or value that is safe in a challenge header.
-func claimText(s string) bool {
+// ValidClaimText reports whether s may be a required claim's name or value
+// (JWTVerifier.RequiredClaims, AGENTKIT_JWT_REQUIRED_CLAIMS): 1 to 256
+// printable ASCII characters, without '"' or '\\', so that it is safe in a
+// WWW-Authenticate challenge. The construct judges its props by it too.
+func ValidClaimText(s string) bool {
 	if s == "" || len(s) > 256 {
 		return false
 	}

@@ -214,7 +214,7 @@ func (p *Props) validateJWT() error {
 			if token.IsString(&k) || token.IsString(v) {
 				continue
 			}
-			if !claimText(k) || v == nil || !claimText(*v) {
+			if !agentkit.ValidClaimText(k) || v == nil || !agentkit.ValidClaimText(*v) {
 				return fmt.Errorf("agentservice: Auth JWT.RequiredClaims {%q: %q} is not a claim name and value; use 1 to 256 printable ASCII characters without quotes or backslashes for each", k, defaults.Or(v, ""))
 			}
 		}
@@ -240,19 +240,6 @@ func requiredText(field string, v *string, what string, forALB bool) error {
 		return fmt.Errorf("agentservice: Auth JWT.%s %q is %d characters; the load balancer's JWT validation takes at most %d, so set JWT.AtLoadBalancer false", field, *v, len(*v), maxALBJWTField)
 	}
 	return nil
-}
-
-// claimText is agentkit's rule for a required claim's name and value.
-func claimText(s string) bool {
-	if s == "" || len(s) > 256 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
-			return false
-		}
-	}
-	return true
 }
 
 // callers is what the construct made for the caller check.

@@ -1,8 +1,6 @@
 package agentservice_test
 
 import (
-	"io"
-	"os"
 	"strings"
 	"testing"
 
@@ -328,24 +326,10 @@ func TestNoCallerCheckOnlyByNameAndWithAWarning(t *testing.T) {
 	props := &agentservice.Props{Image: registryImage(), Auth: agentservice.AuthNone()}
 
 	// WHEN it synthesizes, stderr captured
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := os.Stderr
-	os.Stderr = w
-	tmpl, svc := func() (assertions.Template, *agentservice.Service) {
-		defer func() { os.Stderr = stderr; w.Close() }()
-		return synth(t, props)
-	}()
-	printed, err := io.ReadAll(r)
-	r.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tmpl, svc, printed := synthStderr(t, props)
 
 	// THEN stderr says so, once, naming the construct and the way back
-	if got := string(printed); strings.Count(got, "serves every caller without asking who it is") != 1 ||
+	if got := printed; strings.Count(got, "serves every caller without asking who it is") != 1 ||
 		!strings.Contains(got, "Test/Agent") || !strings.Contains(got, "drop Auth for API keys") {
 		t.Errorf("stderr %q, want one warning naming Test/Agent", got)
 	}

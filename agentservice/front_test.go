@@ -2,8 +2,6 @@ package agentservice_test
 
 import (
 	"encoding/json"
-	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -267,24 +265,10 @@ func TestPlainHTTPOnTheInternetOnlyByNameAndWithAWarning(t *testing.T) {
 	props := &agentservice.Props{Image: registryImage(), Front: agentservice.FrontPublicHTTP}
 
 	// WHEN it synthesizes, stderr captured
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := os.Stderr
-	os.Stderr = w
-	tmpl, svc := func() (assertions.Template, *agentservice.Service) {
-		defer func() { os.Stderr = stderr; w.Close() }()
-		return synth(t, props)
-	}()
-	printed, err := io.ReadAll(r)
-	r.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tmpl, svc, printed := synthStderr(t, props)
 
 	// THEN stderr says so, once, naming the construct and the way out
-	if got := string(printed); strings.Count(got, "serves plain HTTP on the internet") != 1 || !strings.Contains(got, "Test/Agent") ||
+	if got := printed; strings.Count(got, "serves plain HTTP on the internet") != 1 || !strings.Contains(got, "Test/Agent") ||
 		!strings.Contains(got, "drop Front for HTTPS through CloudFront") {
 		t.Errorf("stderr %q, want one warning naming Test/Agent", got)
 	}
@@ -305,18 +289,7 @@ func TestPlainHTTPOnTheInternetOnlyByNameAndWithAWarning(t *testing.T) {
 
 func TestTheDefaultFrontSaysNothingOnStderr(t *testing.T) {
 	// GIVEN the default front WHEN a service synthesizes, stderr captured
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stderr := os.Stderr
-	os.Stderr = w
-	func() {
-		defer func() { os.Stderr = stderr; w.Close() }()
-		synth(t, &agentservice.Props{Image: registryImage()})
-	}()
-	printed, _ := io.ReadAll(r)
-	r.Close()
+	_, _, printed := synthStderr(t, &agentservice.Props{Image: registryImage()})
 	// THEN nothing is printed
 	if len(printed) != 0 {
 		t.Errorf("stderr %q, want nothing", printed)

@@ -2,6 +2,7 @@ package agentservice_test
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -158,3 +159,26 @@ func registryImage() *agentservice.Image {
 func obj(m map[string]any) assertions.Matcher { return assertions.Match_ObjectLike(&m) }
 
 func arrayWith(v ...any) assertions.Matcher { return assertions.Match_ArrayWith(&v) }
+
+// synthStderr is synth with os.Stderr captured: what synthesis printed
+// there comes back with the template and the service.
+func synthStderr(t *testing.T, props *agentservice.Props) (assertions.Template, *agentservice.Service, string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	printed := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(r)
+		r.Close()
+		printed <- b
+	}()
+	tmpl, svc := func() (assertions.Template, *agentservice.Service) {
+		defer func() { os.Stderr = stderr; w.Close() }()
+		return synth(t, props)
+	}()
+	return tmpl, svc, string(<-printed)
+}
