@@ -567,3 +567,27 @@ func motoCouldNotDelete(err error) bool {
 	}
 	return false
 }
+
+// AdaptForMoto rewrites the template file at path as Deploy adapts the
+// copy it gives moto (forMoto, above): for a deploy to moto by another
+// client, such as the CDK CLI deploying a synthesized cloud assembly
+// (`cdk deploy --app <assembly>`, scripts/local-deploy.sh). The file is
+// left as it is when nothing needs adapting.
+func AdaptForMoto(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("stacktest: read the template: %w", err)
+	}
+	var template map[string]any
+	if err := json.Unmarshal(b, &template); err != nil {
+		return fmt.Errorf("stacktest: %s is not a JSON template: %w", path, err)
+	}
+	out, err := json.MarshalIndent(forMoto(template), "", " ")
+	if err != nil {
+		return fmt.Errorf("stacktest: encode the adapted template: %w", err)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return fmt.Errorf("stacktest: write the adapted template: %w", err)
+	}
+	return nil
+}

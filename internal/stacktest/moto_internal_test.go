@@ -2,6 +2,9 @@ package stacktest
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +53,33 @@ func TestForMotoLeavesOutWhatMotoCannotDeployAndNothingElse(t *testing.T) {
 	plain := map[string]any{"Resources": map[string]any{"FromVpc": map[string]any{"Type": "AWS::EC2::SecurityGroupIngress"}}}
 	if adapted := forMoto(plain); adapted["Resources"].(map[string]any)["FromVpc"] == nil || len(adapted) != 1 {
 		t.Errorf("forMoto(plain) = %v", adapted)
+	}
+}
+
+func TestAdaptForMotoRewritesTheFile(t *testing.T) {
+	// GIVEN a template file whose output refers to a distribution
+	path := filepath.Join(t.TempDir(), "Stack.template.json")
+	if err := os.WriteFile(path, []byte(`{"Resources": {"Dist": {"Type": "AWS::CloudFront::Distribution"}},
+		"Outputs": {"URL": {"Value": {"Fn::GetAtt": ["Dist", "DomainName"]}}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// WHEN it is adapted in place
+	if err := AdaptForMoto(path); err != nil {
+		t.Fatal(err)
+	}
+	// THEN the file holds what forMoto makes of it
+	b, _ := os.ReadFile(path)
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if v := got["Outputs"].(map[string]any)["URL"].(map[string]any)["Value"]; v != "moto-lacks:Dist" {
+		t.Errorf("the output's value is %v, want moto-lacks:Dist", v)
+	}
+	// AND a file that is not a template is refused, naming it
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("not json"), 0o644)
+	if err := AdaptForMoto(bad); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("AdaptForMoto(not JSON) = %v, want an error naming the file", err)
 	}
 }
