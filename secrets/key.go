@@ -2,7 +2,6 @@ package secrets
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -78,42 +77,22 @@ func viaParameterStore(stack awscdk.Stack) *string {
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("ssm."), stack.Region(), jsii.String("."), stack.UrlSuffix()})
 }
 
-// keyedParameter is a Parameter Store container secret whose read grant
-// also names the grantee in the key's own policy: kms:Decrypt, through
-// Parameter Store only. A ParameterKey cannot do without that statement (a
-// key whose policy trusts the account, KMS's default, would not need it);
-// for an imported key, whose policy is its owner's, nothing is added.
-type keyedParameter struct {
-	awsecs.Secret
-	inner awsecs.Secret
-	key   awskms.IKey
-}
-
-func newKeyedParameter(inner awsecs.Secret, key awskms.IKey) awsecs.Secret {
-	s := &keyedParameter{inner: inner, key: key}
-	awsecs.NewSecret_Override(s)
-	return s
-}
-
-// Arn is the ARN ECS reads the value from.
-func (s *keyedParameter) Arn() *string { return s.inner.Arn() }
-
-// HasField reports whether the secret selects one JSON field.
-func (s *keyedParameter) HasField() *bool { return s.inner.HasField() }
-
-// GrantRead lets grantee read the parameter and decrypt it with the key,
-// through Parameter Store.
-func (s *keyedParameter) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
-	if _, made := s.key.(awskms.Key); made {
-		s.key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        decryptSid(grantee),
-			Principals: &[]awsiam.IPrincipal{grantee.GrantPrincipal()},
-			Actions:    jsii.Strings("kms:Decrypt"),
-			Resources:  jsii.Strings("*"),
-			Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": viaParameterStore(awscdk.Stack_Of(s.key))}},
-		}), jsii.Bool(true))
+// grantDecryptViaParameterStore names grantee in the key's own policy:
+// kms:Decrypt, through Parameter Store only. A ParameterKey cannot do
+// without that statement (a key whose policy trusts the account, KMS's
+// default, would not need it); for an imported key, whose policy is its
+// owner's, nothing is added.
+func grantDecryptViaParameterStore(key awskms.IKey, grantee awsiam.IGrantable) {
+	if _, made := key.(awskms.Key); !made {
+		return
 	}
-	return s.inner.GrantRead(grantee)
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        decryptSid(grantee),
+		Principals: &[]awsiam.IPrincipal{grantee.GrantPrincipal()},
+		Actions:    jsii.Strings("kms:Decrypt"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": viaParameterStore(awscdk.Stack_Of(key))}},
+	}), jsii.Bool(true))
 }
 
 // decryptSid names the decrypt statement of one grantee: a key shared by a

@@ -135,27 +135,31 @@ func bind(scope constructs.Construct, s *Secret) awsecs.Secret {
 		if s.EncryptionKey == nil {
 			return secret
 		}
-		return newKeyedParameter(secret, s.EncryptionKey)
+		return withKeyGrant(secret, func(grantee awsiam.IGrantable) { grantDecryptViaParameterStore(s.EncryptionKey, grantee) })
 	}
 	secret := awsecs.Secret_FromSecretsManager(s.SecretsManager, s.Field)
 	if s.EncryptionKey == nil {
 		return secret
 	}
-	return newKeyedSecret(secret, s.EncryptionKey)
+	// The ISecret's own grant goes through a kms:ViaService principal,
+	// which an imported key silently drops; granting the key directly to
+	// the execution role does not.
+	key := s.EncryptionKey
+	return withKeyGrant(secret, func(grantee awsiam.IGrantable) { key.GrantDecrypt(grantee) })
 }
 
-// keyedSecret is a Secrets Manager container secret whose read grant also
-// grants kms:Decrypt on a customer-managed key. The ISecret's own grant
-// goes through a kms:ViaService principal, which an imported key silently
-// drops; granting the key directly to the execution role does not.
+// keyedSecret is a container secret whose read grant also grants the
+// decryption of its customer-managed key, by grantKey: a Secrets Manager
+// secret's key directly, a Parameter Store parameter's through Parameter
+// Store (grantDecryptViaParameterStore).
 type keyedSecret struct {
 	awsecs.Secret
-	inner awsecs.Secret
-	key   awskms.IKey
+	inner    awsecs.Secret
+	grantKey func(grantee awsiam.IGrantable)
 }
 
-func newKeyedSecret(inner awsecs.Secret, key awskms.IKey) awsecs.Secret {
-	s := &keyedSecret{inner: inner, key: key}
+func withKeyGrant(inner awsecs.Secret, grantKey func(awsiam.IGrantable)) awsecs.Secret {
+	s := &keyedSecret{inner: inner, grantKey: grantKey}
 	awsecs.NewSecret_Override(s)
 	return s
 }
@@ -166,9 +170,9 @@ func (s *keyedSecret) Arn() *string { return s.inner.Arn() }
 // HasField reports whether the secret selects one JSON field.
 func (s *keyedSecret) HasField() *bool { return s.inner.HasField() }
 
-// GrantRead lets grantee read the secret and decrypt it with the key.
+// GrantRead lets grantee read the secret and decrypt it with its key.
 func (s *keyedSecret) GrantRead(grantee awsiam.IGrantable) awsiam.Grant {
-	s.key.GrantDecrypt(grantee)
+	s.grantKey(grantee)
 	return s.inner.GrantRead(grantee)
 }
 
