@@ -119,7 +119,7 @@ func TestTheDefaultsDeployOnARealAccount(t *testing.T) {
 		// Its name ends with the UUID of the stack's ID, new on every create,
 		// so a deploy after the destroy does not fail on the name.
 		stacktest.ExpectFixedNames(t, r.Template)
-		lg := r.Resources("AWS::Logs::LogGroup")[r.pathID(t, "AWS::Logs::LogGroup", "/RealAccount/Agent/FirewallLogs/Resource")]
+		lg := r.Resources("AWS::Logs::LogGroup")[r.LogicalID(t, "AWS::Logs::LogGroup", "/RealAccount/Agent/FirewallLogs/Resource")]
 		name, _ := lg["Properties"].(map[string]any)["LogGroupName"].(map[string]any)
 		parts, _ := name["Fn::Join"].([]any)
 		if len(parts) != 2 {
@@ -396,18 +396,6 @@ func (r *realAccountStack) id(t *testing.T, c constructs.IConstruct) string {
 	}
 	id, _ := r.stack.Resolve(r.stack.GetLogicalId(cfn)).(string)
 	return id
-}
-
-// pathID is the logical id of the resource of typ at path.
-func (r *realAccountStack) pathID(t *testing.T, typ, path string) string {
-	t.Helper()
-	for id := range r.Resources(typ) {
-		if r.PathOf(id) == path {
-			return id
-		}
-	}
-	t.Fatalf("no %s at %s", typ, path)
-	return ""
 }
 
 // raStatement is the statement of a policy document with sid.
