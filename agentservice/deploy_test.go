@@ -195,6 +195,11 @@ func deployPolicy(ref func(any) any, svc *agentservice.Service, rules ...*string
 	}, "Version": "2012-10-17"}
 }
 
+// The test rule names its secret by a CloudFormation dynamic reference,
+// which "can be used in all resource properties" and which CloudFormation
+// resolves at deploy, so the template never holds the value; a secret's
+// new value reaches the rule only with a stack update
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/dynamic-references-secretsmanager.html).
 func TestTestTrafficHeaderReachesTheNewRevisionFirst(t *testing.T) {
 	// GIVEN a canary deploy with a test header
 	// WHEN the service synthesizes

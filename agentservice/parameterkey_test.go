@@ -7,6 +7,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
+// ECS reads a SecureString parameter with the execution role, which then
+// needs kms:Decrypt on the parameter's customer key; the key's statement
+// is confined to Parameter Store by kms:ViaService
+// (https://docs.aws.amazon.com/systems-manager/latest/userguide/secure-string-parameter-kms-encryption.html,
+// https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
 func TestParameterKeyOpensToTheExecutionRoleOnly(t *testing.T) {
 	// GIVEN a service whose API key parameter is under a parameter key
 	// (secrets.NewParameterKey; docs/secrets.md)
