@@ -251,6 +251,7 @@ func TestServingLogNamesTheMethod(t *testing.T) {
 }
 
 func TestRefusalsReachTheClientCountInTheMetricsAndLogNothing(t *testing.T) {
+	t.Parallel()
 	// GIVEN a metered server with API keys, serving on loopback
 	set, _ := agentkit.NewAPIKeySet(map[string]string{"alice": keyAlice})
 	var logBuf, metrics syncbuf.Buffer

@@ -36,7 +36,7 @@ const helperEnv = "AGENTKIT_TEST_HELPER"
 // -parallel says otherwise (package testparallel says why). Each drain test
 // signals only the server process it started, never this one, so they may
 // overlap.
-const testParallel = 4
+const testParallel = 16
 
 func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {

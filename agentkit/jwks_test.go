@@ -98,6 +98,7 @@ func TestJWKSUnknownKidRefetchesAtABoundedRate(t *testing.T) {
 }
 
 func TestJWKSServerFaults(t *testing.T) {
+	t.Parallel()
 	// The fetch timeout the tests give the verifier, and how much later than
 	// it an answer may come on a loaded machine.
 	const fetchTimeout, slack = 300 * time.Millisecond, 1500 * time.Millisecond
@@ -109,7 +110,9 @@ func TestJWKSServerFaults(t *testing.T) {
 	}
 	for _, f := range faults {
 		t.Run(f.Kind.String(), func(t *testing.T) {
+			t.Parallel()
 			t.Run("before the first fetch", func(t *testing.T) {
+				t.Parallel()
 				// GIVEN a verifier whose key set is behind the fault from the start
 				p := startIDP(t, jwkOf("a", rsaKeyA()))
 				proxy := faultproxy.Start(t, p.srv.Listener.Addr().String())
@@ -135,6 +138,7 @@ func TestJWKSServerFaults(t *testing.T) {
 			})
 
 			t.Run("with keys cached", func(t *testing.T) {
+				t.Parallel()
 				// GIVEN a verifier that has fetched the set, whose keys are
 				// always due for a refetch, and then the fault
 				p := startIDP(t, jwkOf("a", rsaKeyA()))
@@ -178,6 +182,7 @@ func TestJWKSServerFaults(t *testing.T) {
 }
 
 func TestJWKSSlowButInTimeIsUsed(t *testing.T) {
+	t.Parallel()
 	// GIVEN a key set behind a link that holds each chunk 50ms
 	p := startIDP(t, jwkOf("a", rsaKeyA()))
 	proxy := faultproxy.Start(t, p.srv.Listener.Addr().String())

@@ -137,9 +137,9 @@ func TestRunProbeFindsAnAgentListeningOnIPv6LoopbackOnly(t *testing.T) {
 }
 
 func TestProbeUnderNetworkFaults(t *testing.T) {
+	t.Parallel()
 	healthy := httptest.NewServer(&agentkit.Health{})
-	defer healthy.Close()
-	proxy := faultproxy.Start(t, strings.TrimPrefix(healthy.URL, "http://"))
+	t.Cleanup(healthy.Close)
 	cases := []struct {
 		fault faultproxy.Fault
 		want  string // "" for success, else part of the error
@@ -153,8 +153,10 @@ func TestProbeUnderNetworkFaults(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.fault.Kind.String(), func(t *testing.T) {
+			t.Parallel()
 			// GIVEN a healthy server behind a network with this fault, and
 			// a 1s probe budget
+			proxy := faultproxy.Start(t, strings.TrimPrefix(healthy.URL, "http://"))
 			proxy.Set(c.fault)
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()

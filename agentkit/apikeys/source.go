@@ -63,9 +63,10 @@ type Source struct {
 	// Default: slog.Default().
 	Logger *slog.Logger
 
-	set     atomic.Pointer[agentkit.APIKeySet]
-	mu      sync.Mutex // serialises loads, so a slow one never overwrites a newer set
-	version string     // of the set in force
+	set          atomic.Pointer[agentkit.APIKeySet]
+	mu           sync.Mutex    // serialises loads, so a slow one never overwrites a newer set
+	version      string        // of the set in force
+	fetchTimeout time.Duration // FetchTimeout when 0; tests shorten it (export_test.go)
 }
 
 // FromEnv returns a Source for the secret AGENTKIT_API_KEYS_SECRET names,
@@ -121,7 +122,11 @@ func (s *Source) Load(ctx context.Context) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, FetchTimeout)
+	timeout := FetchTimeout
+	if s.fetchTimeout != 0 {
+		timeout = s.fetchTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()

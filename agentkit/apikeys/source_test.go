@@ -195,10 +195,14 @@ func testBadValuesAndOutagesKeepTheLastGoodSet(t *testing.T, endpoint string) {
 
 func testAStalledReadIsBoundedAndKeepsTheSet(t *testing.T, endpoint string) {
 	t.Parallel()
-	// GIVEN a source that loaded a key set, and then Secrets Manager stalls
+	// GIVEN a source that loaded a key set, whose reads are bounded by 1s
+	// (FetchTimeout's 10s is the same bound, TestLoadIsBoundedByFetchTimeout),
+	// and then Secrets Manager stalls
+	const fetchTimeout = time.Second
 	e := startEmulator(t, endpoint, "agents/stall", `{"support-bot": "`+keyOld+`"}`)
 	proxy := faultproxy.Start(t, strings.TrimPrefix(e.endpoint, "http://"))
 	src := &apikeys.Source{Client: secretsmanager.NewFromConfig(mototest.Config(proxy.URL())), SecretID: e.secret, Logger: slog.New(slog.DiscardHandler)}
+	apikeys.SetFetchTimeout(src, fetchTimeout)
 	if err := src.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -209,15 +213,39 @@ func testAStalledReadIsBoundedAndKeepsTheSet(t *testing.T, endpoint string) {
 	began := time.Now()
 	err := src.Load(context.Background())
 
-	// THEN the read gives up within FetchTimeout, and the set stays
+	// THEN the read gives up within its bound, and the set stays
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err %v, want a deadline", err)
 	}
-	if d := time.Since(began); d > apikeys.FetchTimeout+2*time.Second {
-		t.Errorf("read took %s, want about %s", d, apikeys.FetchTimeout)
+	if d := time.Since(began); d > fetchTimeout+2*time.Second {
+		t.Errorf("read took %s, want about %s", d, fetchTimeout)
 	}
 	if got := status(src, keyOld); got != 200 {
 		t.Errorf("old key: %d", got)
+	}
+}
+
+// deadlineClient records the deadline of the context each read gets.
+type deadlineClient struct{ deadline time.Time }
+
+func (c *deadlineClient) GetSecretValue(ctx context.Context, _ *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	c.deadline, _ = ctx.Deadline()
+	return nil, errors.New("recorded")
+}
+
+func TestLoadIsBoundedByFetchTimeout(t *testing.T) {
+	t.Parallel()
+	// GIVEN a source whose caller's context has no deadline
+	client := &deadlineClient{}
+	src := &apikeys.Source{Client: client, SecretID: "agents/deadline", Logger: slog.New(slog.DiscardHandler)}
+
+	// WHEN it reads the secret
+	began := time.Now()
+	_ = src.Load(context.Background())
+
+	// THEN the read's context ends FetchTimeout after the read began
+	if d := client.deadline.Sub(began); d < apikeys.FetchTimeout || d > apikeys.FetchTimeout+time.Second {
+		t.Errorf("the read's deadline is %s after it began, want %s", d, apikeys.FetchTimeout)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // -parallel says otherwise. Its tests wait on timers and on the network
 // (visibility timeouts, backoffs, drains), not on the CPU (package
 // testparallel).
-const testParallel = 8
+const testParallel = 32
 
 func TestMain(m *testing.M) {
 	if err := testparallel.Default(testParallel); err != nil {

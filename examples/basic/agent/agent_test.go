@@ -21,6 +21,7 @@ import (
 
 	"github.com/agentcdk/agentcdk/internal/leakcheck"
 	"github.com/agentcdk/agentcdk/internal/syncbuf"
+	"github.com/agentcdk/agentcdk/internal/testparallel"
 )
 
 // These tests build the agent with `go build` and run it as a real process on
@@ -30,6 +31,11 @@ var agentBin string
 
 // buildFlags gains -race when the tests run under -race (race_test.go).
 var buildFlags []string
+
+// testParallel is how many of this package's tests run at once unless
+// -parallel says otherwise: they wait on agent processes, timers and
+// loopback connections, not on the CPU (package testparallel).
+const testParallel = 8
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "agent-test")
@@ -43,6 +49,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.RemoveAll(dir)
 		os.Exit(1)
+	}
+	if err := testparallel.Default(testParallel); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(2)
 	}
 	code := leakcheck.Run(m)
 	os.RemoveAll(dir)

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/agentcdk/agentcdk/internal/mototest"
+	"github.com/agentcdk/agentcdk/internal/testparallel"
 )
 
 // binary is the worker built once for the package's tests.
@@ -37,10 +38,26 @@ func TestMain(m *testing.M) {
 	binary = filepath.Join(dir, "agent")
 	code := build()
 	if code == 0 {
+		code = setParallel()
+	}
+	if code == 0 {
 		code = m.Run()
 	}
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// testParallel is how many of this package's tests run at once unless
+// -parallel says otherwise: they wait on worker processes and on moto, not
+// on the CPU (package testparallel).
+const testParallel = 8
+
+func setParallel() int {
+	if err := testparallel.Default(testParallel); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
 }
 
 func build() int {
@@ -184,11 +201,11 @@ func TestSIGTERMLosesNoJob(t *testing.T) {
 	tests := []struct {
 		name         string
 		latency      string
-		stopTimeout  time.Duration // drain: 5s for 10s, 2s for 4s
+		stopTimeout  time.Duration // cancel point (agentkit.DrainDeadlines): 8s for 10s, 1.5s for 3s
 		wantReleased bool
 	}{
 		{"jobs running at SIGTERM finish within the drain", "1s", 10 * time.Second, false},
-		{"jobs that outlast the drain go to a second worker at once", "3s", 4 * time.Second, true},
+		{"jobs that outlast the drain go to a second worker at once", "2s", 3 * time.Second, true},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,8 +257,9 @@ func TestSIGTERMLosesNoJob(t *testing.T) {
 				t.Errorf("worker A released started jobs %v; want every job running at SIGTERM finished within the drain", cut)
 			}
 
-			// WHEN worker B starts after A is gone
-			b := startWorker(t, env...)
+			// WHEN worker B starts after A is gone, running 8 at once so that
+			// what A left takes one round of jobs
+			b := startWorker(t, append(env, "AGENTKIT_WORKER_CONCURRENCY=8")...)
 			all := func() bool { return len(a.ids("job finished"))+len(b.ids("job finished")) >= len(ids) }
 			if !eventually(30*time.Second, all) {
 				t.Fatalf("jobs finished: A %d, B %d of %d (released messages should not wait out the 60s visibility timeout)\nA:\n%s\nB:\n%s",
