@@ -16,9 +16,10 @@ import (
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
 
-// TestDeploymentStrategiesDeploy deploys each blue/green-family strategy to
-// one moto_server and updates it there (TestTemplatesPassCfnLint lints the
-// same templates).
+// TestDeploymentStrategiesDeploy deploys the blue/green and the canary
+// strategy (with its test-traffic header) to one moto_server and updates
+// them there (TestTemplatesPassCfnLint lints these templates and the
+// linear one).
 //
 // What moto 5.2.1 does with them: its CloudFormation makes the second
 // target group, the listener rules (weights, conditions, priority) and the
@@ -30,7 +31,8 @@ import (
 // groups' attributes (a deregistration delay reads AWS's 300 s default) and
 // skips the alarms, as it does for a rolling stack. So the test proves the
 // template deploys and the load balancer is wired as ECS needs it, not
-// that traffic shifts.
+// that traffic shifts; the linear strategy's template differs from the
+// blue/green one only in what moto drops, and is not deployed.
 func TestDeploymentStrategiesDeploy(t *testing.T) {
 	// GIVEN the strategies' stacks, synthesized
 	cases := []struct {
@@ -40,23 +42,60 @@ func TestDeploymentStrategiesDeploy(t *testing.T) {
 	}{
 		{awsecs.DeploymentStrategy_BLUE_GREEN, blueGreenDeploy.synth(t), nil},
 		{awsecs.DeploymentStrategy_CANARY, canaryWithTestHeader.synth(t), jsii.String("X-Agent-Canary")},
-		{awsecs.DeploymentStrategy_LINEAR, linearDeploy.synth(t), nil},
 	}
-	// The rest talks to the emulator and reads the templates as Go values,
-	// with no jsii call, so it runs beside the other such test (cfn-lint)
-	// once the tests that use jsii are done.
+	// WHEN each is deployed to one emulator, under its own name, and then
+	// updated with a change to the container definition: this talks to the
+	// emulator with no jsii call, so it starts now and runs while the
+	// package's sequential tests (which use jsii) do; the checks wait for
+	// it after t.Parallel, beside the other such test (cfn-lint)
+	mototest.Require(t)
+	type deployed struct {
+		d   *stacktest.Deployment
+		err error
+	}
+	results := make([]deployed, len(cases))
+	var launchErr error
+	var stop func()
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		srv, err := mototest.Launch()
+		if err != nil {
+			launchErr = err
+			return
+		}
+		stop = srv.Stop
+		ctx := context.Background()
+		for i, c := range cases {
+			d, err := stacktest.DeployContext(ctx, srv.Endpoint, c.stack.StackName, c.stack.TemplatePath)
+			if err == nil {
+				err = d.UpdateContext(ctx, stacktest.NewRevision(d.Template, 2))
+			}
+			results[i] = deployed{d, err}
+		}
+	}()
+	t.Cleanup(func() {
+		<-finished
+		if stop != nil {
+			stop()
+		}
+	})
 	t.Parallel()
-	// AND one emulator for the three, each under its own name
-	endpoint := mototest.Start(t)
-	for _, c := range cases {
-		t.Run(string(c.strategy), func(t *testing.T) {
-			s := c.stack
+	<-finished
+	if launchErr != nil {
+		t.Fatalf("mototest: %v", launchErr)
+	}
 
-			// WHEN it is deployed to the emulator
-			d := stacktest.Deploy(t, endpoint, s.StackName, s.TemplatePath)
+	for i, c := range cases {
+		t.Run(string(c.strategy), func(t *testing.T) {
+			s, d := c.stack, results[i].d
+			// THEN the stack completes, and the update too
+			if err := results[i].err; err != nil {
+				t.Fatalf("stacktest: %v", err)
+			}
 			t.Logf("moto's CloudFormation does not implement (not deployed): %s", strings.Join(d.Skipped, ", "))
 
-			// THEN the service runs its 2 tasks
+			// AND the service runs its 2 tasks
 			services := d.Services(t)
 			if len(services) != 1 || services[0].DesiredCount != 2 || aws.ToString(services[0].Status) != "ACTIVE" {
 				t.Fatalf("services = %+v, want one ACTIVE with 2 tasks", services)
@@ -88,10 +127,6 @@ func TestDeploymentStrategiesDeploy(t *testing.T) {
 			if !slices.Equal(rules, wantRules) {
 				t.Errorf("listener rules = %q, want %q", rules, wantRules)
 			}
-
-			// WHEN an update changes the container definition
-			// THEN the stack completes
-			d.Update(t, stacktest.NewRevision(d.Template, 2))
 		})
 	}
 }

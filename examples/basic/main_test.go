@@ -136,7 +136,7 @@ func TestBasicStack(t *testing.T) {
 		agentChecksCallers(t, s)
 	})
 
-	t.Run("deploys and updates in moto", func(t *testing.T) {
+	t.Run("deploys, updates, is destroyed and deploys again in moto", func(t *testing.T) {
 		t.Parallel()
 		// GIVEN a local AWS emulator
 		endpoint := mototest.Start(t)
@@ -219,6 +219,8 @@ func TestBasicStack(t *testing.T) {
 			aws.ToString(td.Family) != familyOf(taskDef) {
 			t.Errorf("task definition after the update = %s (revision %d), want revision 2 of %s", next, td.Revision, familyOf(taskDef))
 		}
+
+		deployAgain(t, d, s)
 	})
 }
 

@@ -176,7 +176,7 @@ func TestWorkerStack(t *testing.T) {
 
 	t.Run("a real account", func(t *testing.T) { realAccount(t, s) })
 
-	t.Run("deploys in moto", func(t *testing.T) {
+	t.Run("deploys, is destroyed and deploys again in moto", func(t *testing.T) {
 		t.Parallel()
 		// GIVEN a local AWS emulator
 		endpoint := mototest.Start(t)
@@ -228,6 +228,8 @@ func TestWorkerStack(t *testing.T) {
 				t.Errorf("dashboard %s was not made", id)
 			}
 		}
+
+		deployAgain(t, d, s)
 	})
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"testing"
 
-	"github.com/agentcdk/agentcdk/internal/mototest"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
 
@@ -11,7 +10,9 @@ import (
 // beyond a first deploy: `cdk deploy`, `cdk destroy`, `cdk deploy` again,
 // and examples/basic deployed beside it in the same account and Region.
 // The key policies, principals and names each resource needs are checked
-// against AWS's documentation in package agentservice's template tests.
+// against AWS's documentation in package agentservice's template tests;
+// the destroy and the second deploy (deployAgain) follow the first deploy
+// in the moto subtest, on one emulator.
 func realAccount(t *testing.T, s *stacktest.Synthesized) {
 	t.Run("no physical name is fixed", func(t *testing.T) {
 		// WHEN the template's physical names are read
@@ -21,21 +22,25 @@ func realAccount(t *testing.T, s *stacktest.Synthesized) {
 		// cluster's, ai-agents-prod) collides with it
 		stacktest.ExpectFixedNames(t, s.Template)
 	})
+}
 
-	t.Run("deploys, is destroyed and deploys again in moto", func(t *testing.T) {
-		// GIVEN the stack deployed to the emulator, WHEN it is destroyed,
-		// which keeps its log groups as CloudFormation does, and deployed
-		// again under the same name
-		first, again := stacktest.DeployDeleteDeploy(t, mototest.Start(t), "WorkerAgent", s.TemplatePath)
-		waf := s.LogicalID(t, "AWS::Logs::LogGroup", "/WorkerAgent/Agent/FirewallLogs/Resource")
+// deployAgain is the rest of realAccount's cycle, on the stack deployed
+// (and updated) to the emulator as first: `cdk destroy`, then `cdk deploy`.
+func deployAgain(t *testing.T, first *stacktest.Deployment, s *stacktest.Synthesized) {
+	t.Helper()
+	// WHEN the stack is destroyed, which keeps its log groups as
+	// CloudFormation does, and deployed again under the same name
+	waf := s.LogicalID(t, "AWS::Logs::LogGroup", "/WorkerAgent/Agent/FirewallLogs/Resource")
+	wafBefore := first.PhysicalIDs[waf]
+	again := first.DeployAgain(t, s.TemplatePath)
 
-		// THEN the second deployment completes (Deploy fails otherwise), with
-		// a web ACL log group of its own beside the one the first left behind
-		if a, b := first.PhysicalIDs[waf], again.PhysicalIDs[waf]; a == "" || a == b {
-			t.Errorf("web ACL log group: first deployment %q, second %q; want two different names", a, b)
-		}
-		if n := len(again.Services(t)); n != 2 {
-			t.Errorf("%d services after the second deployment, want 2", n)
-		}
-	})
+	// THEN the second deployment completes (DeployAgain fails otherwise),
+	// with a web ACL log group of its own beside the one the first left
+	// behind
+	if b := again.PhysicalIDs[waf]; wafBefore == "" || wafBefore == b {
+		t.Errorf("web ACL log group: first deployment %q, second %q; want two different names", wafBefore, b)
+	}
+	if n := len(again.Services(t)); n != 2 {
+		t.Errorf("%d services after the second deployment, want 2", n)
+	}
 }

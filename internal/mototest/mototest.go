@@ -37,6 +37,20 @@ const startTimeout = 30 * time.Second
 // fails it when the environment variable CI is "true".
 func Start(t testing.TB) (endpoint string) {
 	t.Helper()
+	Require(t)
+	srv, err := Launch()
+	if err != nil {
+		t.Fatalf("mototest: %v", err)
+	}
+	t.Cleanup(srv.Stop)
+	return srv.Endpoint
+}
+
+// Require skips t when moto_server is not on PATH, or fails it when the
+// environment variable CI is "true": for a test that launches the emulator
+// itself (Launch), away from its goroutine.
+func Require(t testing.TB) {
+	t.Helper()
 	if _, err := exec.LookPath(Binary); err != nil {
 		msg := fmt.Sprintf("mototest: %s is not on PATH (pip install 'moto[server]'): %v", Binary, err)
 		if os.Getenv("CI") == "true" {
@@ -44,12 +58,6 @@ func Start(t testing.TB) (endpoint string) {
 		}
 		t.Skip(msg)
 	}
-	srv, err := Launch()
-	if err != nil {
-		t.Fatalf("mototest: %v", err)
-	}
-	t.Cleanup(srv.Stop)
-	return srv.Endpoint
 }
 
 // A Server is a running moto_server, for a program that has no testing.TB

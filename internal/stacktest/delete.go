@@ -37,16 +37,16 @@ func (d *Deployment) Delete(t testing.TB) {
 	}
 }
 
-// DeployDeleteDeploy runs the cycle `cdk deploy`, `cdk destroy`, `cdk
-// deploy` on the template at templatePath as stackName: it deploys it,
-// deletes the stack and deploys it again under the same name, and returns
-// both deployments. It fails the test when a step fails; on moto the second
-// deploy fails on a fixed name the first left behind (see Delete).
-func DeployDeleteDeploy(t testing.TB, endpoint, stackName, templatePath string) (first, again *Deployment) {
+// DeployAgain runs the rest of the cycle `cdk deploy`, `cdk destroy`,
+// `cdk deploy` on a deployment: it deletes the stack (Delete) and deploys
+// the template at templatePath again under the same name, to the same
+// emulator, and returns the new deployment. It fails the test when a step
+// fails; on moto the second deploy fails on a fixed name the first left
+// behind (see Delete).
+func (d *Deployment) DeployAgain(t testing.TB, templatePath string) *Deployment {
 	t.Helper()
-	first = Deploy(t, endpoint, stackName, templatePath)
-	first.Delete(t)
-	return first, Deploy(t, endpoint, stackName, templatePath)
+	d.Delete(t)
+	return Deploy(t, d.endpoint, d.StackName, templatePath)
 }
 
 // gone reports an error unless DescribeStacks knows no live stack of the

@@ -85,21 +85,31 @@ type Deployment struct {
 // emulator, which saves its start (seconds of Python) per stack.
 func Deploy(t testing.TB, endpoint, stackName, templatePath string) *Deployment {
 	t.Helper()
-	ctx := context.Background()
-	template, err := readJSON(templatePath)
+	d, err := DeployContext(context.Background(), endpoint, stackName, templatePath)
 	if err != nil {
 		t.Fatalf("stacktest: %v", err)
+	}
+	return d
+}
+
+// DeployContext is Deploy for code with no testing.TB at hand (a goroutine
+// that deploys while the test's package goes on): it returns the error
+// Deploy would fail the test with.
+func DeployContext(ctx context.Context, endpoint, stackName, templatePath string) (*Deployment, error) {
+	template, err := readJSON(templatePath)
+	if err != nil {
+		return nil, err
 	}
 	d := &Deployment{Config: mototest.Config(endpoint), StackName: stackName, Template: template, endpoint: endpoint}
 	if err := d.bootstrap(ctx); err != nil {
-		t.Fatalf("stacktest: bootstrap the emulator: %v", err)
+		return nil, fmt.Errorf("bootstrap the emulator: %w", err)
 	}
 	if err := d.publishAssets(strings.TrimSuffix(templatePath, ".template.json") + ".assets.json"); err != nil {
-		t.Fatalf("stacktest: publish assets: %v", err)
+		return nil, fmt.Errorf("publish assets: %w", err)
 	}
 	url, err := d.uploadTemplate(template)
 	if err != nil {
-		t.Fatalf("stacktest: %v", err)
+		return nil, err
 	}
 	out, err := cloudformation.NewFromConfig(d.Config).CreateStack(ctx, &cloudformation.CreateStackInput{
 		StackName:    aws.String(stackName),
@@ -107,16 +117,16 @@ func Deploy(t testing.TB, endpoint, stackName, templatePath string) *Deployment 
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityNamedIam, cfntypes.CapabilityCapabilityAutoExpand},
 	})
 	if err != nil {
-		t.Fatalf("stacktest: create stack %s: %v", stackName, err)
+		return nil, fmt.Errorf("create stack %s: %w", stackName, err)
 	}
 	d.StackID = aws.ToString(out.StackId)
 	if err := d.answerCustomResources(ctx); err != nil {
-		t.Fatalf("stacktest: create stack %s: %v", stackName, err)
+		return nil, fmt.Errorf("create stack %s: %w", stackName, err)
 	}
 	if err := d.settle(ctx, "CREATE_COMPLETE"); err != nil {
-		t.Fatalf("stacktest: create stack %s: %v", stackName, err)
+		return nil, fmt.Errorf("create stack %s: %w", stackName, err)
 	}
-	return d
+	return d, nil
 }
 
 // Update deploys template as a new version of the stack and waits for
@@ -124,10 +134,16 @@ func Deploy(t testing.TB, endpoint, stackName, templatePath string) *Deployment 
 // definition revision.
 func (d *Deployment) Update(t testing.TB, template map[string]any) {
 	t.Helper()
-	ctx := context.Background()
+	if err := d.UpdateContext(context.Background(), template); err != nil {
+		t.Fatalf("stacktest: %v", err)
+	}
+}
+
+// UpdateContext is Update returning its error, as DeployContext is Deploy.
+func (d *Deployment) UpdateContext(ctx context.Context, template map[string]any) error {
 	url, err := d.uploadTemplate(template)
 	if err != nil {
-		t.Fatalf("stacktest: %v", err)
+		return err
 	}
 	d.Template = template
 	if _, err := cloudformation.NewFromConfig(d.Config).UpdateStack(ctx, &cloudformation.UpdateStackInput{
@@ -135,11 +151,12 @@ func (d *Deployment) Update(t testing.TB, template map[string]any) {
 		TemplateURL:  aws.String(url),
 		Capabilities: []cfntypes.Capability{cfntypes.CapabilityCapabilityIam, cfntypes.CapabilityCapabilityNamedIam, cfntypes.CapabilityCapabilityAutoExpand},
 	}); err != nil {
-		t.Fatalf("stacktest: update stack %s: %v", d.StackName, err)
+		return fmt.Errorf("update stack %s: %w", d.StackName, err)
 	}
 	if err := d.settle(ctx, "UPDATE_COMPLETE"); err != nil {
-		t.Fatalf("stacktest: update stack %s: %v", d.StackName, err)
+		return fmt.Errorf("update stack %s: %w", d.StackName, err)
 	}
+	return nil
 }
 
 // NewRevision returns a deep copy of template in which every container of
