@@ -8,6 +8,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/scaling"
 )
 
@@ -15,33 +16,33 @@ import (
 // body limit of 4 KiB, the concurrency policy off on a 4 GiB task, and a
 // cap given.
 var (
-	admissionFromTarget = &stackCase{name: "AdmissionTarget", web: func(awscdk.Stack) *agentservice.Props {
-		return &agentservice.Props{Image: registryImage(), MaxRequestBodyBytes: jsii.Number(4096), Cpu: jsii.Number(256), MemoryLimitMiB: jsii.Number(512),
+	admissionFromTarget = &astest.Case{Name: "AdmissionTarget", Web: func(awscdk.Stack) *agentservice.Props {
+		return &agentservice.Props{Image: astest.RegistryImage(), MaxRequestBodyBytes: jsii.Number(4096), Cpu: jsii.Number(256), MemoryLimitMiB: jsii.Number(512),
 			Scaling: &scaling.Props{Concurrency: &scaling.ConcurrencyProps{RequestsInFlightPerTask: jsii.Number(12.5)}}}
 	}}
-	admissionFromMemory = &stackCase{name: "AdmissionMemory", web: func(awscdk.Stack) *agentservice.Props {
-		return &agentservice.Props{Image: registryImage(), MemoryLimitMiB: jsii.Number(4096),
+	admissionFromMemory = &astest.Case{Name: "AdmissionMemory", Web: func(awscdk.Stack) *agentservice.Props {
+		return &agentservice.Props{Image: astest.RegistryImage(), MemoryLimitMiB: jsii.Number(4096),
 			Scaling: &scaling.Props{DisableConcurrency: jsii.Bool(true)}}
 	}}
-	admissionGiven = &stackCase{name: "AdmissionGiven", web: func(awscdk.Stack) *agentservice.Props {
-		return &agentservice.Props{Image: registryImage(), MaxRequestsInFlight: jsii.Number(12)}
+	admissionGiven = &astest.Case{Name: "AdmissionGiven", Web: func(awscdk.Stack) *agentservice.Props {
+		return &agentservice.Props{Image: astest.RegistryImage(), MaxRequestsInFlight: jsii.Number(12)}
 	}}
 )
 
 func TestTheTasksGetTheCapAndTheBodyLimit(t *testing.T) {
 	for _, c := range []struct {
 		name          string
-		stack         *stackCase
+		stack         *astest.Case
 		cap, maxBytes string
 	}{
-		{"defaults: 2048 MiB / 32 MiB a request, above twice the target of 10; 1 MiB", webDefaults, "64", "1048576"},
+		{"defaults: 2048 MiB / 32 MiB a request, above twice the target of 10; 1 MiB", astest.Defaults, "64", "1048576"},
 		{"twice a target of 12.5, rounded up, above 512 MiB / 32 MiB; the body limit given", admissionFromTarget, "25", "4096"},
 		{"concurrency off: 4096 MiB / 32 MiB a request", admissionFromMemory, "128", "1048576"},
 		{"the cap given", admissionGiven, "12", "1048576"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN the props WHEN the stack is synthesized
-			s := c.stack.synth(t)
+			s := c.stack.Synth(t)
 
 			// THEN the container gets agentkit's admission variables
 			// (CDK renders the environment sorted by name)
@@ -58,7 +59,7 @@ func TestTheTasksGetTheCapAndTheBodyLimit(t *testing.T) {
 }
 
 func TestAdmissionPropsAreValidated(t *testing.T) {
-	img := registryImage()
+	img := astest.RegistryImage()
 	token := awscdk.Token_AsNumber(awscdk.Aws_ACCOUNT_ID())
 	for _, c := range []struct {
 		name  string
@@ -114,7 +115,7 @@ func TestAdmissionPropsAreValidated(t *testing.T) {
 
 func TestTheDashboardShowsTheRefusalsAndTheCap(t *testing.T) {
 	// GIVEN the defaults WHEN the stack is synthesized
-	resources := webDefaults.synth(t).Synthesized.Template["Resources"].(map[string]any)
+	resources := astest.Defaults.Synth(t).Synthesized.Template["Resources"].(map[string]any)
 
 	// THEN the dashboard graphs both refusals and marks the cap of 64
 	var text string

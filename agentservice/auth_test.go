@@ -8,23 +8,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 )
-
-// jwtProps is an identity provider's settings, as a user gives them.
-func jwtProps() *agentservice.JWT {
-	return &agentservice.JWT{
-		Issuer:         jsii.String("https://idp.example.com/"),
-		JWKSURL:        jsii.String("https://idp.example.com/.well-known/jwks.json"),
-		Audience:       jsii.String("agent-api"),
-		RequiredClaims: &map[string]*string{"scope": jsii.String("agent:run")},
-	}
-}
 
 // containerEnv is the agent container's environment in tmpl, resolved as
 // the template holds it.
@@ -63,7 +53,7 @@ func apiKeysOutput(t *testing.T, tmpl assertions.Template) map[string]any {
 }
 
 // taskRoleStatements are the statements of the task role's default policy.
-func taskRoleStatements(t *testing.T, s *synthesized) []any {
+func taskRoleStatements(t *testing.T, s *astest.Synthesized) []any {
 	t.Helper()
 	role := s.Stack.Resolve(s.Web.TaskDefinition.TaskRole().RoleName())
 	for _, p := range policies(t, s.Template) {
@@ -77,7 +67,7 @@ func taskRoleStatements(t *testing.T, s *synthesized) []any {
 func TestAPIKeysByDefault(t *testing.T) {
 	// GIVEN a service with only an image
 	// WHEN it synthesizes
-	s := webDefaults.synth(t)
+	s := astest.Defaults.Synth(t)
 	tmpl, svc := s.Template, s.Web
 	ref := func(v any) any { return s.Stack.Resolve(v) }
 
@@ -137,15 +127,15 @@ func TestAPIKeysByDefault(t *testing.T) {
 
 func TestAPIKeysInASecretOfYourOwn(t *testing.T) {
 	// GIVEN a service whose API keys are in the user's secret, under a
-	// customer managed key (blueGreenOwnChoices)
+	// customer managed key (astest.BlueGreenOwnChoices)
 	// WHEN it synthesizes
-	s := blueGreenOwnChoices.synth(t)
+	s := astest.BlueGreenOwnChoices.Synth(t)
 
 	// THEN the container names that secret by its full ARN, which
 	// GetSecretValue takes
-	same(t, "AGENTKIT_API_KEYS_SECRET", containerEnv(t, s.Template)["AGENTKIT_API_KEYS_SECRET"], ownAPIKeysArn)
-	if got := *s.Web.APIKeysSecret.SecretArn(); got != ownAPIKeysArn {
-		t.Errorf("Service.APIKeysSecret = %s, want %s", got, ownAPIKeysArn)
+	same(t, "AGENTKIT_API_KEYS_SECRET", containerEnv(t, s.Template)["AGENTKIT_API_KEYS_SECRET"], astest.OwnAPIKeysArn)
+	if got := *s.Web.APIKeysSecret.SecretArn(); got != astest.OwnAPIKeysArn {
+		t.Errorf("Service.APIKeysSecret = %s, want %s", got, astest.OwnAPIKeysArn)
 	}
 	// AND the task role may read it and decrypt it with its key, only
 	// through Secrets Manager
@@ -156,9 +146,9 @@ func TestAPIKeysInASecretOfYourOwn(t *testing.T) {
 			got = append(got, doc)
 		}
 	}
-	key := ownAPIKeysKeyArn
+	key := astest.OwnAPIKeysKeyArn
 	want := []string{
-		jsonOf(t, map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": ownAPIKeysArn, "Sid": "ReadAPIKeys"}),
+		jsonOf(t, map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": astest.OwnAPIKeysArn, "Sid": "ReadAPIKeys"}),
 		jsonOf(t, map[string]any{"Action": "kms:Decrypt", "Condition": map[string]any{"StringEquals": map[string]any{
 			"kms:ViaService": map[string]any{"Fn::Join": []any{"", []any{"secretsmanager.", map[string]any{"Ref": "AWS::Region"}, ".amazonaws.com"}}},
 		}}, "Effect": "Allow", "Resource": key, "Sid": "DecryptAPIKeys"}),
@@ -170,40 +160,11 @@ func TestAPIKeysInASecretOfYourOwn(t *testing.T) {
 	}
 }
 
-// ownAPIKeysArn is the API keys' secret of blueGreenOwnChoices, and
-// ownAPIKeysKeyArn the customer managed key that encrypts it.
-const (
-	ownAPIKeysArn    = "arn:aws:secretsmanager:us-east-1:123456789012:secret:agent/api-keys-AbCdEf"
-	ownAPIKeysKeyArn = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
-)
-
-// complianceStack is the shared stack of the compliance case named name.
-func complianceStack(t *testing.T, name string) *stackCase {
-	t.Helper()
-	for _, c := range complianceCases {
-		if c.name == name {
-			return c.stack
-		}
-	}
-	t.Fatalf("no compliance case %q", name)
-	return nil
-}
-
-// ownAPIKeys is a secret of the user's, under a customer managed key.
-func ownAPIKeys(stack awscdk.Stack) *agentservice.Auth {
-	return agentservice.AuthAPIKeys(&agentservice.APIKeys{
-		Secret: awssecretsmanager.Secret_FromSecretAttributes(stack, jsii.String("OwnAPIKeys"), &awssecretsmanager.SecretAttributes{
-			SecretCompleteArn: jsii.String(ownAPIKeysArn),
-			EncryptionKey:     awskms.Key_FromKeyArn(stack, jsii.String("OwnAPIKeysKey"), jsii.String(ownAPIKeysKeyArn)),
-		}),
-	})
-}
-
 func TestJWTAtTheLoadBalancerAndInTheTask(t *testing.T) {
 	// GIVEN HTTPS on a public load balancer with the user's certificate,
 	// and callers with JWTs (the compliance case "https with a certificate")
 	// WHEN it synthesizes
-	s := complianceStack(t, "https with a certificate").synth(t)
+	s := astest.ComplianceStack(t, "https with a certificate").Synth(t)
 	tmpl := s.Template
 
 	// THEN the container verifies them: issuer, key set, audience and the
@@ -264,7 +225,7 @@ func TestJWTBehindCloudFrontIsVerifiedInTheTaskOnly(t *testing.T) {
 	// GIVEN callers with JWTs behind the default front, CloudFront (the
 	// compliance case "an alarm topic")
 	// WHEN the service synthesizes
-	tmpl := complianceStack(t, "an alarm topic").synth(t).Template
+	tmpl := astest.ComplianceStack(t, "an alarm topic").Synth(t).Template
 
 	// THEN the container verifies them
 	same(t, "AGENTKIT_AUTH", containerEnv(t, tmpl)["AGENTKIT_AUTH"], "jwt")
@@ -279,7 +240,7 @@ func TestJWTWithALinearDeployIsVerifiedInTheTaskOnly(t *testing.T) {
 	// GIVEN JWTs on FrontPublicALB with a linear deploy, whose listener
 	// rules ECS rewrites (the compliance case "linear with https")
 	// WHEN it synthesizes
-	s := complianceStack(t, "linear with https").synth(t)
+	s := astest.ComplianceStack(t, "linear with https").Synth(t)
 
 	// THEN the container verifies them
 	same(t, "AGENTKIT_AUTH", containerEnv(t, s.Template)["AGENTKIT_AUTH"], "jwt")
@@ -294,7 +255,7 @@ func TestAPIKeysInASecretImportedByName(t *testing.T) {
 	// GIVEN API keys in a secret of the user's, imported by its name,
 	// whose ARN the stack does not know in full (the compliance case
 	// "fargate spot with deletion protection")
-	s := complianceStack(t, "fargate spot with deletion protection").synth(t)
+	s := astest.ComplianceStack(t, "fargate spot with deletion protection").Synth(t)
 	tmpl, secret := s.Template, s.Web.APIKeysSecret
 
 	// WHEN the container's variable and the output are read THEN they name
@@ -323,7 +284,7 @@ func TestAPIKeysInASecretImportedByName(t *testing.T) {
 
 func TestNoCallerCheckOnlyByNameAndWithAWarning(t *testing.T) {
 	// GIVEN a deliberately public agent, by name
-	props := &agentservice.Props{Image: registryImage(), Auth: agentservice.AuthNone()}
+	props := &agentservice.Props{Image: astest.RegistryImage(), Auth: agentservice.AuthNone()}
 
 	// WHEN it synthesizes, stderr captured
 	tmpl, svc, printed := synthStderr(t, props)
@@ -348,13 +309,13 @@ func TestNoCallerCheckOnlyByNameAndWithAWarning(t *testing.T) {
 func TestValidateRefusesBadAuth(t *testing.T) {
 	cert := func() *agentservice.Props {
 		stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Cert"), nil)
-		p := &agentservice.Props{Image: registryImage()}
+		p := &agentservice.Props{Image: astest.RegistryImage()}
 		p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
 			jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"))
 		return p
 	}
 	jwt := func(change func(*agentservice.JWT)) *agentservice.Auth {
-		j := jwtProps()
+		j := astest.JWTProps()
 		change(j)
 		return agentservice.AuthJWT(j)
 	}
@@ -365,49 +326,49 @@ func TestValidateRefusesBadAuth(t *testing.T) {
 		want  string
 	}{
 		{"an empty Auth", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: &agentservice.Auth{}}
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: &agentservice.Auth{}}
 		}, "agentservice: Auth is empty; build it with agentservice.AuthAPIKeys, AuthJWT or AuthNone"},
 		{"a caller name with a space", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: agentservice.AuthAPIKeys(&agentservice.APIKeys{CallerName: jsii.String("support bot")})}
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: agentservice.AuthAPIKeys(&agentservice.APIKeys{CallerName: jsii.String("support bot")})}
 		}, `agentservice: Auth APIKeys.CallerName "support bot" is not a caller name; use 1 to 128 letters, digits, '.', '_' or '-'`},
 		{"a caller name too long", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: agentservice.AuthAPIKeys(&agentservice.APIKeys{CallerName: jsii.String(strings.Repeat("a", 129))})}
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: agentservice.AuthAPIKeys(&agentservice.APIKeys{CallerName: jsii.String(strings.Repeat("a", 129))})}
 		}, "is not a caller name; use 1 to 128 letters"},
 		{"a caller name with a secret of your own", func() *agentservice.Props {
 			stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Own"), nil)
-			return &agentservice.Props{Image: registryImage(), Auth: agentservice.AuthAPIKeys(&agentservice.APIKeys{
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: agentservice.AuthAPIKeys(&agentservice.APIKeys{
 				CallerName: jsii.String("bot"),
-				Secret:     awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("S"), jsii.String(ownAPIKeysArn)),
+				Secret:     awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("S"), jsii.String(astest.OwnAPIKeysArn)),
 			})}
 		}, `agentservice: Auth APIKeys.CallerName "bot" is set with APIKeys.Secret; the name is for the key the construct generates in a secret it makes, so drop one of them`},
 		{"no issuer", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: jwt(func(j *agentservice.JWT) { j.Issuer = nil })}
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: jwt(func(j *agentservice.JWT) { j.Issuer = nil })}
 		}, `agentservice: Auth JWT.Issuer is empty; set it to the value of the tokens' "iss" claim`},
 		{"an empty audience", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: jwt(func(j *agentservice.JWT) { j.Audience = jsii.String("") })}
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: jwt(func(j *agentservice.JWT) { j.Audience = jsii.String("") })}
 		}, `agentservice: Auth JWT.Audience is empty; set it to the audience the tokens are issued for ("aud"; for Cognito, the app client ID)`},
 		{"no key set", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: jwt(func(j *agentservice.JWT) { j.JWKSURL = nil })}
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: jwt(func(j *agentservice.JWT) { j.JWKSURL = nil })}
 		}, "agentservice: Auth JWT.JWKSURL is empty; set it to the https:// URL of the issuer's JSON Web Key Set"},
 		{"a key set over plain HTTP", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: jwt(func(j *agentservice.JWT) { j.JWKSURL = jsii.String("http://idp.example.com/jwks") })}
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: jwt(func(j *agentservice.JWT) { j.JWKSURL = jsii.String("http://idp.example.com/jwks") })}
 		}, `agentservice: Auth JWT.JWKSURL "http://idp.example.com/jwks" is not an https:// URL; set it to the https:// URL of the issuer's JSON Web Key Set`},
 		{"a claim with a quote", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: jwt(func(j *agentservice.JWT) {
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: jwt(func(j *agentservice.JWT) {
 				j.RequiredClaims = &map[string]*string{"scope": jsii.String(`agent"run`)}
 			})}
 		}, `agentservice: Auth JWT.RequiredClaims {"scope": "agent\"run"} is not a claim name and value; use 1 to 256 printable ASCII characters without quotes or backslashes for each`},
 		{"an empty claim name", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: jwt(func(j *agentservice.JWT) {
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: jwt(func(j *agentservice.JWT) {
 				j.RequiredClaims = &map[string]*string{"": jsii.String("x")}
 			})}
 		}, `agentservice: Auth JWT.RequiredClaims {"": "x"} is not a claim name and value`},
 		{"the load balancer's check behind CloudFront", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Auth: jwt(func(j *agentservice.JWT) { j.AtLoadBalancer = jsii.Bool(true) })}
+			return &agentservice.Props{Image: astest.RegistryImage(), Auth: jwt(func(j *agentservice.JWT) { j.AtLoadBalancer = jsii.Bool(true) })}
 		}, "agentservice: Auth JWT.AtLoadBalancer is true but the front is CloudFront; the load balancer verifies tokens only on the HTTPS listener of FrontPublicALB, so drop AtLoadBalancer (agentkit verifies them in the task)"},
 		{"the load balancer's check with blue/green", func() *agentservice.Props {
 			p := cert()
-			strategy(p, awsecs.DeploymentStrategy_BLUE_GREEN, nil)
+			astest.Strategy(p, awsecs.DeploymentStrategy_BLUE_GREEN, nil)
 			p.Auth = jwt(func(j *agentservice.JWT) { j.AtLoadBalancer = jsii.Bool(true) })
 			return p
 		}, "agentservice: Auth JWT.AtLoadBalancer is true with a blue/green, canary or linear Deployment"},
@@ -422,10 +383,10 @@ func TestValidateRefusesBadAuth(t *testing.T) {
 			return p
 		}, "characters; the load balancer's JWT validation takes at most 256, so set JWT.AtLoadBalancer false"},
 		{"the construct's variable in Environment", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Environment: &map[string]*string{"AGENTKIT_AUTH": jsii.String("none")}}
+			return &agentservice.Props{Image: astest.RegistryImage(), Environment: &map[string]*string{"AGENTKIT_AUTH": jsii.String("none")}}
 		}, "agentservice: Environment sets AGENTKIT_AUTH, which the construct sets from Auth; set Auth instead"},
 		{"the secret's variable in Environment", func() *agentservice.Props {
-			return &agentservice.Props{Image: registryImage(), Environment: &map[string]*string{"AGENTKIT_API_KEYS_SECRET": jsii.String("x")}}
+			return &agentservice.Props{Image: astest.RegistryImage(), Environment: &map[string]*string{"AGENTKIT_API_KEYS_SECRET": jsii.String("x")}}
 		}, "agentservice: Environment sets AGENTKIT_API_KEYS_SECRET, which the construct sets from Auth; set Auth instead"},
 	}
 	for _, c := range cases {
@@ -451,7 +412,7 @@ func TestValidateAcceptsGoodAuth(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			// GIVEN good caller-identity props WHEN they are validated THEN they pass
-			if err := (&agentservice.Props{Image: registryImage(), Auth: a}).Validate(); err != nil {
+			if err := (&agentservice.Props{Image: astest.RegistryImage(), Auth: a}).Validate(); err != nil {
 				t.Errorf("Validate() = %v", err)
 			}
 		})

@@ -9,19 +9,20 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 )
 
 // callerBudget is a budget of $2.50 and 50000 tokens per caller, in the
 // default window.
-var callerBudget = &stackCase{name: "CallerBudget", web: func(awscdk.Stack) *agentservice.Props {
-	return &agentservice.Props{Image: registryImage(),
+var callerBudget = &astest.Case{Name: "CallerBudget", Web: func(awscdk.Stack) *agentservice.Props {
+	return &agentservice.Props{Image: astest.RegistryImage(),
 		ModelPrices:  map[string]agentservice.ModelPrice{"sonnet": {InputUSDPerMillionTokens: 3, OutputUSDPerMillionTokens: 15}},
 		CallerBudget: &agentservice.CallerBudget{USDPerWindow: jsii.Number(2.5), TokensPerWindow: jsii.Number(50000)}}
 }}
 
 func TestTheTasksGetTheCallerBudget(t *testing.T) {
 	// GIVEN a CallerBudget WHEN the stack is synthesized
-	s := callerBudget.synth(t)
+	s := callerBudget.Synth(t)
 
 	// THEN the container gets agentkit's budget variables, the window at
 	// its default of an hour, in forms agentkit reads
@@ -56,7 +57,7 @@ func TestTheTasksGetTheCallerBudget(t *testing.T) {
 
 func TestWithoutACallerBudgetTheTasksGetNone(t *testing.T) {
 	// GIVEN the defaults WHEN the stack is synthesized
-	s := webDefaults.synth(t)
+	s := astest.Defaults.Synth(t)
 	resources := s.Synthesized.Template["Resources"].(map[string]any)
 	var defs, dashboard string
 	for _, r := range resources {
@@ -80,7 +81,7 @@ func TestWithoutACallerBudgetTheTasksGetNone(t *testing.T) {
 }
 
 func TestCallerBudgetIsValidated(t *testing.T) {
-	img := registryImage()
+	img := astest.RegistryImage()
 	prices := map[string]agentservice.ModelPrice{"m": {InputUSDPerMillionTokens: 1, OutputUSDPerMillionTokens: 2}}
 	minutes := func(n float64) awscdk.Duration { return awscdk.Duration_Minutes(jsii.Number(n)) }
 	for _, c := range []struct {

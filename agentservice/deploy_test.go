@@ -9,45 +9,13 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
-	elbv2 "github.com/aws/aws-cdk-go/awscdk/v2/awselasticloadbalancingv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/scaling"
-	"github.com/agentcdk/agentcdk/secrets"
-)
-
-// shifted is the smallest props of a blue/green-family deploy: the
-// strategy, and the requests-per-target policy off (it would watch one of
-// the two target groups only).
-func shifted(strategy awsecs.DeploymentStrategy) *agentservice.Props {
-	return &agentservice.Props{
-		Image:      registryImage(),
-		Deployment: &agentservice.Deployment{Strategy: strategy},
-		Scaling:    &scaling.Props{DisableRequests: jsii.Bool(true)},
-	}
-}
-
-// The blue/green-family deploys with every other prop at its default, and
-// a canary with a test header: shared by the template tests here and the
-// deploys to moto (deploy_moto_test.go).
-var (
-	blueGreenDeploy = &stackCase{name: "BlueGreen", web: func(awscdk.Stack) *agentservice.Props {
-		return shifted(awsecs.DeploymentStrategy_BLUE_GREEN)
-	}}
-	canaryDeploy = &stackCase{name: "Canary", web: func(awscdk.Stack) *agentservice.Props {
-		return shifted(awsecs.DeploymentStrategy_CANARY)
-	}}
-	linearDeploy = &stackCase{name: "Linear", web: func(awscdk.Stack) *agentservice.Props {
-		return shifted(awsecs.DeploymentStrategy_LINEAR)
-	}}
-	canaryWithTestHeader = &stackCase{name: "CanaryTestHeader", web: func(awscdk.Stack) *agentservice.Props {
-		p := shifted(awsecs.DeploymentStrategy_CANARY)
-		p.Deployment.TestTrafficHeader = jsii.String("X-Agent-Canary")
-		return p
-	}}
 )
 
 // properties returns the Properties of every resource of typ in tmpl.
@@ -80,19 +48,19 @@ func TestDeploymentStrategiesShiftTrafficBetweenTwoTargetGroups(t *testing.T) {
 	}
 	cases := []struct {
 		strategy awsecs.DeploymentStrategy
-		stack    *stackCase
+		stack    *astest.Case
 		// config is what the strategy adds to the deployment configuration.
 		config map[string]any
 	}{
-		{awsecs.DeploymentStrategy_BLUE_GREEN, blueGreenDeploy, map[string]any{}},
-		{awsecs.DeploymentStrategy_CANARY, canaryDeploy, map[string]any{"CanaryConfiguration": map[string]any{"CanaryBakeTimeInMinutes": 10, "CanaryPercent": 5}}},
-		{awsecs.DeploymentStrategy_LINEAR, linearDeploy, map[string]any{"LinearConfiguration": map[string]any{"StepBakeTimeInMinutes": 6, "StepPercent": 10}}},
+		{awsecs.DeploymentStrategy_BLUE_GREEN, astest.BlueGreen, map[string]any{}},
+		{awsecs.DeploymentStrategy_CANARY, astest.Canary, map[string]any{"CanaryConfiguration": map[string]any{"CanaryBakeTimeInMinutes": 10, "CanaryPercent": 5}}},
+		{awsecs.DeploymentStrategy_LINEAR, astest.Linear, map[string]any{"LinearConfiguration": map[string]any{"StepBakeTimeInMinutes": 6, "StepPercent": 10}}},
 	}
 	for _, c := range cases {
 		t.Run(string(c.strategy), func(t *testing.T) {
 			// GIVEN the strategy and every other prop at its default
 			// WHEN the service synthesizes
-			s := c.stack.synth(t)
+			s := c.stack.Synth(t)
 			tmpl, svc, stack := s.Template, s.Web, s.Stack
 			ref := func(v any) any { return stack.Resolve(v) }
 
@@ -203,7 +171,7 @@ func deployPolicy(ref func(any) any, svc *agentservice.Service, rules ...*string
 func TestTestTrafficHeaderReachesTheNewRevisionFirst(t *testing.T) {
 	// GIVEN a canary deploy with a test header
 	// WHEN the service synthesizes
-	s := canaryWithTestHeader.synth(t)
+	s := astest.CanaryTestHeader.Synth(t)
 	tmpl, svc, stack := s.Template, s.Web, s.Stack
 	ref := func(v any) any { return stack.Resolve(v) }
 
@@ -245,33 +213,11 @@ func TestTestTrafficHeaderReachesTheNewRevisionFirst(t *testing.T) {
 	}))
 }
 
-// ownTestSecretArn is the test-traffic secret of blueGreenOwnChoices.
-const ownTestSecretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:agent/test-traffic-AbCdEf"
-
-// blueGreenOwnChoices is a blue/green deploy with the user's own choices
-// where the construct has defaults: a test-traffic secret of the user's,
-// round-robin routing, its model API keys under a parameter key
-// (secrets.NewParameterKey), and its callers' API keys in a secret of its
-// own under a customer managed key.
-var blueGreenOwnChoices = &stackCase{name: "BlueGreenOwnChoices", web: func(stack awscdk.Stack) *agentservice.Props {
-	p := shifted(awsecs.DeploymentStrategy_BLUE_GREEN)
-	key := secrets.NewParameterKey(stack, jsii.String("ParameterKey"))
-	p.Secrets = secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY")
-	for _, s := range p.Secrets {
-		s.EncryptionKey = key
-	}
-	p.Deployment.TestTrafficHeader = jsii.String("X-Agent-Test")
-	p.Deployment.TestTrafficSecret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("Given"), jsii.String(ownTestSecretArn))
-	p.RoutingAlgorithm = elbv2.TargetGroupLoadBalancingAlgorithmType_ROUND_ROBIN
-	p.Auth = ownAPIKeys(stack)
-	return p
-}}
-
 func TestTestTrafficSecretOfYourOwn(t *testing.T) {
 	// GIVEN a blue/green deploy whose test header must carry the value of
 	// a secret the user already has
-	s := blueGreenOwnChoices.synth(t)
-	tmpl, svc, arn := s.Template, s.Web, ownTestSecretArn
+	s := astest.BlueGreenOwnChoices.Synth(t)
+	tmpl, svc, arn := s.Template, s.Web, astest.OwnTestSecretArn
 
 	// THEN the test rule names that secret, and the construct makes none
 	tmpl.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(0))
@@ -288,7 +234,7 @@ func TestTestTrafficSecretOfYourOwn(t *testing.T) {
 	// GIVEN the secret without the header (in a stack of its own: the
 	// shared one takes no constructs)
 	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Alone"), nil)
-	props := shifted(awsecs.DeploymentStrategy_CANARY)
+	props := astest.Shifted(awsecs.DeploymentStrategy_CANARY)
 	props.Deployment.TestTrafficSecret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("Given"), jsii.String(arn))
 	// THEN Validate refuses it, naming both props
 	want := "agentservice: Deployment.TestTrafficSecret is set without Deployment.TestTrafficHeader; it is the value that header must carry, so name the header too"
@@ -303,7 +249,7 @@ func TestDeploymentSettingsReachTheService(t *testing.T) {
 	fn := awslambda.Function_FromFunctionAttributes(stack, jsii.String("Hook"), &awslambda.FunctionAttributes{
 		FunctionArn: jsii.String("arn:aws:lambda:us-east-1:123456789012:function:smoke"), SkipPermissions: jsii.Bool(true),
 	})
-	props := shifted(awsecs.DeploymentStrategy_LINEAR)
+	props := astest.Shifted(awsecs.DeploymentStrategy_LINEAR)
 	props.Deployment.LinearPercent = jsii.Number(20)
 	props.Deployment.StepBakeTime = awscdk.Duration_Minutes(jsii.Number(4))
 	props.Deployment.BakeTime = awscdk.Duration_Minutes(jsii.Number(15))
@@ -333,7 +279,7 @@ func TestDeploymentSettingsReachTheService(t *testing.T) {
 
 func TestDeploymentAlarmsWatchBothTargetGroups(t *testing.T) {
 	// GIVEN a canary deploy WHEN the service synthesizes
-	s := canaryDeploy.synth(t)
+	s := astest.Canary.Synth(t)
 	tmpl, svc, stack := s.Template, s.Web, s.Stack
 
 	// THEN each alarm sums its metric over both groups, wherever ECS put the new revision
@@ -368,8 +314,8 @@ func TestRollingIsTheZeroDeployment(t *testing.T) {
 	}
 
 	// WHEN both synthesize THEN the templates are the same
-	defaults := webDefaults.synth(t)
-	if template(defaults.Template, defaults.Web) != template(synth(t, &agentservice.Props{Image: registryImage(), Deployment: &agentservice.Deployment{}})) {
+	defaults := astest.Defaults.Synth(t)
+	if template(defaults.Template, defaults.Web) != template(synth(t, &agentservice.Props{Image: astest.RegistryImage(), Deployment: &agentservice.Deployment{}})) {
 		t.Errorf("Deployment{} makes another template than no Deployment")
 	}
 }
@@ -377,7 +323,7 @@ func TestRollingIsTheZeroDeployment(t *testing.T) {
 func TestValidateRefusesBadDeployments(t *testing.T) {
 	minutes := func(n float64) awscdk.Duration { return awscdk.Duration_Minutes(jsii.Number(n)) }
 	with := func(strategy awsecs.DeploymentStrategy, edit func(*agentservice.Props)) *agentservice.Props {
-		p := shifted(strategy)
+		p := astest.Shifted(strategy)
 		edit(p)
 		return p
 	}
@@ -401,9 +347,9 @@ func TestValidateRefusesBadDeployments(t *testing.T) {
 			"agentservice: Deployment.CanaryPercent is set but Deployment.Strategy is LINEAR; it applies only to CANARY"},
 		{"step bake on blue/green", with(blueGreen, func(p *agentservice.Props) { p.Deployment.StepBakeTime = minutes(5) }),
 			"agentservice: Deployment.StepBakeTime is set but Deployment.Strategy is BLUE_GREEN; it applies only to CANARY and LINEAR"},
-		{"bake time on a rolling deploy", &agentservice.Props{Image: registryImage(), Deployment: &agentservice.Deployment{BakeTime: minutes(5)}},
+		{"bake time on a rolling deploy", &agentservice.Props{Image: astest.RegistryImage(), Deployment: &agentservice.Deployment{BakeTime: minutes(5)}},
 			"agentservice: Deployment.BakeTime is set but Deployment.Strategy is ROLLING; it applies only to BLUE_GREEN, CANARY and LINEAR"},
-		{"test header on a rolling deploy", &agentservice.Props{Image: registryImage(), Deployment: &agentservice.Deployment{
+		{"test header on a rolling deploy", &agentservice.Props{Image: astest.RegistryImage(), Deployment: &agentservice.Deployment{
 			Strategy: awsecs.DeploymentStrategy_ROLLING, TestTrafficHeader: jsii.String("X-Test")}},
 			"agentservice: Deployment.TestTrafficHeader is set but Deployment.Strategy is ROLLING; it applies only to BLUE_GREEN, CANARY and LINEAR"},
 		{"test header with a space", with(canary, func(p *agentservice.Props) { p.Deployment.TestTrafficHeader = jsii.String("X Test") }),
@@ -453,7 +399,7 @@ func TestValidateAcceptsTheEdgesOfTheRanges(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			// GIVEN a deployment at the edge of what ECS takes
-			p := shifted(d.Strategy)
+			p := astest.Shifted(d.Strategy)
 			p.Deployment = d
 			if d.Strategy == awsecs.DeploymentStrategy_ROLLING {
 				p.Scaling = nil
@@ -469,7 +415,7 @@ func TestValidateAcceptsTheEdgesOfTheRanges(t *testing.T) {
 
 func TestShortBakesPassWithoutDeploymentAlarms(t *testing.T) {
 	// GIVEN a blue/green deploy with no bake and no deployment alarms
-	p := shifted(awsecs.DeploymentStrategy_BLUE_GREEN)
+	p := astest.Shifted(awsecs.DeploymentStrategy_BLUE_GREEN)
 	p.DeploymentAlarms = jsii.Bool(false)
 	p.Deployment.BakeTime = awscdk.Duration_Minutes(jsii.Number(0))
 
@@ -493,7 +439,7 @@ func TestAWorkerHasNoDeploymentStrategy(t *testing.T) {
 func TestDeployTimeCoversEveryStrategy(t *testing.T) {
 	minutes := func(n float64) awscdk.Duration { return awscdk.Duration_Minutes(jsii.Number(n)) }
 	withDeployment := func(d *agentservice.Deployment) *agentservice.Props {
-		p := shifted(d.Strategy)
+		p := astest.Shifted(d.Strategy)
 		p.Deployment = d
 		return p
 	}
@@ -504,15 +450,15 @@ func TestDeployTimeCoversEveryStrategy(t *testing.T) {
 	}{
 		// rolling: (120 s healthy + 60 s drained + 60 s stopped) per round, the
 		// 55 s deadline behind CloudFront + 5 s drained
-		{"rolling, defaults: both tasks in one round", &agentservice.Props{Image: registryImage()}, 240 * time.Second},
-		{"rolling, 4 tasks at 100..150 %: two rounds", &agentservice.Props{Image: registryImage(), DesiredCount: jsii.Number(4),
+		{"rolling, defaults: both tasks in one round", &agentservice.Props{Image: astest.RegistryImage()}, 240 * time.Second},
+		{"rolling, 4 tasks at 100..150 %: two rounds", &agentservice.Props{Image: astest.RegistryImage(), DesiredCount: jsii.Number(4),
 			MaxHealthyPercent: jsii.Number(150), Scaling: &scaling.Props{MinCapacity: jsii.Number(4)}}, 480 * time.Second},
-		{"rolling, 1 task at 100..150 %: no round can start", &agentservice.Props{Image: registryImage(), DesiredCount: jsii.Number(1),
+		{"rolling, 1 task at 100..150 %: no round can start", &agentservice.Props{Image: astest.RegistryImage(), DesiredCount: jsii.Number(1),
 			MaxHealthyPercent: jsii.Number(150)}, 0},
 		// blue/green family: 120 s healthy + pauses × step + bake + 60 s + 60 s
-		{"blue/green, defaults", shifted(awsecs.DeploymentStrategy_BLUE_GREEN), 540 * time.Second},
-		{"canary, defaults", shifted(awsecs.DeploymentStrategy_CANARY), 1140 * time.Second},
-		{"linear, defaults", shifted(awsecs.DeploymentStrategy_LINEAR), 3780 * time.Second},
+		{"blue/green, defaults", astest.Shifted(awsecs.DeploymentStrategy_BLUE_GREEN), 540 * time.Second},
+		{"canary, defaults", astest.Shifted(awsecs.DeploymentStrategy_CANARY), 1140 * time.Second},
+		{"linear, defaults", astest.Shifted(awsecs.DeploymentStrategy_LINEAR), 3780 * time.Second},
 		{"linear 33.3 % every 5 min, 10 min bake", withDeployment(&agentservice.Deployment{Strategy: awsecs.DeploymentStrategy_LINEAR,
 			LinearPercent: jsii.Number(33.3), StepBakeTime: minutes(5), BakeTime: minutes(10)}), (120 + 3*300 + 600 + 120) * time.Second},
 		{"canary with an unresolved bake", withDeployment(&agentservice.Deployment{Strategy: awsecs.DeploymentStrategy_CANARY,

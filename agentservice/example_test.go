@@ -68,12 +68,12 @@ func ExampleDeployment() {
 		fmt.Println("strategy:", c["Strategy"], "canary:", c["CanaryConfiguration"], "bake:", c["BakeTimeInMinutes"], "min")
 	}
 	fmt.Println("target groups:", len(*tmpl.FindResources(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), nil)))
-	fmt.Println("traffic shifted by:", *svc.ProductionRule.Node().Path(), "as", *svc.DeployRole.Node().Path())
+	fmt.Println("traffic astest.Shifted by:", *svc.ProductionRule.Node().Path(), "as", *svc.DeployRole.Node().Path())
 	fmt.Println("worst-case deploy:", props.DeployTime())
 	// Output:
 	// strategy: CANARY canary: map[CanaryBakeTimeInMinutes:10 CanaryPercent:5] bake: 5 min
 	// target groups: 2
-	// traffic shifted by: Agent/Agent/ProductionRule as Agent/Agent/DeployRole
+	// traffic astest.Shifted by: Agent/Agent/ProductionRule as Agent/Agent/DeployRole
 	// worst-case deploy: 19m0s
 }
 

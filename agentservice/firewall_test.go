@@ -7,11 +7,12 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 )
 
 func TestAPublicLoadBalancerGetsAWebACL(t *testing.T) {
 	// GIVEN the default service WHEN it synthesizes
-	s := webDefaults.synth(t)
+	s := astest.Defaults.Synth(t)
 	tmpl, svc := s.Template, s.Web
 
 	// THEN a regional web ACL allows by default and runs the IP reputation
@@ -71,13 +72,13 @@ func TestTheFirewallIsTunableReplaceableAndRemovable(t *testing.T) {
 		// on a public load balancer, the viewer's behind CloudFront.
 		key string
 	}{
-		{"a rate limit of its own", &agentservice.Props{Image: registryImage(), Firewall: &agentservice.Firewall{RateLimit: jsii.Number(100)}}, 1, 1, 100, "FORWARDED_IP"},
-		{"a rate limit on a public load balancer", &agentservice.Props{Image: registryImage(), Front: agentservice.FrontPublicHTTP,
+		{"a rate limit of its own", &agentservice.Props{Image: astest.RegistryImage(), Firewall: &agentservice.Firewall{RateLimit: jsii.Number(100)}}, 1, 1, 100, "FORWARDED_IP"},
+		{"a rate limit on a public load balancer", &agentservice.Props{Image: astest.RegistryImage(), Front: agentservice.FrontPublicHTTP,
 			Firewall: &agentservice.Firewall{RateLimit: jsii.Number(100)}}, 1, 1, 100, "IP"},
-		{"a web ACL of the caller's", &agentservice.Props{Image: registryImage(), Firewall: &agentservice.Firewall{
+		{"a web ACL of the caller's", &agentservice.Props{Image: astest.RegistryImage(), Firewall: &agentservice.Firewall{
 			WebAclArn: jsii.String("arn:aws:wafv2:us-east-1:123456789012:regional/webacl/mine/1")}}, 0, 1, 0, ""},
-		{"off", &agentservice.Props{Image: registryImage(), Firewall: &agentservice.Firewall{Off: jsii.Bool(true)}}, 0, 0, 0, ""},
-		{"an internal load balancer", &agentservice.Props{Image: registryImage(), PublicLoadBalancer: jsii.Bool(false)}, 0, 0, 0, ""},
+		{"off", &agentservice.Props{Image: astest.RegistryImage(), Firewall: &agentservice.Firewall{Off: jsii.Bool(true)}}, 0, 0, 0, ""},
+		{"an internal load balancer", &agentservice.Props{Image: astest.RegistryImage(), PublicLoadBalancer: jsii.Bool(false)}, 0, 0, 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -101,7 +102,7 @@ func TestTheFirewallIsTunableReplaceableAndRemovable(t *testing.T) {
 }
 
 func TestValidateRefusesABadFirewall(t *testing.T) {
-	img := registryImage()
+	img := astest.RegistryImage()
 	cases := []struct {
 		name  string
 		props *agentservice.Props

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 )
 
 // CloudFront's managed policies, by ID
@@ -24,7 +25,7 @@ const (
 
 func TestTheDefaultFrontIsHTTPSThroughCloudFrontToAnInternalLoadBalancer(t *testing.T) {
 	// GIVEN the default service WHEN it synthesizes
-	s := webDefaults.synth(t)
+	s := astest.Defaults.Synth(t)
 	tmpl := s.Template
 
 	// THEN the load balancer is internal, in the private subnets
@@ -74,7 +75,7 @@ func TestTheDefaultFrontIsHTTPSThroughCloudFrontToAnInternalLoadBalancer(t *test
 
 func TestOnlyCloudFrontReachesTheLoadBalancer(t *testing.T) {
 	// GIVEN the default service WHEN it synthesizes
-	s := webDefaults.synth(t)
+	s := astest.Defaults.Synth(t)
 
 	// THEN the load balancer's group admits one source: CloudFront's
 	// origin-facing prefix list, on the listener port, read from the
@@ -132,12 +133,12 @@ func synthIn(t *testing.T, region string, props *agentservice.Props) assertions.
 
 func TestTheOriginFacingPrefixListFollowsTheRegion(t *testing.T) {
 	// GIVEN a stack in us-west-2 WHEN it synthesizes
-	tmpl := synthIn(t, "us-west-2", &agentservice.Props{Image: registryImage()})
+	tmpl := synthIn(t, "us-west-2", &agentservice.Props{Image: astest.RegistryImage()})
 	// THEN the rule names that region's list itself
 	tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), obj(map[string]any{"SourcePrefixListId": "pl-82a045eb", "FromPort": 80}))
 
 	// GIVEN a list given for a region outside the table WHEN it synthesizes
-	tmpl = synthIn(t, "af-south-1", &agentservice.Props{Image: registryImage(), CloudFrontPrefixListId: jsii.String("pl-0123456789abcdef0")})
+	tmpl = synthIn(t, "af-south-1", &agentservice.Props{Image: astest.RegistryImage(), CloudFrontPrefixListId: jsii.String("pl-0123456789abcdef0")})
 	// THEN the rule names it
 	tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), obj(map[string]any{"SourcePrefixListId": "pl-0123456789abcdef0"}))
 
@@ -149,7 +150,7 @@ func TestTheOriginFacingPrefixListFollowsTheRegion(t *testing.T) {
 			t.Errorf("panic %q, want the region and CloudFrontPrefixListId named", msg)
 		}
 	}()
-	synthIn(t, "af-south-1", &agentservice.Props{Image: registryImage()})
+	synthIn(t, "af-south-1", &agentservice.Props{Image: astest.RegistryImage()})
 }
 
 func TestTheDeadlineFitsCloudFrontsOriginTimeout(t *testing.T) {
@@ -183,7 +184,7 @@ func TestTheDeadlineFitsCloudFrontsOriginTimeout(t *testing.T) {
 			// GIVEN the timing props WHEN the service synthesizes
 			stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Test"), nil)
 			props := c.props(stack)
-			props.Image = registryImage()
+			props.Image = astest.RegistryImage()
 			svc := agentservice.New(stack, jsii.String("Agent"), props)
 			tmpl := assertions.Template_FromStack(stack, nil)
 
@@ -214,7 +215,7 @@ func TestTheDeadlineFitsCloudFrontsOriginTimeout(t *testing.T) {
 }
 
 func TestValidateRefusesAFrontThatContradictsItself(t *testing.T) {
-	img := registryImage()
+	img := astest.RegistryImage()
 	cert := awscertificatemanager.Certificate_FromCertificateArn(awscdk.NewStack(nil, nil, nil), jsii.String("C"),
 		jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"))
 	cases := []struct {
@@ -262,7 +263,7 @@ func TestValidateRefusesAFrontThatContradictsItself(t *testing.T) {
 
 func TestPlainHTTPOnTheInternetOnlyByNameAndWithAWarning(t *testing.T) {
 	// GIVEN a service that asks for plain HTTP on the internet by name
-	props := &agentservice.Props{Image: registryImage(), Front: agentservice.FrontPublicHTTP}
+	props := &agentservice.Props{Image: astest.RegistryImage(), Front: agentservice.FrontPublicHTTP}
 
 	// WHEN it synthesizes, stderr captured
 	tmpl, svc, printed := synthStderr(t, props)
@@ -289,7 +290,7 @@ func TestPlainHTTPOnTheInternetOnlyByNameAndWithAWarning(t *testing.T) {
 
 func TestTheDefaultFrontSaysNothingOnStderr(t *testing.T) {
 	// GIVEN the default front WHEN a service synthesizes, stderr captured
-	_, _, printed := synthStderr(t, &agentservice.Props{Image: registryImage()})
+	_, _, printed := synthStderr(t, &agentservice.Props{Image: astest.RegistryImage()})
 	// THEN nothing is printed
 	if len(printed) != 0 {
 		t.Errorf("stderr %q, want nothing", printed)
@@ -298,7 +299,7 @@ func TestTheDefaultFrontSaysNothingOnStderr(t *testing.T) {
 
 func TestTheDashboardShowsWhatCloudFrontSees(t *testing.T) {
 	// GIVEN the default service WHEN it synthesizes
-	s := webDefaults.synth(t)
+	s := astest.Defaults.Synth(t)
 
 	// THEN its dashboard graphs CloudFront's requests and error rates,
 	// read in us-east-1, where CloudFront writes them, for this
@@ -321,7 +322,7 @@ func TestTheDashboardShowsWhatCloudFrontSees(t *testing.T) {
 func TestValidateLeavesAnOriginTimeoutTokenToDeployTime(t *testing.T) {
 	// GIVEN an origin response timeout that is an unresolved token
 	token := awscdk.Duration_Seconds(awscdk.Token_AsNumber(awscdk.Fn_Ref(jsii.String("OriginTimeout"))))
-	props := &agentservice.Props{Image: registryImage(), OriginResponseTimeout: token}
+	props := &agentservice.Props{Image: astest.RegistryImage(), OriginResponseTimeout: token}
 	// WHEN validated THEN nothing is judged against it
 	if err := props.Validate(); err != nil {
 		t.Errorf("Validate() = %v, want nil", err)
@@ -330,7 +331,7 @@ func TestValidateLeavesAnOriginTimeoutTokenToDeployTime(t *testing.T) {
 
 func TestTheViewerIPFunctionOverwritesWhatTheClientSent(t *testing.T) {
 	// GIVEN the distribution's viewer-request function, as synthesized
-	s := webDefaults.synth(t)
+	s := astest.Defaults.Synth(t)
 	functions := properties(t, s.Template, "AWS::CloudFront::Function")
 	if len(functions) != 1 {
 		t.Fatalf("%d CloudFront functions, want 1", len(functions))

@@ -8,12 +8,13 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/healthcheck"
 )
 
 func TestHealthCheckDefaultsReachTheTemplate(t *testing.T) {
 	// GIVEN the container health check turned on with its defaults
-	tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), ContainerHealthCheck: &healthcheck.ContainerProps{}})
+	tmpl, _ := synth(t, &agentservice.Props{Image: astest.RegistryImage(), ContainerHealthCheck: &healthcheck.ContainerProps{}})
 
 	// THEN the target group states every health-check field
 	tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::TargetGroup"), obj(map[string]any{
@@ -41,7 +42,7 @@ func TestHealthCheckDefaultsReachTheTemplate(t *testing.T) {
 
 func TestNoContainerHealthCheckUnlessAsked(t *testing.T) {
 	// GIVEN no ContainerHealthCheck
-	tmpl := webDefaults.synth(t).Template
+	tmpl := astest.Defaults.Synth(t).Template
 
 	// THEN the container has none: ECS would otherwise run a probe the image may lack
 	tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
@@ -52,7 +53,7 @@ func TestNoContainerHealthCheckUnlessAsked(t *testing.T) {
 func TestHealthCheckOverridesReachTheTemplate(t *testing.T) {
 	// GIVEN every health-check prop overridden
 	tmpl, _ := synth(t, &agentservice.Props{
-		Image: registryImage(),
+		Image: astest.RegistryImage(),
 		HealthCheck: &healthcheck.Props{
 			Path:                    jsii.String("/ready"),
 			HealthyHttpCodes:        jsii.String("200-299"),

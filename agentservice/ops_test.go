@@ -24,6 +24,7 @@ import (
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/scaling"
 )
 
@@ -276,16 +277,16 @@ func containerMetrics(t *testing.T, resources map[string]any) map[string][2]stri
 
 // opsDefaults is a web service and a worker in its cluster, both at their
 // defaults, as examples/worker has them.
-var opsDefaults = &stackCase{
-	name: "Ops",
-	web:  func(awscdk.Stack) *agentservice.Props { return &agentservice.Props{Image: registryImage()} },
-	worker: func(_ awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
-		return &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster}
+var opsDefaults = &astest.Case{
+	Name: "Ops",
+	Web:  func(awscdk.Stack) *agentservice.Props { return &agentservice.Props{Image: astest.RegistryImage()} },
+	Worker: func(_ awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
+		return &agentservice.WorkerProps{Image: astest.RegistryImage(), Cluster: web.Cluster}
 	},
 }
 
 // resourcesOf is the Resources section of a synthesized template.
-func resourcesOf(s *synthesized) map[string]any {
+func resourcesOf(s *astest.Synthesized) map[string]any {
 	return s.Synthesized.Template["Resources"].(map[string]any)
 }
 
@@ -295,7 +296,7 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 	cases := []struct {
 		name      string
 		namespace string
-		stack     *stackCase
+		stack     *astest.Case
 		priced    bool
 	}{
 		{
@@ -307,9 +308,9 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 			name:      "a namespace of its own, prices and spend alarms, a canary deploy, a given queue and a topic",
 			namespace: "Team/Agents",
 			priced:    true,
-			stack: &stackCase{name: "Ops", web: func(stack awscdk.Stack) *agentservice.Props {
+			stack: &astest.Case{Name: "Ops", Web: func(stack awscdk.Stack) *agentservice.Props {
 				return &agentservice.Props{
-					Image: registryImage(), MetricsNamespace: jsii.String("Team/Agents"),
+					Image: astest.RegistryImage(), MetricsNamespace: jsii.String("Team/Agents"),
 					ModelPrices:          map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
 					SpendAlarmUSDPerHour: jsii.Number(10),
 					Deployment:           &agentservice.Deployment{Strategy: awsecs.DeploymentStrategy_CANARY},
@@ -317,9 +318,9 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 					AlarmTopic:           awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), topicArn),
 				}
 			},
-				worker: func(stack awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
+				Worker: func(stack awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
 					return &agentservice.WorkerProps{
-						Image: registryImage(), Cluster: web.Cluster, MetricsNamespace: jsii.String("Team/Agents"),
+						Image: astest.RegistryImage(), Cluster: web.Cluster, MetricsNamespace: jsii.String("Team/Agents"),
 						ModelPrices:          map[string]agentservice.ModelPrice{"gpt-5": {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10}},
 						SpendAlarmUSDPerHour: jsii.Number(10),
 						Queue:                awssqs.Queue_FromQueueArn(stack, jsii.String("Jobs"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs")),
@@ -331,7 +332,7 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN a web service and a worker WHEN they synthesize
-			resources := resourcesOf(c.stack.synth(t))
+			resources := resourcesOf(c.stack.Synth(t))
 			containers := containerMetrics(t, resources)
 			services := map[string]bool{}
 			for _, nsv := range containers {
@@ -381,7 +382,7 @@ func TestEveryGraphedAndAlarmedMetricIsOneTheStackEmits(t *testing.T) {
 
 func TestTheConcurrencyPolicyTracksWhatAgentkitWrites(t *testing.T) {
 	// GIVEN the defaults WHEN the service synthesizes
-	resources := resourcesOf(opsDefaults.synth(t))
+	resources := resourcesOf(opsDefaults.Synth(t))
 
 	// THEN exactly one policy tracks a customized single metric, and it is
 	// agentkit's in-flight gauge, averaged over the tasks, in the namespace
@@ -417,35 +418,35 @@ func TestTheAlarmsThresholdsAndTopic(t *testing.T) {
 	topicArn := "arn:aws:sns:us-east-1:123456789012:alarms"
 	cases := []struct {
 		name                   string
-		stack                  *stackCase
+		stack                  *astest.Case
 		latency, oldestMessage float64
 		notified               bool
 	}{
 		{"defaults: 80 % of the 55 s deadline behind CloudFront, twice the 5 min wait", opsDefaults, 44, 600, false},
-		{"a 30 s deadline and a 2 min wait, with a topic", &stackCase{name: "Ops",
-			web: func(stack awscdk.Stack) *agentservice.Props {
-				return &agentservice.Props{Image: registryImage(), RequestTimeout: secs(30),
+		{"a 30 s deadline and a 2 min wait, with a topic", &astest.Case{Name: "Ops",
+			Web: func(stack awscdk.Stack) *agentservice.Props {
+				return &agentservice.Props{Image: astest.RegistryImage(), RequestTimeout: secs(30),
 					AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("T1"), jsii.String(topicArn))}
 			},
-			worker: func(stack awscdk.Stack, _ *agentservice.Service) *agentservice.WorkerProps {
-				return &agentservice.WorkerProps{Image: registryImage(), MaxJobWait: secs(120),
+			Worker: func(stack awscdk.Stack, _ *agentservice.Service) *agentservice.WorkerProps {
+				return &agentservice.WorkerProps{Image: astest.RegistryImage(), MaxJobWait: secs(120),
 					AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("T2"), jsii.String(topicArn))}
 			}},
 			24, 240, true},
-		{"a threshold given, without deployment alarms", &stackCase{name: "Ops",
-			web: func(stack awscdk.Stack) *agentservice.Props {
-				return &agentservice.Props{Image: registryImage(), LatencyAlarmThreshold: awscdk.Duration_Millis(jsii.Number(12500)),
+		{"a threshold given, without deployment alarms", &astest.Case{Name: "Ops",
+			Web: func(stack awscdk.Stack) *agentservice.Props {
+				return &agentservice.Props{Image: astest.RegistryImage(), LatencyAlarmThreshold: awscdk.Duration_Millis(jsii.Number(12500)),
 					DeploymentAlarms: jsii.Bool(false), AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("T1"), jsii.String(topicArn))}
 			},
-			worker: func(stack awscdk.Stack, _ *agentservice.Service) *agentservice.WorkerProps {
-				return &agentservice.WorkerProps{Image: registryImage(), AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("T2"), jsii.String(topicArn))}
+			Worker: func(stack awscdk.Stack, _ *agentservice.Service) *agentservice.WorkerProps {
+				return &agentservice.WorkerProps{Image: astest.RegistryImage(), AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("T2"), jsii.String(topicArn))}
 			}},
 			12.5, 600, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN a web service and a worker WHEN they synthesize
-			s := c.stack.synth(t)
+			s := c.stack.Synth(t)
 			stack, svc, w, tmpl := s.Stack, s.Web, s.Worker, s.Template
 
 			// THEN the latency alarm watches the load balancer's p99 at its threshold
@@ -495,15 +496,15 @@ func TestTheDashboardsAreOnByDefaultAndCanBeTurnedOff(t *testing.T) {
 			// WHEN they synthesize
 			c := opsDefaults
 			if !on {
-				c = &stackCase{name: "Ops",
-					web: func(awscdk.Stack) *agentservice.Props {
-						return &agentservice.Props{Image: registryImage(), Dashboard: jsii.Bool(false)}
+				c = &astest.Case{Name: "Ops",
+					Web: func(awscdk.Stack) *agentservice.Props {
+						return &agentservice.Props{Image: astest.RegistryImage(), Dashboard: jsii.Bool(false)}
 					},
-					worker: func(_ awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
-						return &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster, Dashboard: jsii.Bool(false)}
+					Worker: func(_ awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
+						return &agentservice.WorkerProps{Image: astest.RegistryImage(), Cluster: web.Cluster, Dashboard: jsii.Bool(false)}
 					}}
 			}
-			s := c.synth(t)
+			s := c.Synth(t)
 			tmpl, svc, w := s.Template, s.Web, s.Worker
 
 			// THEN each has a dashboard, exposed as a field, or neither has
@@ -592,8 +593,8 @@ func TestTheMetricsServiceIsTheConstructsPathAndAValidDimension(t *testing.T) {
 	// writes as "--" in a path, under a nested scope
 	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Ops"), nil)
 	group := constructs.NewConstruct(stack, jsii.String("Agents"))
-	web := agentservice.New(group, jsii.String("Web/1"), &agentservice.Props{Image: registryImage()})
-	worker := agentservice.NewWorker(group, jsii.String("Jobs/1"), &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster})
+	web := agentservice.New(group, jsii.String("Web/1"), &agentservice.Props{Image: astest.RegistryImage()})
+	worker := agentservice.NewWorker(group, jsii.String("Jobs/1"), &agentservice.WorkerProps{Image: astest.RegistryImage(), Cluster: web.Cluster})
 
 	// THEN each task writes its metrics under the stack's name and the
 	// construct's path, as the dashboards and the scaling read them
@@ -617,10 +618,10 @@ func TestAConstructIDCloudWatchCannotCarryFailsAtSynth(t *testing.T) {
 	// first, naming the value, and leaves the stack as it was.
 	for name, make := range map[string]func(awscdk.Stack){
 		"web": func(s awscdk.Stack) {
-			agentservice.New(s, jsii.String("Agent✓"), &agentservice.Props{Image: registryImage()})
+			agentservice.New(s, jsii.String("Agent✓"), &agentservice.Props{Image: astest.RegistryImage()})
 		},
 		"worker": func(s awscdk.Stack) {
-			agentservice.NewWorker(s, jsii.String("Agent✓"), &agentservice.WorkerProps{Image: registryImage()})
+			agentservice.NewWorker(s, jsii.String("Agent✓"), &agentservice.WorkerProps{Image: astest.RegistryImage()})
 		},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/aws/jsii-runtime-go"
 )
 
@@ -15,7 +16,7 @@ import (
 func TestParameterKeyOpensToTheExecutionRoleOnly(t *testing.T) {
 	// GIVEN a service whose API key parameter is under a parameter key
 	// (secrets.NewParameterKey; docs/secrets.md)
-	s := blueGreenOwnChoices.synth(t)
+	s := astest.BlueGreenOwnChoices.Synth(t)
 	ref := func(v any) any { return s.Stack.Resolve(v) }
 	// THEN the key's policy lets the service's execution role decrypt,
 	// through Parameter Store, and names no other role

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 )
 
 // The props the real-account defaults brought: the log driver's mode and
@@ -52,7 +53,7 @@ func TestValidateRefusesBadLoggingAndRedaction(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN props with the bad value
-			p := &agentservice.Props{Image: registryImage()}
+			p := &agentservice.Props{Image: astest.RegistryImage()}
 			c.set(p)
 
 			// WHEN they are validated
@@ -68,10 +69,10 @@ func TestValidateRefusesBadLoggingAndRedaction(t *testing.T) {
 
 func TestTheWorkerRefusesABadLogBufferWithTheSameMessage(t *testing.T) {
 	// GIVEN a worker whose buffer is set beside blocking mode
-	p := &agentservice.WorkerProps{Image: registryImage(), LogDriverMode: awsecs.AwsLogDriverMode_BLOCKING, LogBufferSizeMiB: jsii.Number(20)}
+	p := &agentservice.WorkerProps{Image: astest.RegistryImage(), LogDriverMode: awsecs.AwsLogDriverMode_BLOCKING, LogBufferSizeMiB: jsii.Number(20)}
 
 	// WHEN it is validated THEN it fails as the web service does
-	web := (&agentservice.Props{Image: registryImage(), LogDriverMode: awsecs.AwsLogDriverMode_BLOCKING, LogBufferSizeMiB: jsii.Number(20)}).Validate()
+	web := (&agentservice.Props{Image: astest.RegistryImage(), LogDriverMode: awsecs.AwsLogDriverMode_BLOCKING, LogBufferSizeMiB: jsii.Number(20)}).Validate()
 	if err := p.Validate(); err == nil || web == nil || err.Error() != web.Error() {
 		t.Fatalf("worker: %v; web service: %v; want one message", err, web)
 	}

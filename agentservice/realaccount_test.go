@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 	"github.com/agentcdk/agentcdk/scaling"
 )
@@ -63,7 +64,7 @@ func synthRealAccount(t *testing.T) *realAccountStack {
 		AlarmTopic:             r.topic.Topic,
 	})
 	r.worker = agentservice.NewWorker(r.stack, jsii.String("Worker"), &agentservice.WorkerProps{
-		Image: registryImage(), Cluster: r.web.Cluster, AlarmTopic: r.topic.Topic,
+		Image: astest.RegistryImage(), Cluster: r.web.Cluster, AlarmTopic: r.topic.Topic,
 		LogDriverMode: awsecs.AwsLogDriverMode_BLOCKING,
 	})
 	for _, role := range []awsiam.IRole{r.web.TaskDefinition.TaskRole(), r.web.TaskDefinition.ExecutionRole(), r.worker.TaskDefinition.TaskRole()} {

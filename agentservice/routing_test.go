@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 )
 
 // The routing algorithm is the target-group attribute
@@ -13,7 +14,7 @@ import (
 
 // algorithms returns, per target group of s, the values of its
 // load_balancing.algorithm.type attribute (more than one is a defect).
-func algorithms(t *testing.T, s *synthesized) [][]string {
+func algorithms(t *testing.T, s *astest.Synthesized) [][]string {
 	t.Helper()
 	var out [][]string
 	for _, p := range properties(t, s.Template, "AWS::ElasticLoadBalancingV2::TargetGroup") {
@@ -33,13 +34,13 @@ func algorithms(t *testing.T, s *synthesized) [][]string {
 
 func TestTargetGroupsRouteToTheLeastBusyTask(t *testing.T) {
 	for _, c := range []struct {
-		stack  *stackCase
+		stack  *astest.Case
 		groups int
-	}{{webDefaults, 1}, {blueGreenDeploy, 2}, {canaryWithTestHeader, 2}} {
-		t.Run(c.stack.name, func(t *testing.T) {
+	}{{astest.Defaults, 1}, {astest.BlueGreen, 2}, {astest.CanaryTestHeader, 2}} {
+		t.Run(c.stack.Name, func(t *testing.T) {
 			// GIVEN a service with the default RoutingAlgorithm, rolling or
 			// with the blue/green pair of target groups
-			got := algorithms(t, c.stack.synth(t))
+			got := algorithms(t, c.stack.Synth(t))
 			// THEN every target group routes by least outstanding requests,
 			// set once
 			if len(got) != c.groups {
@@ -57,7 +58,7 @@ func TestTargetGroupsRouteToTheLeastBusyTask(t *testing.T) {
 func TestRoutingAlgorithmChoosesRoundRobin(t *testing.T) {
 	// GIVEN a blue/green service that asks for round robin
 	// THEN both target groups take turns
-	got := algorithms(t, blueGreenOwnChoices.synth(t))
+	got := algorithms(t, astest.BlueGreenOwnChoices.Synth(t))
 	if len(got) != 2 {
 		t.Fatalf("%d target groups, want 2", len(got))
 	}
@@ -70,7 +71,7 @@ func TestRoutingAlgorithmChoosesRoundRobin(t *testing.T) {
 
 func TestRoutingAlgorithmRefusesAStrayValue(t *testing.T) {
 	// GIVEN a RoutingAlgorithm that is no member of the CDK's enum
-	p := &agentservice.Props{Image: registryImage(), RoutingAlgorithm: "least_connections"}
+	p := &agentservice.Props{Image: astest.RegistryImage(), RoutingAlgorithm: "least_connections"}
 	// THEN Validate names the prop, the value and a member to use
 	want := `agentservice: RoutingAlgorithm "least_connections" is not an awselasticloadbalancingv2.TargetGroupLoadBalancingAlgorithmType value; use one of its constants, such as awselasticloadbalancingv2.TargetGroupLoadBalancingAlgorithmType_ROUND_ROBIN ("ROUND_ROBIN")`
 	if err := p.Validate(); err == nil || err.Error() != want {

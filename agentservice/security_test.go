@@ -17,12 +17,13 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/secrets"
 )
 
 func TestSecureDefaults(t *testing.T) {
 	// GIVEN the default service
-	tmpl := webDefaults.synth(t).Template
+	tmpl := astest.Defaults.Synth(t).Template
 
 	// THEN the VPC logs its flows to a log group with a retention
 	tmpl.HasResourceProperties(jsii.String("AWS::EC2::FlowLog"), obj(map[string]any{
@@ -108,7 +109,7 @@ func TestHTTPSWithACertificate(t *testing.T) {
 		jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/abc"))
 
 	// WHEN the service is given it
-	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(), Certificate: cert})
+	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: astest.RegistryImage(), Certificate: cert})
 	tmpl := assertions.Template_FromStack(stack, nil)
 
 	// THEN it listens on 443 with TLS 1.2+ and redirects 80 to 443
@@ -135,7 +136,7 @@ func TestHTTPSWithADomainName(t *testing.T) {
 
 	// WHEN the service is given a domain name in it, without the redirect and with a stricter policy
 	agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
-		Image: registryImage(), DomainName: jsii.String("agent.example.com"), DomainZone: zone,
+		Image: astest.RegistryImage(), DomainName: jsii.String("agent.example.com"), DomainZone: zone,
 		RedirectHTTP: jsii.Bool(false), SslPolicy: elbv2.SslPolicy_TLS13_RES,
 	})
 	tmpl := assertions.Template_FromStack(stack, nil)
@@ -155,13 +156,13 @@ func TestHTTPSWithADomainName(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	t.Run("arm64", func(t *testing.T) {
-		tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), CpuArchitecture: agentservice.ArchitectureArm64})
+		tmpl, _ := synth(t, &agentservice.Props{Image: astest.RegistryImage(), CpuArchitecture: agentservice.ArchitectureArm64})
 		tmpl.HasResourceProperties(jsii.String("AWS::ECS::TaskDefinition"), obj(map[string]any{
 			"RuntimePlatform": map[string]any{"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"},
 		}))
 	})
 	t.Run("fargate spot with an on-demand base", func(t *testing.T) {
-		tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), FargateSpot: jsii.Bool(true), OnDemandBaseCount: jsii.Number(2)})
+		tmpl, _ := synth(t, &agentservice.Props{Image: astest.RegistryImage(), FargateSpot: jsii.Bool(true), OnDemandBaseCount: jsii.Number(2)})
 		tmpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), obj(map[string]any{
 			"LaunchType": assertions.Match_Absent(),
 			"CapacityProviderStrategy": []any{
@@ -174,7 +175,7 @@ func TestOptions(t *testing.T) {
 		}))
 	})
 	t.Run("ecs exec with a writable root filesystem", func(t *testing.T) {
-		tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), EnableExecuteCommand: jsii.Bool(true), ReadonlyRootFilesystem: jsii.Bool(false)})
+		tmpl, _ := synth(t, &agentservice.Props{Image: astest.RegistryImage(), EnableExecuteCommand: jsii.Bool(true), ReadonlyRootFilesystem: jsii.Bool(false)})
 		tmpl.HasResourceProperties(jsii.String("AWS::ECS::Service"), obj(map[string]any{"EnableExecuteCommand": true}))
 		tmpl.HasResourceProperties(jsii.String("AWS::ECS::Cluster"), obj(map[string]any{
 			"Configuration": obj(map[string]any{"ExecuteCommandConfiguration": obj(map[string]any{"Logging": "OVERRIDE"})}),
@@ -186,7 +187,7 @@ func TestOptions(t *testing.T) {
 		}))
 	})
 	t.Run("internal load balancer with deletion protection", func(t *testing.T) {
-		tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), PublicLoadBalancer: jsii.Bool(false), DeletionProtection: jsii.Bool(true)})
+		tmpl, _ := synth(t, &agentservice.Props{Image: astest.RegistryImage(), PublicLoadBalancer: jsii.Bool(false), DeletionProtection: jsii.Bool(true)})
 		tmpl.HasResourceProperties(jsii.String("AWS::ElasticLoadBalancingV2::LoadBalancer"), obj(map[string]any{
 			"Scheme":                 "internal",
 			"LoadBalancerAttributes": arrayWith(map[string]any{"Key": "deletion_protection.enabled", "Value": "true"}),
@@ -201,7 +202,7 @@ func TestOptions(t *testing.T) {
 		}))
 	})
 	t.Run("without the optional logging and alarms", func(t *testing.T) {
-		tmpl, _ := synth(t, &agentservice.Props{Image: registryImage(), FlowLogs: jsii.Bool(false), AccessLogs: jsii.Bool(false),
+		tmpl, _ := synth(t, &agentservice.Props{Image: astest.RegistryImage(), FlowLogs: jsii.Bool(false), AccessLogs: jsii.Bool(false),
 			DeploymentAlarms: jsii.Bool(false), RestrictDefaultSecurityGroup: jsii.Bool(false)})
 		tmpl.ResourceCountIs(jsii.String("AWS::EC2::FlowLog"), jsii.Number(0))
 		tmpl.ResourceCountIs(jsii.String("AWS::S3::Bucket"), jsii.Number(0))
@@ -212,7 +213,7 @@ func TestOptions(t *testing.T) {
 		app := awscdk.NewApp(nil)
 		stack := awscdk.NewStack(app, jsii.String("Test"), nil)
 		key := awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
-		agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(), LogEncryptionKey: key})
+		agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: astest.RegistryImage(), LogEncryptionKey: key})
 		tmpl := assertions.Template_FromStack(stack, nil)
 		tmpl.ResourcePropertiesCountIs(jsii.String("AWS::Logs::LogGroup"), obj(map[string]any{"KmsKeyId": assertions.Match_AnyValue()}), jsii.Number(3))
 		tmpl.HasResourceProperties(jsii.String("AWS::KMS::Key"), obj(map[string]any{
@@ -241,7 +242,7 @@ func TestTheCredentialGuardSeesVariablesAddedAfterNew(t *testing.T) {
 			// GIVEN a service, and a variable added to its container after New
 			app := awscdk.NewApp(nil)
 			stack := awscdk.NewStack(app, jsii.String("Test"), nil)
-			props := &agentservice.Props{Image: registryImage()}
+			props := &agentservice.Props{Image: astest.RegistryImage()}
 			if c.allow != nil {
 				props.EnvironmentAllowList = jsii.Strings(c.allow...)
 			}
@@ -279,7 +280,7 @@ func TestGrantsBecomeCustomerManagedPolicies(t *testing.T) {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
 	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
-		Image: registryImage(), Secrets: secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
+		Image: astest.RegistryImage(), Secrets: secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
 	})
 	queue := awssqs.NewQueue(stack, jsii.String("Jobs"), &awssqs.QueueProps{EnforceSSL: jsii.Bool(true)})
 	queue.GrantSendMessages(svc.TaskDefinition.TaskRole())
@@ -307,7 +308,7 @@ func TestGrantsBecomeCustomerManagedPolicies(t *testing.T) {
 
 func TestLogGroupsAreEncryptedWithACustomerKeyByDefault(t *testing.T) {
 	// GIVEN a service with default props
-	s := webDefaults.synth(t)
+	s := astest.Defaults.Synth(t)
 	tmpl, svc := s.Template, s.Web
 
 	// THEN the construct made a rotated, retained key, exposed as LogKey
@@ -343,9 +344,9 @@ func TestTasksSendOnlyHTTPSUnlessAllowedAll(t *testing.T) {
 			// GIVEN a service WHEN it synthesizes
 			var tmpl assertions.Template
 			if c.allow == nil {
-				tmpl = webDefaults.synth(t).Template
+				tmpl = astest.Defaults.Synth(t).Template
 			} else {
-				tmpl, _ = synth(t, &agentservice.Props{Image: registryImage(), AllowAllOutbound: c.allow})
+				tmpl, _ = synth(t, &agentservice.Props{Image: astest.RegistryImage(), AllowAllOutbound: c.allow})
 			}
 
 			// THEN the tasks' group sends exactly that

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/scaling"
 	"github.com/agentcdk/agentcdk/secrets"
@@ -20,7 +21,7 @@ import (
 func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 	// GIVEN only an image and the reference secrets
 	props := &agentservice.Props{
-		Image:       registryImage(),
+		Image:       astest.RegistryImage(),
 		ClusterName: jsii.String("ai-agents-prod"),
 		Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
 	}
@@ -123,7 +124,7 @@ func TestNewDefaultsAreTheReferenceStack(t *testing.T) {
 func TestNewOverridesChangeTheTemplate(t *testing.T) {
 	// GIVEN every sizing and timing default overridden
 	props := &agentservice.Props{
-		Image:                registryImage(),
+		Image:                astest.RegistryImage(),
 		Cpu:                  jsii.Number(2048),
 		MemoryLimitMiB:       jsii.Number(8192),
 		DesiredCount:         jsii.Number(3),
@@ -219,7 +220,7 @@ func TestTheDeregistrationDelayFollowsTheRequestDeadline(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN a request deadline
-			c.props.Image = registryImage()
+			c.props.Image = astest.RegistryImage()
 
 			// WHEN the service synthesizes
 			tmpl, _ := synth(t, c.props)
@@ -246,8 +247,8 @@ func TestNewReusesAnExistingVpcAndCluster(t *testing.T) {
 	cluster := awsecs.NewCluster(stack, jsii.String("SharedCluster"), &awsecs.ClusterProps{Vpc: vpc})
 
 	// WHEN one service is given the VPC and another the cluster
-	a := agentservice.New(stack, jsii.String("A"), &agentservice.Props{Image: registryImage(), Vpc: vpc})
-	b := agentservice.New(stack, jsii.String("B"), &agentservice.Props{Image: registryImage(), Cluster: cluster})
+	a := agentservice.New(stack, jsii.String("A"), &agentservice.Props{Image: astest.RegistryImage(), Vpc: vpc})
+	b := agentservice.New(stack, jsii.String("B"), &agentservice.Props{Image: astest.RegistryImage(), Cluster: cluster})
 
 	// THEN no second VPC exists, A made its own cluster in the shared VPC and B made none
 	tmpl := assertions.Template_FromStack(stack, nil)
@@ -265,7 +266,7 @@ func TestServiceIsAScopeAndTakesTags(t *testing.T) {
 	// GIVEN a service
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
-	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage()})
+	svc := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: astest.RegistryImage()})
 
 	// WHEN it is used as a scope and tagged
 	awscdk.NewCfnOutput(svc, jsii.String("Extra"), &awscdk.CfnOutputProps{Value: jsii.String("x")})
@@ -289,7 +290,7 @@ func TestServiceIsAScopeAndTakesTags(t *testing.T) {
 
 func TestNewExposesItsChildren(t *testing.T) {
 	// GIVEN a service
-	svc := webDefaults.synth(t).Web
+	svc := astest.Defaults.Synth(t).Web
 
 	// THEN every child it made is reachable
 	for name, v := range map[string]any{
@@ -308,7 +309,7 @@ func TestNewExposesItsChildren(t *testing.T) {
 
 func TestTasksAcceptTrafficOnlyFromTheLoadBalancer(t *testing.T) {
 	// GIVEN the default service
-	tmpl := webDefaults.synth(t).Template
+	tmpl := astest.Defaults.Synth(t).Template
 
 	// THEN the task's security group admits the container port from the load balancer's group only
 	tmpl.HasResourceProperties(jsii.String("AWS::EC2::SecurityGroupIngress"), obj(map[string]any{
@@ -328,7 +329,7 @@ func TestNewPanicsOnBadPropsBeforeCreatingAnything(t *testing.T) {
 	// WHEN New is called
 	msg := func() (msg any) {
 		defer func() { msg = recover() }()
-		agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(), Cpu: jsii.Number(1000)})
+		agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: astest.RegistryImage(), Cpu: jsii.Number(1000)})
 		return nil
 	}()
 
@@ -345,7 +346,7 @@ func TestNewPanicsOnBadPropsBeforeCreatingAnything(t *testing.T) {
 func TestNewLeavesItsPropsAlone(t *testing.T) {
 	// GIVEN props with a few fields set and the rest left to defaults
 	env := map[string]*string{"MODEL": jsii.String("small")}
-	props := &agentservice.Props{Image: registryImage(), Environment: &env, Secrets: secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY")}
+	props := &agentservice.Props{Image: astest.RegistryImage(), Environment: &env, Secrets: secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY")}
 	before := fmt.Sprintf("%+v", *props)
 
 	// WHEN a service is made from them
@@ -364,7 +365,7 @@ func TestChangingASecretsVersionPinMakesANewTaskDefinition(t *testing.T) {
 	// GIVEN the reference secrets pinned to version 1, then to version 2
 	taskDef := func(version int) (assertions.Template, map[string]any) {
 		tmpl, _ := synth(t, &agentservice.Props{
-			Image:   registryImage(),
+			Image:   astest.RegistryImage(),
 			Secrets: secrets.FromParameters("/agents/prod", version, "OPENAI_API_KEY"),
 		})
 		defs := tmpl.FindResources(jsii.String("AWS::ECS::TaskDefinition"), nil)
@@ -397,8 +398,8 @@ func TestAlarmTopicIsTheActionOfEveryAlarm(t *testing.T) {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
 	topic := awssns.NewTopic(stack, jsii.String("Alarms"), nil)
-	web := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage(), AlarmTopic: topic})
-	agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster, AlarmTopic: topic})
+	web := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: astest.RegistryImage(), AlarmTopic: topic})
+	agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: astest.RegistryImage(), Cluster: web.Cluster, AlarmTopic: topic})
 
 	// WHEN it synthesizes
 	tmpl := assertions.Template_FromStack(stack, nil)

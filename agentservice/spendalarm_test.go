@@ -5,40 +5,12 @@ import (
 	"math"
 	"testing"
 
-	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 )
-
-// spendPrices prices two models, one of them under a name agentkit writes
-// in another form (agentkit.ModelDimension trims it).
-func spendPrices() map[string]agentservice.ModelPrice {
-	return map[string]agentservice.ModelPrice{
-		"gpt-5":              {InputUSDPerMillionTokens: 1.25, OutputUSDPerMillionTokens: 10},
-		" claude-sonnet-4.5": {InputUSDPerMillionTokens: 3, OutputUSDPerMillionTokens: 15},
-	}
-}
-
-// spendAlarms is a web service and a worker, each with a spend alarm to a
-// topic.
-var spendAlarms = &stackCase{
-	name: "Spend",
-	web: func(stack awscdk.Stack) *agentservice.Props {
-		return &agentservice.Props{
-			Image: registryImage(), ModelPrices: spendPrices(), SpendAlarmUSDPerHour: jsii.Number(5),
-			AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms")),
-		}
-	},
-	worker: func(stack awscdk.Stack, web *agentservice.Service) *agentservice.WorkerProps {
-		return &agentservice.WorkerProps{
-			Image: registryImage(), ModelPrices: spendPrices(), SpendAlarmUSDPerHour: jsii.Number(20),
-			AlarmTopic: awssns.Topic_FromTopicArn(stack, jsii.String("WorkerTopic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms")),
-		}
-	},
-}
 
 // costMetric is the MetricDataQuery of one model's EstimatedCostUSD, summed
 // per hour, of the construct whose metrics Service dimension is service.
@@ -59,7 +31,7 @@ func costMetric(id, service, model string) map[string]any {
 func TestSpendAlarmSumsTheKnownModels(t *testing.T) {
 	// GIVEN a web service and a worker with two priced models, a spend
 	// alarm of 5 and 20 USD an hour, and a topic
-	s := spendAlarms.synth(t)
+	s := astest.SpendAlarms.Synth(t)
 	for _, c := range []struct {
 		name, service string
 		threshold     float64
@@ -98,10 +70,10 @@ func TestSpendAlarmSumsTheKnownModels(t *testing.T) {
 func TestNoSpendAlarmByDefault(t *testing.T) {
 	// GIVEN the defaults of both constructs
 	// THEN neither makes a spend alarm
-	if a := webDefaults.synth(t).Web.SpendAlarm; a != nil {
+	if a := astest.Defaults.Synth(t).Web.SpendAlarm; a != nil {
 		t.Errorf("Service.SpendAlarm = %v, want nil", a)
 	}
-	if a := workerDefaults.synth(t).Worker.SpendAlarm; a != nil {
+	if a := astest.WorkerDefaults.Synth(t).Worker.SpendAlarm; a != nil {
 		t.Errorf("Worker.SpendAlarm = %v, want nil", a)
 	}
 }
@@ -117,9 +89,9 @@ func TestSpendAlarmRefusesWhatItCannotSum(t *testing.T) {
 		prices map[string]agentservice.ModelPrice
 		want   string
 	}{
-		{"zero", 0, spendPrices(), "agentservice: SpendAlarmUSDPerHour 0 is not an amount; use US dollars per hour above 0"},
-		{"negative", -1, spendPrices(), "agentservice: SpendAlarmUSDPerHour -1 is not an amount; use US dollars per hour above 0"},
-		{"not a number", math.NaN(), spendPrices(), "agentservice: SpendAlarmUSDPerHour NaN is not an amount; use US dollars per hour above 0"},
+		{"zero", 0, astest.SpendPrices(), "agentservice: SpendAlarmUSDPerHour 0 is not an amount; use US dollars per hour above 0"},
+		{"negative", -1, astest.SpendPrices(), "agentservice: SpendAlarmUSDPerHour -1 is not an amount; use US dollars per hour above 0"},
+		{"not a number", math.NaN(), astest.SpendPrices(), "agentservice: SpendAlarmUSDPerHour NaN is not an amount; use US dollars per hour above 0"},
 		{"no prices", 5, nil, "agentservice: SpendAlarmUSDPerHour 5 is set without ModelPrices; the alarm sums agentkit's EstimatedCostUSD, which the tasks write only for the models ModelPrices prices, so give their prices"},
 		// https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-limits.html:
 		// an alarm on a metric math expression reads at most 10 metrics
@@ -128,8 +100,8 @@ func TestSpendAlarmRefusesWhatItCannotSum(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN a spend alarm it cannot make, on either construct
-			web := &agentservice.Props{Image: registryImage(), ModelPrices: c.prices, SpendAlarmUSDPerHour: jsii.Number(c.amount)}
-			worker := &agentservice.WorkerProps{Image: registryImage(), ModelPrices: c.prices, SpendAlarmUSDPerHour: jsii.Number(c.amount)}
+			web := &agentservice.Props{Image: astest.RegistryImage(), ModelPrices: c.prices, SpendAlarmUSDPerHour: jsii.Number(c.amount)}
+			worker := &agentservice.WorkerProps{Image: astest.RegistryImage(), ModelPrices: c.prices, SpendAlarmUSDPerHour: jsii.Number(c.amount)}
 			// THEN both refuse it with one message naming the prop and the value
 			for _, err := range []error{web.Validate(), worker.Validate()} {
 				if err == nil || err.Error() != c.want {
@@ -140,7 +112,7 @@ func TestSpendAlarmRefusesWhatItCannotSum(t *testing.T) {
 	}
 	// AND nine models, with "other" ten metrics, are accepted
 	delete(tenModels, "model-9")
-	if err := (&agentservice.Props{Image: registryImage(), ModelPrices: tenModels, SpendAlarmUSDPerHour: jsii.Number(1)}).Validate(); err != nil {
+	if err := (&agentservice.Props{Image: astest.RegistryImage(), ModelPrices: tenModels, SpendAlarmUSDPerHour: jsii.Number(1)}).Validate(); err != nil {
 		t.Errorf("nine models: Validate() = %v", err)
 	}
 }

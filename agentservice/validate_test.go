@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/healthcheck"
 	"github.com/agentcdk/agentcdk/scaling"
 	"github.com/agentcdk/agentcdk/secrets"
@@ -25,7 +26,7 @@ func vpcAndCluster() *agentservice.Props {
 	cluster := awsecs.Cluster_FromClusterAttributes(stack, jsii.String("Cluster"), &awsecs.ClusterAttributes{
 		ClusterName: jsii.String("c"), Vpc: vpc,
 	})
-	return &agentservice.Props{Image: registryImage(), Vpc: vpc, Cluster: cluster}
+	return &agentservice.Props{Image: astest.RegistryImage(), Vpc: vpc, Cluster: cluster}
 }
 
 // abs is the absolute form of a path relative to the test's directory.
@@ -65,7 +66,7 @@ func TestTheCredentialGuardsRule(t *testing.T) {
 	for _, name := range credentials {
 		t.Run(name, func(t *testing.T) {
 			// GIVEN a plain variable named like a credential
-			props := &agentservice.Props{Image: registryImage(), Environment: &map[string]*string{name: jsii.String("x")}}
+			props := &agentservice.Props{Image: astest.RegistryImage(), Environment: &map[string]*string{name: jsii.String("x")}}
 
 			// WHEN the props are validated, and again with the name allowed
 			refused, allowed := props.Validate(), func() error {
@@ -82,7 +83,7 @@ func TestTheCredentialGuardsRule(t *testing.T) {
 	for _, name := range plain {
 		t.Run(name, func(t *testing.T) {
 			// GIVEN a plain variable that is not a credential WHEN validated
-			err := (&agentservice.Props{Image: registryImage(), Environment: &map[string]*string{name: jsii.String("x")}}).Validate()
+			err := (&agentservice.Props{Image: astest.RegistryImage(), Environment: &map[string]*string{name: jsii.String("x")}}).Validate()
 
 			// THEN it passes
 			if err != nil {
@@ -93,7 +94,7 @@ func TestTheCredentialGuardsRule(t *testing.T) {
 }
 
 func TestValidateRefusesBadProps(t *testing.T) {
-	img := registryImage()
+	img := astest.RegistryImage()
 	cases := []struct {
 		name  string
 		props *agentservice.Props
@@ -268,7 +269,7 @@ func TestValidateRefusesBadProps(t *testing.T) {
 }
 
 func TestValidateNamesEveryPropWhereTheUserSetIt(t *testing.T) {
-	img := registryImage()
+	img := astest.RegistryImage()
 	ms := func(n float64) awscdk.Duration { return awscdk.Duration_Millis(jsii.Number(n)) }
 	health := func(h *healthcheck.Props) *agentservice.Props { return &agentservice.Props{Image: img, HealthCheck: h} }
 	probe := func(c *healthcheck.ContainerProps) *agentservice.Props {

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/agentcdk/agentcdk/agentservice"
-	"github.com/agentcdk/agentcdk/internal/stacktest"
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/secrets"
 )
 
@@ -33,34 +33,6 @@ func synthWorker(t *testing.T, props *agentservice.WorkerProps) (assertions.Temp
 	stack, w := workerStack(t, func(awscdk.Stack) *agentservice.WorkerProps { return props })
 	return assertions.Template_FromStack(stack, nil), w, stack
 }
-
-// The worker's option combinations that cdk-nag and cfn-lint check, the
-// defaults also read by the template tests. The stack is named "Worker",
-// as the suppressions' paths say.
-var (
-	workerDefaults = &stackCase{name: "Worker", packs: []stacktest.Pack{stacktest.AwsSolutions},
-		worker: func(awscdk.Stack, *agentservice.Service) *agentservice.WorkerProps {
-			return &agentservice.WorkerProps{Image: registryImage()}
-		}}
-	workerKeySendSecrets = &stackCase{name: "Worker", packs: []stacktest.Pack{stacktest.AwsSolutions},
-		worker: func(stack awscdk.Stack, _ *agentservice.Service) *agentservice.WorkerProps {
-			return &agentservice.WorkerProps{
-				Image:              registryImage(),
-				QueueEncryptionKey: awskms.NewKey(stack, jsii.String("Key"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)}),
-				AllowSend:          jsii.Bool(true),
-				Secrets:            secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
-			}
-		}}
-	workerExecSpot = &stackCase{name: "Worker", packs: []stacktest.Pack{stacktest.AwsSolutions},
-		worker: func(awscdk.Stack, *agentservice.Service) *agentservice.WorkerProps {
-			return &agentservice.WorkerProps{
-				Image:                  registryImage(),
-				EnableExecuteCommand:   jsii.Bool(true),
-				ReadonlyRootFilesystem: jsii.Bool(false),
-				FargateSpot:            jsii.Bool(true),
-			}
-		}}
-)
 
 // resolve renders a token the way the template holds it.
 func resolve(stack awscdk.Stack, v any) any { return stack.Resolve(v) }
@@ -106,7 +78,7 @@ func sameJSON(t *testing.T, what string, got, want any) {
 func TestNewWorkerMakesEncryptedQueuesWithRedriveAndAlarm(t *testing.T) {
 	// GIVEN only an image
 	// WHEN the worker synthesizes
-	s := workerDefaults.synth(t)
+	s := astest.WorkerDefaults.Synth(t)
 	tmpl, w, stack := s.Template, s.Worker, s.Stack
 
 	// THEN there are two queues, both SQS-managed encrypted
@@ -167,7 +139,7 @@ func TestNewWorkerQueuesWithAKmsKeyAndOwnRetention(t *testing.T) {
 
 	// WHEN the worker is given them
 	w := agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{
-		Image:                          registryImage(),
+		Image:                          astest.RegistryImage(),
 		QueueEncryptionKey:             key,
 		MaxReceiveCount:                jsii.Number(3),
 		QueueRetentionPeriod:           awscdk.Duration_Days(jsii.Number(1)),
@@ -200,7 +172,7 @@ func TestNewWorkerQueuesWithAKmsKeyAndOwnRetention(t *testing.T) {
 
 func TestNewWorkerTaskRoleMayConsumeItsQueueAndProtectItsTasks(t *testing.T) {
 	// GIVEN the default worker
-	s := workerDefaults.synth(t)
+	s := astest.WorkerDefaults.Synth(t)
 	tmpl, w, stack := s.Template, s.Worker, s.Stack
 
 	// THEN the task role's statements are exactly: consume this queue, and
@@ -231,7 +203,7 @@ func TestNewWorkerTaskRoleMayConsumeItsQueueAndProtectItsTasks(t *testing.T) {
 	})
 
 	// WHEN the worker may also send
-	tmpl, w, stack = synthWorker(t, &agentservice.WorkerProps{Image: registryImage(), AllowSend: jsii.Bool(true)})
+	tmpl, w, stack = synthWorker(t, &agentservice.WorkerProps{Image: astest.RegistryImage(), AllowSend: jsii.Bool(true)})
 
 	// THEN the role also gets exactly the send grant on the same queue
 	got := statements(t, tmpl, "WorkerTaskDefTaskRole")
@@ -248,7 +220,7 @@ func TestNewWorkerTaskRoleMayConsumeItsQueueAndProtectItsTasks(t *testing.T) {
 func TestNewWorkerContainerGetsTheContract(t *testing.T) {
 	// GIVEN a worker with its own concurrency, a variable and a secret
 	tmpl, w, stack := synthWorker(t, &agentservice.WorkerProps{
-		Image:       registryImage(),
+		Image:       astest.RegistryImage(),
 		Concurrency: jsii.Number(8),
 		Environment: &map[string]*string{"MODEL": jsii.String("gpt-5")},
 		Secrets:     secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
@@ -298,7 +270,7 @@ func TestNewWorkerContainerGetsTheContract(t *testing.T) {
 
 func TestNewWorkerServiceDeploysSafelyWithoutALoadBalancer(t *testing.T) {
 	// GIVEN the default worker
-	tmpl := workerDefaults.synth(t).Template
+	tmpl := astest.WorkerDefaults.Synth(t).Template
 
 	// THEN the service has no load balancer and no fixed desired count, and
 	// deploys 100/200 with the rolling-back circuit breaker, in private subnets
@@ -323,7 +295,7 @@ func TestNewWorkerServiceDeploysSafelyWithoutALoadBalancer(t *testing.T) {
 
 func TestNewWorkerScalesOnBacklogPerTaskAndFromZero(t *testing.T) {
 	// GIVEN the default worker
-	s := workerDefaults.synth(t)
+	s := astest.WorkerDefaults.Synth(t)
 	tmpl, w, stack := s.Template, s.Worker, s.Stack
 	queueName := resolve(stack, w.Queue.QueueName())
 	taskDims := []any{
@@ -401,7 +373,7 @@ func TestNewWorkerScalingFollowsItsProps(t *testing.T) {
 	// GIVEN 8 jobs at once, jobs of a minute that may wait 90 s and run
 	// 20 minutes at most, 1 to 4 tasks
 	tmpl, w, _ := synthWorker(t, &agentservice.WorkerProps{
-		Image:       registryImage(),
+		Image:       astest.RegistryImage(),
 		Concurrency: jsii.Number(8),
 		MaxJobWait:  awscdk.Duration_Seconds(jsii.Number(90)),
 		JobDuration: awscdk.Duration_Minutes(jsii.Number(1)),
@@ -434,7 +406,7 @@ func TestNewWorkerConsumesAnExistingQueue(t *testing.T) {
 	var queue awssqs.IQueue
 	stack, w := workerStack(t, func(stack awscdk.Stack) *agentservice.WorkerProps {
 		queue = awssqs.Queue_FromQueueArn(stack, jsii.String("Jobs"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs"))
-		return &agentservice.WorkerProps{Image: registryImage(), Queue: queue}
+		return &agentservice.WorkerProps{Image: astest.RegistryImage(), Queue: queue}
 	})
 	tmpl := assertions.Template_FromStack(stack, nil)
 
@@ -474,10 +446,10 @@ func TestNewWorkerSharesTheWebServiceCluster(t *testing.T) {
 	// GIVEN a web agent service
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
-	web := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: registryImage()})
+	web := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{Image: astest.RegistryImage()})
 
 	// WHEN a worker joins its cluster and the web agent may enqueue
-	w := agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: registryImage(), Cluster: web.Cluster})
+	w := agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: astest.RegistryImage(), Cluster: web.Cluster})
 	w.Queue.GrantSendMessages(web.TaskDefinition.TaskRole())
 	tmpl := assertions.Template_FromStack(stack, nil)
 
@@ -501,7 +473,7 @@ func TestWorkerIsAScopeAndTakesTags(t *testing.T) {
 	// GIVEN a worker
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Test"), nil)
-	w := agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: registryImage()})
+	w := agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: astest.RegistryImage()})
 
 	// WHEN it is tagged and used as a scope
 	awscdk.Tags_Of(w).Add(jsii.String("team"), jsii.String("agents"), nil)
@@ -519,7 +491,7 @@ func TestWorkerIsAScopeAndTakesTags(t *testing.T) {
 
 func TestNewWorkerLeavesItsPropsAlone(t *testing.T) {
 	// GIVEN props with most fields nil
-	props := &agentservice.WorkerProps{Image: registryImage()}
+	props := &agentservice.WorkerProps{Image: astest.RegistryImage()}
 
 	// WHEN a worker is made from them
 	synthWorker(t, props)
@@ -539,7 +511,7 @@ func TestNewWorkerPanicsOnBadPropsBeforeCreatingAnything(t *testing.T) {
 	var msg any
 	func() {
 		defer func() { msg = recover() }()
-		agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: registryImage(), Concurrency: jsii.Number(0)})
+		agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{Image: astest.RegistryImage(), Concurrency: jsii.Number(0)})
 	}()
 
 	// THEN it panics with the validation message and the stack is empty
@@ -552,7 +524,7 @@ func TestNewWorkerPanicsOnBadPropsBeforeCreatingAnything(t *testing.T) {
 }
 
 func TestWorkerValidateRefusesBadProps(t *testing.T) {
-	img := registryImage()
+	img := astest.RegistryImage()
 	imports := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Imports"), nil)
 	queue := awssqs.Queue_FromQueueArn(imports, jsii.String("Q"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs"))
 	key := awskms.Key_FromKeyArn(imports, jsii.String("K"), jsii.String("arn:aws:kms:us-east-1:123456789012:key/1234"))
@@ -691,21 +663,21 @@ func TestWorkerValidateAcceptsGoodProps(t *testing.T) {
 	imports := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Imports"), nil)
 	numberToken := awscdk.NewCfnParameter(imports, jsii.String("N"), &awscdk.CfnParameterProps{Type: jsii.String("Number")}).ValueAsNumber()
 	cases := map[string]*agentservice.WorkerProps{
-		"defaults":                  {Image: registryImage()},
-		"zero to one":               {Image: registryImage(), MinCapacity: jsii.Number(0), MaxCapacity: jsii.Number(1)},
-		"fixed count":               {Image: registryImage(), MinCapacity: jsii.Number(3), MaxCapacity: jsii.Number(3)},
-		"token capacities":          {Image: registryImage(), MinCapacity: numberToken, MaxCapacity: numberToken},
-		"token receive count":       {Image: registryImage(), MaxReceiveCount: numberToken},
-		"token retention":           {Image: registryImage(), QueueRetentionPeriod: awscdk.Duration_Seconds(numberToken)},
-		"longest job wait":          {Image: registryImage(), MaxJobWait: awscdk.Duration_Hours(jsii.Number(12)), JobDuration: awscdk.Duration_Seconds(jsii.Number(1))},
-		"shortest stop timeout":     {Image: registryImage(), StopTimeout: awscdk.Duration_Seconds(jsii.Number(2))},
-		"max concurrency":           {Image: registryImage(), Concurrency: jsii.Number(1000)},
-		"exec with a writable root": {Image: registryImage(), EnableExecuteCommand: jsii.Bool(true), ReadonlyRootFilesystem: jsii.Bool(false)},
-		"longest job timeout":       {Image: registryImage(), JobTimeout: awscdk.Duration_Seconds(jsii.Number(43140))},
-		"job timeout of the job":    {Image: registryImage(), JobDuration: awscdk.Duration_Hours(jsii.Number(2)), JobTimeout: awscdk.Duration_Hours(jsii.Number(2))},
-		"job timeout beside a given queue": {Image: registryImage(), JobTimeout: awscdk.Duration_Hours(jsii.Number(11)),
+		"defaults":                  {Image: astest.RegistryImage()},
+		"zero to one":               {Image: astest.RegistryImage(), MinCapacity: jsii.Number(0), MaxCapacity: jsii.Number(1)},
+		"fixed count":               {Image: astest.RegistryImage(), MinCapacity: jsii.Number(3), MaxCapacity: jsii.Number(3)},
+		"token capacities":          {Image: astest.RegistryImage(), MinCapacity: numberToken, MaxCapacity: numberToken},
+		"token receive count":       {Image: astest.RegistryImage(), MaxReceiveCount: numberToken},
+		"token retention":           {Image: astest.RegistryImage(), QueueRetentionPeriod: awscdk.Duration_Seconds(numberToken)},
+		"longest job wait":          {Image: astest.RegistryImage(), MaxJobWait: awscdk.Duration_Hours(jsii.Number(12)), JobDuration: awscdk.Duration_Seconds(jsii.Number(1))},
+		"shortest stop timeout":     {Image: astest.RegistryImage(), StopTimeout: awscdk.Duration_Seconds(jsii.Number(2))},
+		"max concurrency":           {Image: astest.RegistryImage(), Concurrency: jsii.Number(1000)},
+		"exec with a writable root": {Image: astest.RegistryImage(), EnableExecuteCommand: jsii.Bool(true), ReadonlyRootFilesystem: jsii.Bool(false)},
+		"longest job timeout":       {Image: astest.RegistryImage(), JobTimeout: awscdk.Duration_Seconds(jsii.Number(43140))},
+		"job timeout of the job":    {Image: astest.RegistryImage(), JobDuration: awscdk.Duration_Hours(jsii.Number(2)), JobTimeout: awscdk.Duration_Hours(jsii.Number(2))},
+		"job timeout beside a given queue": {Image: astest.RegistryImage(), JobTimeout: awscdk.Duration_Hours(jsii.Number(11)),
 			Queue: awssqs.Queue_FromQueueArn(imports, jsii.String("Q"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs"))},
-		"one delivery of the longest job in a day": {Image: registryImage(), JobTimeout: awscdk.Duration_Seconds(jsii.Number(43140)),
+		"one delivery of the longest job in a day": {Image: astest.RegistryImage(), JobTimeout: awscdk.Duration_Seconds(jsii.Number(43140)),
 			MaxReceiveCount: jsii.Number(1), QueueRetentionPeriod: awscdk.Duration_Days(jsii.Number(1))},
 	}
 	for name, props := range cases {
@@ -759,61 +731,6 @@ func TestDefaultJobTimeout(t *testing.T) {
 		if got := agentservice.DefaultJobTimeout(tc.job); got != tc.want {
 			t.Errorf("DefaultJobTimeout(%s) = %s, want %s", tc.job, got, tc.want)
 		}
-	}
-}
-
-func TestWorkerStackPassesCdkNag(t *testing.T) {
-	cases := []struct {
-		name  string
-		stack *stackCase
-		// more are the suppressions of the case beyond the inherent ones.
-		more []stacktest.Suppression
-	}{
-		{"defaults", workerDefaults, nil},
-		{"kms key, send, secrets", workerKeySendSecrets, []stacktest.Suppression{{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
-			AppliesTo: []string{"Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*"}}}},
-		{"ecs exec, spot", workerExecSpot, []stacktest.Suppression{
-			{Path: "/Worker/Worker/TaskDef/TaskRole/InherentPolicy", Rule: "AwsSolutions-IAM5", AppliesTo: []string{"Resource::*"}},
-			{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
-				AppliesTo: []string{"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:<WorkerExecLogs4BC6ADA5>:*"}}}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			// GIVEN a worker stack
-			// WHEN it synthesizes under cdk-nag's AwsSolutions pack
-			s := c.stack.synth(t)
-
-			// THEN nothing is left unsuppressed in the construct tree
-			stacktest.NoFindings(t, s.Findings)
-			// AND, in the template as a scanner of CloudFormation reads it
-			// (every pack in one scan), nothing of AwsSolutions, and no rule
-			// that could not run
-			scan := stacktest.ScanPacks(t, s.TemplatePath, stacktest.Packs...)
-			stacktest.NoFindings(t, scan[stacktest.AwsSolutions])
-			stacktest.NoFindings(t, scan[""])
-			// AND the suppressions are exactly the inherent ones, each narrowed
-			want := append([]stacktest.Suppression{
-				{Path: "/Worker/Worker/TaskDef/Resource", Rule: "AwsSolutions-ECS2"},
-				{Path: "/Worker/Worker/TaskDef/TaskRole/DefaultPolicy/Resource", Rule: "AwsSolutions-IAM5",
-					AppliesTo: []string{"Resource::arn:<AWS::Partition>:ecs:<AWS::Region>:<AWS::AccountId>:task/<WorkerCluster89E4DD17>/*"}},
-				// Each case makes a new VPC: the CDK's provider that empties
-				// its default security group logs through a managed policy.
-				{Path: "/Worker/Custom::VpcRestrictDefaultSGCustomResourceProvider/Role", Rule: "AwsSolutions-IAM4",
-					AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
-			}, c.more...)
-			stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), want...)
-			// AND the compliance packs find in the template only the one
-			// decision left to the user: no AlarmTopic, so the dead-letter,
-			// oldest-message and EMF errors alarms notify no one (AlarmTopic
-			// closes it)
-			for pack, rules := range map[stacktest.Pack][]string{
-				stacktest.NIST80053R5: {"CloudWatchAlarmAction", "CloudWatchAlarmAction", "CloudWatchAlarmAction"},
-				stacktest.HIPAA:       {"CloudWatchAlarmAction", "CloudWatchAlarmAction", "CloudWatchAlarmAction"},
-				stacktest.PCIDSS321:   nil,
-			} {
-				stacktest.ExpectFindings(t, pack, scan[pack], rules...)
-			}
-		})
 	}
 }
 
@@ -876,7 +793,7 @@ func TestAPropSharedByBothConstructsFailsWithOneMessage(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// GIVEN the same bad value on the web service and on the worker
-			web, worker := &agentservice.Props{Image: registryImage()}, &agentservice.WorkerProps{Image: registryImage()}
+			web, worker := &agentservice.Props{Image: astest.RegistryImage()}, &agentservice.WorkerProps{Image: astest.RegistryImage()}
 			c.set(web, worker)
 
 			// WHEN both are validated

@@ -1,4 +1,4 @@
-package agentservice_test
+package scantest_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/internal/mototest"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
@@ -37,11 +38,11 @@ func TestDeploymentStrategiesDeploy(t *testing.T) {
 	// GIVEN the strategies' stacks, synthesized
 	cases := []struct {
 		strategy awsecs.DeploymentStrategy
-		stack    *synthesized
+		stack    *astest.Synthesized
 		header   *string
 	}{
-		{awsecs.DeploymentStrategy_BLUE_GREEN, blueGreenDeploy.synth(t), nil},
-		{awsecs.DeploymentStrategy_CANARY, canaryWithTestHeader.synth(t), jsii.String("X-Agent-Canary")},
+		{awsecs.DeploymentStrategy_BLUE_GREEN, astest.BlueGreen.Synth(t), nil},
+		{awsecs.DeploymentStrategy_CANARY, astest.CanaryTestHeader.Synth(t), jsii.String("X-Agent-Canary")},
 	}
 	// WHEN each is deployed to one emulator, under its own name, and then
 	// updated with a change to the container definition: this talks to the
@@ -174,7 +175,7 @@ func listenerRules(t *testing.T, client *elbv2.Client, d *stacktest.Deployment, 
 
 // logicalIDOf is the logical ID of the one resource of typ in s whose ID
 // starts with prefix.
-func logicalIDOf(t *testing.T, s *synthesized, typ, prefix string) string {
+func logicalIDOf(t *testing.T, s *astest.Synthesized, typ, prefix string) string {
 	t.Helper()
 	var ids []string
 	for id := range s.Resources(typ) {

@@ -1,8 +1,9 @@
-package agentservice_test
+package scantest_test
 
 import (
 	"testing"
 
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
 
@@ -16,9 +17,9 @@ func TestTemplatesPassCfnLint(t *testing.T) {
 	var paths []string
 	// (and the load balancer's JWT validation of the compliance case
 	// "https with a certificate")
-	for _, c := range []*stackCase{blueGreenDeploy, canaryWithTestHeader, linearDeploy, workerDefaults, workerKeySendSecrets, workerExecSpot, spendAlarms, blueGreenOwnChoices,
-		complianceStack(t, "https with a certificate")} {
-		paths = append(paths, c.synth(t).TemplatePath)
+	for _, c := range []*astest.Case{astest.BlueGreen, astest.CanaryTestHeader, astest.Linear, astest.WorkerDefaults, astest.WorkerKeySendSecrets, astest.WorkerExecSpot, astest.SpendAlarms, astest.BlueGreenOwnChoices,
+		astest.ComplianceStack(t, "https with a certificate")} {
+		paths = append(paths, c.Synth(t).TemplatePath)
 	}
 	// WHEN cfn-lint checks them: it starts now, and lints while the tests
 	// that use jsii run; the rest of this test waits for it with no jsii

@@ -1,10 +1,11 @@
-package agentservice_test
+package scantest_test
 
 import (
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
 	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
 
@@ -29,10 +30,10 @@ func trust(service, resource string) map[string]any {
 }
 
 func TestTrustPoliciesNameTheirSource(t *testing.T) {
-	for _, c := range []*stackCase{webDefaults, workerDefaults} {
-		t.Run(c.name, func(t *testing.T) {
+	for _, c := range []*astest.Case{astest.Defaults, astest.WorkerDefaults} {
+		t.Run(c.Name, func(t *testing.T) {
 			// GIVEN the defaults of a construct
-			resources := resourcesOf(c.synth(t))
+			resources := c.Synth(t).Synthesized.Template["Resources"].(map[string]any)
 			// THEN the task role may be assumed by ECS for this account's
 			// tasks only, and the flow log's role by this account's flow logs
 			want := map[string]map[string]any{
@@ -64,14 +65,14 @@ func TestTrustPoliciesNameTheirSource(t *testing.T) {
 }
 
 func TestEveryServicePrincipalIsConfined(t *testing.T) {
-	cases := []*stackCase{webDefaults, blueGreenDeploy, canaryWithTestHeader, spendAlarms, workerDefaults, workerKeySendSecrets, workerExecSpot, blueGreenOwnChoices}
-	for _, c := range complianceCases {
-		cases = append(cases, c.stack)
+	cases := []*astest.Case{astest.Defaults, astest.BlueGreen, astest.CanaryTestHeader, astest.SpendAlarms, astest.WorkerDefaults, astest.WorkerKeySendSecrets, astest.WorkerExecSpot, astest.BlueGreenOwnChoices}
+	for _, c := range astest.ComplianceCases {
+		cases = append(cases, c.Stack)
 	}
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+		t.Run(c.Name, func(t *testing.T) {
 			// GIVEN a main option combination of the constructs
-			s := c.synth(t)
+			s := c.Synth(t)
 			// THEN every statement of every policy that lets an AWS service
 			// in carries aws:SourceAccount or aws:SourceArn, or is one of
 			// the documented exceptions

@@ -1,8 +1,6 @@
-package agentservice_test
+package astest
 
 import (
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -64,61 +62,64 @@ var (
 	}}
 )
 
-// complianceCase is one main option combination of the construct.
-type complianceCase struct {
-	name  string
-	props func(stack awscdk.Stack) *agentservice.Props
-	want  []stacktest.Suppression
-	// plainHTTP, deletionProtection and topic say which user decisions
-	// the case makes: plainHTTP serves HTTP where viewers connect (an
+// ComplianceCase is one main option combination of the construct.
+type ComplianceCase struct {
+	// Name names the case in the tests.
+	Name string
+	// Props are the case's props, built in its stack.
+	Props func(stack awscdk.Stack) *agentservice.Props
+	// Want are the AwsSolutions suppressions the case's template holds.
+	Want []stacktest.Suppression
+	// PlainHTTP, DeletionProtection and Topic say which user decisions
+	// the case makes: PlainHTTP serves HTTP where viewers connect (an
 	// internal load balancer, or FrontPublicHTTP).
-	plainHTTP, deletionProtection, topic bool
-	// warned says the case asked for plain HTTP on the internet, and for
+	PlainHTTP, DeletionProtection, Topic bool
+	// Warned says the case asked for plain HTTP on the internet, and for
 	// no caller check, by name, which synthesis warns of.
-	warned bool
-	// stack is the case's shared stack, synthesized with AwsSolutions.
-	stack *stackCase
+	Warned bool
+	// Stack is the case's shared stack, synthesized with AwsSolutions.
+	Stack *Case
 }
 
-// complianceCases are the main option combinations, each in a stack
+// ComplianceCases are the main option combinations, each in a stack
 // named "Compliance" that it synthesizes once, with AwsSolutions applied
 // to its construct tree.
-var complianceCases = func() []complianceCase {
+var ComplianceCases = func() []ComplianceCase {
 	cases := complianceOptions()
 	for i := range cases {
-		cases[i].stack = &stackCase{name: "Compliance", web: cases[i].props, packs: []stacktest.Pack{stacktest.AwsSolutions}}
+		cases[i].Stack = &Case{Name: "Compliance", Web: cases[i].Props, Packs: []stacktest.Pack{stacktest.AwsSolutions}}
 	}
 	return cases
 }()
 
-func complianceOptions() []complianceCase {
+func complianceOptions() []ComplianceCase {
 	base := func() *agentservice.Props {
 		return &agentservice.Props{
-			Image:   registryImage(),
+			Image:   RegistryImage(),
 			Secrets: secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY"),
 		}
 	}
-	return []complianceCase{
+	return []ComplianceCase{
 		{
-			name:  "defaults",
-			props: func(awscdk.Stack) *agentservice.Props { return base() },
-			want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
+			Name:  "defaults",
+			Props: func(awscdk.Stack) *agentservice.Props { return base() },
+			Want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name: "https with a certificate",
-			props: func(stack awscdk.Stack) *agentservice.Props {
+			Name: "https with a certificate",
+			Props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				// Callers with JWTs, verified at the load balancer too.
-				p.Auth = agentservice.AuthJWT(jwtProps())
+				p.Auth = agentservice.AuthJWT(JWTProps())
 				p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
 					jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"))
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			Want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name: "https with a domain name",
-			props: func(stack awscdk.Stack) *agentservice.Props {
+			Name: "https with a domain name",
+			Props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.DomainName = jsii.String("agent.example.com")
 				p.DomainZone = awsroute53.HostedZone_FromHostedZoneAttributes(stack, jsii.String("Zone"), &awsroute53.HostedZoneAttributes{
@@ -126,12 +127,12 @@ func complianceOptions() []complianceCase {
 				})
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
+			Want: []stacktest.Suppression{publicIngress, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name:      "internal load balancer in an existing VPC",
-			plainHTTP: true,
-			props: func(stack awscdk.Stack) *agentservice.Props {
+			Name:      "internal load balancer in an existing VPC",
+			PlainHTTP: true,
+			Props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.PublicLoadBalancer = jsii.Bool(false)
 				p.Vpc = awsec2.Vpc_FromVpcAttributes(stack, jsii.String("Existing"), &awsec2.VpcAttributes{
@@ -144,11 +145,11 @@ func complianceOptions() []complianceCase {
 				return p
 			},
 			// Not reachable from the internet: no 0.0.0.0/0 ingress to excuse.
-			want: []stacktest.Suppression{accessLogsBucket, apiKeysRotation, contractEnvironment},
+			Want: []stacktest.Suppression{accessLogsBucket, apiKeysRotation, contractEnvironment},
 		},
 		{
-			name: "arm64 with ecs exec and a log key",
-			props: func(stack awscdk.Stack) *agentservice.Props {
+			Name: "arm64 with ecs exec and a log key",
+			Props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.CpuArchitecture = agentservice.ArchitectureArm64
 				p.EnableExecuteCommand = jsii.Bool(true)
@@ -156,48 +157,48 @@ func complianceOptions() []complianceCase {
 				p.LogEncryptionKey = awskms.NewKey(stack, jsii.String("LogKey"), &awskms.KeyProps{EnableKeyRotation: jsii.Bool(true)})
 				return p
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, execWildcard, execLogs},
+			Want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, execWildcard, execLogs},
 		},
 		{
-			name: "blue/green with a test header",
-			props: func(awscdk.Stack) *agentservice.Props {
-				return strategy(base(), awsecs.DeploymentStrategy_BLUE_GREEN, jsii.String("X-Agent-Canary"))
+			Name: "blue/green with a test header",
+			Props: func(awscdk.Stack) *agentservice.Props {
+				return Strategy(base(), awsecs.DeploymentStrategy_BLUE_GREEN, jsii.String("X-Agent-Canary"))
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, deployRoleWildcard, testTrafficRotation},
+			Want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, deployRoleWildcard, testTrafficRotation},
 		},
 		{
-			name:  "canary",
-			props: func(awscdk.Stack) *agentservice.Props { return strategy(base(), awsecs.DeploymentStrategy_CANARY, nil) },
-			want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+			Name:  "canary",
+			Props: func(awscdk.Stack) *agentservice.Props { return Strategy(base(), awsecs.DeploymentStrategy_CANARY, nil) },
+			Want:  []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, apiKeysRotation, contractEnvironment, defaultSGProvider, deployRoleWildcard},
 		},
 		{
-			name: "linear with https",
-			props: func(stack awscdk.Stack) *agentservice.Props {
-				p := strategy(base(), awsecs.DeploymentStrategy_LINEAR, nil)
+			Name: "linear with https",
+			Props: func(stack awscdk.Stack) *agentservice.Props {
+				p := Strategy(base(), awsecs.DeploymentStrategy_LINEAR, nil)
 				p.Certificate = awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"),
 					jsii.String("arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"))
 				// JWTs, verified in the task only: ECS rewrites the rules.
-				p.Auth = agentservice.AuthJWT(jwtProps())
+				p.Auth = agentservice.AuthJWT(JWTProps())
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
+			Want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider, deployRoleWildcard},
 		},
 		{
-			name:  "an alarm topic",
-			topic: true,
-			props: func(stack awscdk.Stack) *agentservice.Props {
+			Name:  "an alarm topic",
+			Topic: true,
+			Props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.AlarmTopic = awssns.Topic_FromTopicArn(stack, jsii.String("Topic"), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))
 				// JWTs behind CloudFront: verified in the task only.
-				p.Auth = agentservice.AuthJWT(jwtProps())
+				p.Auth = agentservice.AuthJWT(JWTProps())
 				return p
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			Want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name:               "fargate spot with deletion protection",
-			deletionProtection: true,
-			props: func(stack awscdk.Stack) *agentservice.Props {
+			Name:               "fargate spot with deletion protection",
+			DeletionProtection: true,
+			Props: func(stack awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.FargateSpot = jsii.Bool(true)
 				p.DeletionProtection = jsii.Bool(true)
@@ -207,99 +208,39 @@ func complianceOptions() []complianceCase {
 				})
 				return p
 			},
-			want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			Want: []stacktest.Suppression{cloudFrontGeo, cloudFrontWAF, cloudFrontLogs, cloudFrontTLS, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 		{
-			name:      "plain HTTP on the internet, by name",
-			plainHTTP: true,
-			warned:    true,
-			props: func(awscdk.Stack) *agentservice.Props {
+			Name:      "plain HTTP on the internet, by name",
+			PlainHTTP: true,
+			Warned:    true,
+			Props: func(awscdk.Stack) *agentservice.Props {
 				p := base()
 				p.Front = agentservice.FrontPublicHTTP
 				p.Auth = agentservice.AuthNone()
 				return p
 			},
-			want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
+			Want: []stacktest.Suppression{publicIngress, accessLogsBucket, contractEnvironment, defaultSGProvider},
 		},
 	}
 }
 
-// strategy sets a blue/green-family deploy on p, with the requests policy
+// Strategy sets a blue/green-family deploy on p, with the requests policy
 // off as it must be, and a test header when header is not nil.
-func strategy(p *agentservice.Props, s awsecs.DeploymentStrategy, header *string) *agentservice.Props {
+func Strategy(p *agentservice.Props, s awsecs.DeploymentStrategy, header *string) *agentservice.Props {
 	p.Deployment = &agentservice.Deployment{Strategy: s, TestTrafficHeader: header}
 	p.Scaling = &scaling.Props{DisableRequests: jsii.Bool(true)}
 	return p
 }
 
-func TestComplianceAwsSolutions(t *testing.T) {
-	for _, tc := range complianceCases {
-		t.Run(tc.name, func(t *testing.T) {
-			// GIVEN the construct with one main option combination
-			// WHEN it is synthesized once with cdk-nag's AwsSolutions pack
-			s := tc.stack.synth(t)
-
-			// THEN nothing is left unsuppressed in the construct tree, but
-			// the warning a case that serves plain HTTP on the internet asked for
-			stacktest.NoFindings(t, tc.expectWarning(t, s.Findings))
-			// AND, in the template as a scanner of CloudFormation reads it
-			// (every pack in one scan), nothing of AwsSolutions, and no rule
-			// that could not run
-			scan := stacktest.ScanPacks(t, s.TemplatePath, stacktest.Packs...)
-			stacktest.NoFindings(t, scan[stacktest.AwsSolutions])
-			stacktest.NoFindings(t, scan[""])
-			// AND exactly the accepted suppressions are in the template
-			stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions), tc.want...)
-			// AND the compliance packs find, in the template, only the
-			// decisions the case leaves to its user
-			for pack, rules := range tc.decisions() {
-				stacktest.ExpectFindings(t, pack, scan[pack], rules...)
-			}
-		})
-	}
-}
-
-// expectWarning takes out of findings the warnings a warned case must
-// carry, once each, on the construct (plain HTTP on the internet, no
-// caller check), and fails without them.
-func (tc complianceCase) expectWarning(t *testing.T, findings []stacktest.Finding) []stacktest.Finding {
+// ComplianceStack is the shared stack of the compliance case named name.
+func ComplianceStack(t *testing.T, name string) *Case {
 	t.Helper()
-	rest := findings
-	for _, w := range []struct{ id, text string }{
-		{"agentcdk:publicHTTP", "serves plain HTTP on the internet"},
-		{"agentcdk:noAuth", "serves every caller without asking who it is"},
-	} {
-		before := len(rest)
-		rest = slices.DeleteFunc(slices.Clone(rest), func(f stacktest.Finding) bool {
-			return f.Level == "warning" && f.Path == "/Compliance/Agent" && strings.Contains(f.Message, w.id) &&
-				strings.Contains(f.Message, w.text)
-		})
-		if warned := before - len(rest); tc.warned && warned != 1 {
-			t.Errorf("%d %s warnings on /Compliance/Agent, want 1", warned, w.id)
+	for _, c := range ComplianceCases {
+		if c.Name == name {
+			return c.Stack
 		}
 	}
-	return rest
-}
-
-// decisions are the compliance findings a case leaves to its user: HTTP
-// where viewers connect (closed by the default front, or Certificate or
-// DomainName), deletion
-// protection off (closed by DeletionProtection), and the latency and EMF
-// errors alarms, which notify no one (closed by AlarmTopic).
-func (tc complianceCase) decisions() map[stacktest.Pack][]string {
-	var http, others []string
-	if tc.plainHTTP {
-		http = []string{"ALBHttpToHttpsRedirection", "ELBv2ACMCertificateRequired"}
-	}
-	if !tc.deletionProtection {
-		others = append(others, "ELBDeletionProtectionEnabled")
-	}
-	if !tc.topic {
-		others = append(others, "CloudWatchAlarmAction", "CloudWatchAlarmAction")
-	}
-	return map[stacktest.Pack][]string{
-		stacktest.NIST80053R5: append(slices.Clone(http), others...),
-		stacktest.HIPAA:       append(slices.Clone(http), others...),
-		stacktest.PCIDSS321:   http,
-	}
+	t.Fatalf("astest: no compliance case %q", name)
+	return nil
 }
