@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -97,6 +98,11 @@ func launch(bin string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	return launchOn(bin, port)
+}
+
+// launchOn starts moto_server on port and waits until it answers.
+func launchOn(bin string, port int) (*Server, error) {
 	logs := &headWriter{}
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout = logs
@@ -106,8 +112,11 @@ func launch(bin string) (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when the process has been waited for, with its
+	// error in waitErr: both waitReady and stop watch it.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	stop := func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
@@ -118,7 +127,7 @@ func launch(bin string) (*Server, error) {
 		}
 	}
 	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
-	if err := waitReady(endpoint, exited); err != nil {
+	if err := waitReady(endpoint, logs, exited, func() error { return waitErr }); err != nil {
 		stop()
 		return nil, fmt.Errorf("%s on port %d: %w; its output:\n%s", bin, port, err, logs.String())
 	}
@@ -134,22 +143,29 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitReady polls moto's own API until it answers, the process exits, or
-// startTimeout passes.
-func waitReady(endpoint string, exited <-chan error) error {
+// waitReady waits until the moto_server it started says it listens on
+// endpoint and then answers there, the process exits, or startTimeout
+// passes. The answer alone is not enough: between freePort and the start,
+// another test's emulator may have taken the port; this one then exits
+// ("Address already in use"), and a probe in between would reach the other,
+// which goes away with its test.
+func waitReady(endpoint string, logs *headWriter, exited <-chan struct{}, waitErr func() error) error {
 	// No keep-alive: no idle connection, and no goroutine, outlives the wait.
 	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	listening := "Running on " + endpoint
 	deadline := time.Now().Add(startTimeout)
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			return fmt.Errorf("exited before answering: %v", err)
+		case <-exited:
+			return fmt.Errorf("exited before answering: %v", waitErr())
 		default:
 		}
-		resp, err := client.Get(endpoint + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return nil
+		if strings.Contains(logs.String(), listening) {
+			resp, err := client.Get(endpoint + "/moto-api/")
+			if err == nil {
+				resp.Body.Close()
+				return nil
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
