@@ -50,7 +50,8 @@ const ALBDataHeader = "X-Amzn-Oidc-Data"
 //   - the claims have a non-empty string "sub", which is Caller.Name.
 //
 // Keys are cached by kid for the life of the process (a kid names one key
-// for good; at most MaxJWKSKeys are kept). A kid not cached is fetched
+// for good); at most MaxJWKSKeys are kept, and the key fetched when that
+// many are starts the cache afresh. A kid not cached is fetched
 // within JWKSFetchTimeout, with a body of at most MaxALBKeyBytes, one fetch
 // at a time and at most one per JWKSRefetchInterval: a flood of made-up
 // kids costs the key endpoint at most one fetch per interval per task, and

@@ -126,8 +126,12 @@ func startALBKeys(t testing.TB) *albKeys {
 	k.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k.fetches.Add(1)
 		k.mu.Lock()
-		body, ok := k.keys[strings.TrimPrefix(r.URL.Path, "/keys/")]
+		kid := strings.TrimPrefix(r.URL.Path, "/keys/")
+		body, ok := k.keys[kid]
 		k.mu.Unlock()
+		if strings.HasPrefix(kid, "many-") { // any number of kids, one key
+			body, ok = ecPEM(ecKey()), true
+		}
 		if !ok {
 			http.NotFound(w, r)
 			return
@@ -218,6 +222,7 @@ func TestALBVerifierChecksTheLoadBalancersClaims(t *testing.T) {
 		{"crit", []string{"X-Amzn-Oidc-Data", good(func(h, _ map[string]any) { h["crit"] = []string{"exp"} })}, 401, "crit"},
 		{"expired header", []string{"X-Amzn-Oidc-Data", good(func(h, _ map[string]any) { h["exp"] = time.Now().Unix() - 120 })}, 401, "expired"},
 		{"expired claims", []string{"X-Amzn-Oidc-Data", good(func(_, c map[string]any) { c["exp"] = time.Now().Unix() - 120 })}, 401, "expired"},
+		{"expired within the leeway", []string{"X-Amzn-Oidc-Data", good(func(h, c map[string]any) { h["exp"] = time.Now().Unix() - 30; c["exp"] = time.Now().Unix() - 30 })}, 200, "alb:browser-user-1"},
 		{"no exp", []string{"X-Amzn-Oidc-Data", good(func(h, _ map[string]any) { delete(h, "exp") })}, 401, "no exp"},
 		{"exp not a number", []string{"X-Amzn-Oidc-Data", good(func(h, _ map[string]any) { h["exp"] = "tomorrow" })}, 401, "exp is not a number"},
 		{"no sub", []string{"X-Amzn-Oidc-Data", good(func(_, c map[string]any) { delete(c, "sub") })}, 401, "no sub"},
@@ -511,5 +516,39 @@ func TestALBFromEnvironment(t *testing.T) {
 				t.Errorf("Serve: %v\nwant %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestALBKeyCacheIsBounded(t *testing.T) {
+	// GIVEN a verifier that may fetch any kid, and MaxJWKSKeys+1 kids that
+	// the key endpoint publishes
+	k := startALBKeys(t)
+	v := k.verifier(t, k.srv.URL, time.Nanosecond, 5*time.Second)
+	verify := func(i int) {
+		t.Helper()
+		if _, err := v.Verify(context.Background(), albSign(albHeader(fmt.Sprint("many-", i)), albClaims(), ecKey(), true)); err != nil {
+			t.Fatalf("kid %d: %v", i, err)
+		}
+	}
+
+	// WHEN requests name the first MaxJWKSKeys kids, twice
+	for range 2 {
+		for i := range agentkit.MaxJWKSKeys {
+			verify(i)
+		}
+	}
+	// THEN each kid was fetched once: all are kept
+	if n := k.fetches.Load(); n != agentkit.MaxJWKSKeys {
+		t.Errorf("%d fetches, want %d", n, agentkit.MaxJWKSKeys)
+	}
+
+	// AND one kid more starts the cache afresh rather than grow it: an
+	// earlier kid is fetched again, the newest is not
+	verify(agentkit.MaxJWKSKeys)
+	before := k.fetches.Load()
+	verify(agentkit.MaxJWKSKeys)
+	verify(0)
+	if n := k.fetches.Load() - before; n != 1 {
+		t.Errorf("%d fetches after the cache was full, want 1 (of the earlier kid)", n)
 	}
 }
