@@ -23,10 +23,12 @@ import (
 )
 
 // Auth is how callers prove who they are (Props.Auth): build it with
-// AuthAPIKeys, AuthJWT, AuthOIDC, AuthCognito or AuthNone. The check runs in every task, by
-// agentkit (the container gets AGENTKIT_AUTH and the method's variables;
-// see docs/caller-identity.md), and, for a JWT behind FrontPublicALB, at
-// the load balancer as well. A zero Auth is invalid.
+// AuthAPIKeys, AuthJWT, AuthOIDC, AuthCognito or AuthNone. The check runs
+// in every task, by agentkit (the container gets AGENTKIT_AUTH and the
+// method's variables; see docs/caller-identity.md), and, for a JWT behind
+// FrontPublicALB, at the load balancer as well; with AuthOIDC and
+// AuthCognito the load balancer signs the user in and the task checks its
+// signature. A zero Auth is invalid.
 type Auth struct {
 	method  string // agentkit.AuthAPIKeys, AuthJWT, AuthALB or AuthNone
 	apiKeys APIKeys
