@@ -13,14 +13,17 @@ import (
 // A Caller is who made a request, as its credential proved. Server puts it
 // in the request's context; a handler reads it with CallerFrom.
 type Caller struct {
-	// Name is the caller's name: a JWT's "sub" claim, or the caller name
-	// an API key is stored under.
+	// Name is the caller's name: a JWT's "sub" claim (the load
+	// balancer's signed user claims' for AuthALB), or the caller name an
+	// API key is stored under.
 	Name string
 
-	// Method is how the caller proved it: AuthJWT or AuthAPIKeys.
+	// Method is how the caller proved it: AuthJWT, AuthAPIKeys or
+	// AuthALB.
 	Method string
 
-	// Claims are a JWT's claims, as encoding/json decodes them with
+	// Claims are a JWT's claims (for AuthALB, the user claims the load
+	// balancer signed), as encoding/json decodes them with
 	// UseNumber (numbers are json.Number); nil for an API key. Do not
 	// change them: every handler of the request shares them.
 	Claims map[string]any
@@ -54,8 +57,8 @@ func ContextWithCaller(ctx context.Context, c Caller) context.Context {
 // refuses (see "Caller identity" in the package documentation): an error
 // that wraps ErrNoCredential or ErrBadCredential is a 401, ErrForbidden a
 // 403, ErrAuthUnavailable a 503 with Retry-After, and any other error a
-// 401. It must be safe for concurrent use. JWTVerifier and APIKeyAuth are
-// the two agentkit provides; NoAuth is the opt-out.
+// 401. It must be safe for concurrent use. JWTVerifier, APIKeyAuth and
+// ALBVerifier are the ones agentkit provides; NoAuth is the opt-out.
 type Authenticator interface {
 	Authenticate(r *http.Request) (Caller, error)
 }
@@ -138,10 +141,13 @@ func authFromEnv() (Authenticator, string, error) {
 	case AuthJWT:
 		j, err := JWTVerifierFromEnv()
 		return j, AuthJWT, err
+	case AuthALB:
+		a, err := ALBVerifierFromEnv()
+		return a, AuthALB, err
 	case AuthAPIKeys:
 		return nil, "", fmt.Errorf("agentkit: %s is %q but Server.Auth is nil; a main serving API keys sets Server.Auth to agentkit.APIKeyAuth(source), the source from package agentkit/apikeys (see its example)", EnvAuth, v)
 	default:
-		return nil, "", fmt.Errorf("agentkit: %s %q is not a method; use %q, %q or %q", EnvAuth, v, AuthJWT, AuthAPIKeys, AuthNone)
+		return nil, "", fmt.Errorf("agentkit: %s %q is not a method; use %q, %q, %q or %q", EnvAuth, v, AuthJWT, AuthAPIKeys, AuthALB, AuthNone)
 	}
 }
 
@@ -162,6 +168,8 @@ func (s *Server) resolveAuth() (Authenticator, string, error) {
 		method = AuthJWT
 	case *apiKeyAuth:
 		method = AuthAPIKeys
+	case *ALBVerifier:
+		method = AuthALB
 	}
 	if v, ok := a.(interface{ Validate() error }); ok {
 		if err := v.Validate(); err != nil {

@@ -189,7 +189,7 @@ func TestAuthFromEnvironment(t *testing.T) {
 			`agentkit: AGENTKIT_JWT_REQUIRED_CLAIMS "scope=agent:run" is not a JSON object of claim names to strings (for example {"scope": "agent:run"}): invalid character 's' looking for beginning of value`},
 		{"apikeys without Server.Auth", map[string]string{"AGENTKIT_AUTH": "apikeys"},
 			`agentkit: AGENTKIT_AUTH is "apikeys" but Server.Auth is nil; a main serving API keys sets Server.Auth to agentkit.APIKeyAuth(source), the source from package agentkit/apikeys (see its example)`},
-		{"unknown method", map[string]string{"AGENTKIT_AUTH": "JWT"}, `agentkit: AGENTKIT_AUTH "JWT" is not a method; use "jwt", "apikeys" or "none"`},
+		{"unknown method", map[string]string{"AGENTKIT_AUTH": "JWT"}, `agentkit: AGENTKIT_AUTH "JWT" is not a method; use "jwt", "apikeys", "alb" or "none"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

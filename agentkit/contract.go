@@ -193,7 +193,7 @@ const (
 // nil.
 const (
 	// EnvAuth names the environment variable that says how callers prove
-	// who they are: AuthJWT, AuthAPIKeys or AuthNone. Unset means AuthNone,
+	// who they are: AuthJWT, AuthAPIKeys, AuthALB or AuthNone. Unset means AuthNone,
 	// so that a program run outside the construct keeps working; the
 	// construct always sets it. AuthAPIKeys needs a key source that main
 	// wires (package agentkit/apikeys): Serve refuses to start with it and
@@ -222,6 +222,12 @@ const (
 	// AuthAPIKeys (read by package agentkit/apikeys). The task role needs
 	// secretsmanager:GetSecretValue on it.
 	EnvAPIKeysSecret = "AGENTKIT_API_KEYS_SECRET"
+
+	// EnvALBArn names the environment variable that holds the ARN of the
+	// Application Load Balancer that signs the users' claims, for AuthALB
+	// (ALBVerifier.LoadBalancerARN). The construct sets it to its load
+	// balancer's.
+	EnvALBArn = "AGENTKIT_ALB_ARN"
 )
 
 // The values of AGENTKIT_AUTH, which are also a Caller's Method.
@@ -232,6 +238,12 @@ const (
 	// AuthAPIKeys: callers send an API key as "Authorization: Bearer
 	// <key>"; APIKeyAuth checks it against a key set.
 	AuthAPIKeys = "apikeys"
+	// AuthALB: browser users sign in at the load balancer (its
+	// authenticate-oidc or authenticate-cognito action), which sends their
+	// claims signed in the x-amzn-oidc-data header; ALBVerifier checks
+	// the signature and that the load balancer is the one AGENTKIT_ALB_ARN
+	// names.
+	AuthALB = "alb"
 	// AuthNone: no check; every caller is anonymous. The named opt-out for
 	// a deliberately public agent.
 	AuthNone = "none"

@@ -94,6 +94,14 @@
 //     AGENTKIT_AUTH=apikeys and a nil Server.Auth it refuses to start
 //     rather than serve unchecked (the apikeys package's example shows the
 //     three lines a main adds).
+//   - "alb": an ALBVerifier from AGENTKIT_ALB_ARN, for browser users the
+//     load balancer signed in (OIDC or Amazon Cognito). It checks the
+//     x-amzn-oidc-data header the load balancer sends (ES256 only, its
+//     "signer" the load balancer AGENTKIT_ALB_ARN names, its key fetched
+//     by kid from AWS's key endpoint of that region, "exp" not passed),
+//     never the unsigned x-amzn-oidc-identity, and the caller is its
+//     "sub". A request without the header is a 401 like any without a
+//     credential.
 //   - "none", or unset: no check, and CallerFrom reports no caller. The
 //     construct always sets AGENTKIT_AUTH, so "none" there is the user's
 //     named opt-out (NoAuth in code); unset keeps a program run by hand,

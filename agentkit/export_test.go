@@ -37,3 +37,13 @@ func WithBudgetLedger(s *Server, ctx context.Context) context.Context {
 	s.Draining() // resolves the budget
 	return withLedger(ctx, s.ledger)
 }
+
+// SetALBKeyEndpoint has one verifier fetch its keys from base+kid instead
+// of the load balancer's region's endpoint, and replaces, for it,
+// JWKSRefetchInterval and JWKSFetchTimeout.
+func SetALBKeyEndpoint(v *ALBVerifier, base string, refetch, fetchTimeout time.Duration) {
+	v.keyBase, v.refetch, v.fetchTimeout = base, refetch, fetchTimeout
+}
+
+// ALBKeyURL is where v fetches the key kid names.
+func ALBKeyURL(v *ALBVerifier, kid string) string { return v.keyURL(kid) }

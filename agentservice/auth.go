@@ -23,14 +23,19 @@ import (
 )
 
 // Auth is how callers prove who they are (Props.Auth): build it with
-// AuthAPIKeys, AuthJWT or AuthNone. The check runs in every task, by
-// agentkit (the container gets AGENTKIT_AUTH and the method's variables;
-// see docs/caller-identity.md), and, for a JWT behind FrontPublicALB, at
-// the load balancer as well. A zero Auth is invalid.
+// AuthAPIKeys, AuthJWT, AuthOIDC, AuthCognito or AuthNone. The check runs
+// in every task, by agentkit (the container gets AGENTKIT_AUTH and the
+// method's variables; see docs/caller-identity.md), and, for a JWT behind
+// FrontPublicALB, at the load balancer as well; with AuthOIDC and
+// AuthCognito the load balancer signs the user in and the task checks its
+// signature. A zero Auth is invalid.
 type Auth struct {
-	method  string // agentkit.AuthAPIKeys, AuthJWT or AuthNone
+	method  string // agentkit.AuthAPIKeys, AuthJWT, AuthALB or AuthNone
 	apiKeys APIKeys
 	jwt     JWT
+	signIn  string // with AuthALB: "AuthOIDC" or "AuthCognito"
+	oidc    OIDC
+	cognito Cognito
 }
 
 // APIKeys configures AuthAPIKeys.
@@ -169,6 +174,8 @@ func (p *Props) validateAuth() error {
 		return p.validateJWT()
 	case agentkit.AuthNone:
 		return nil
+	case agentkit.AuthALB:
+		return p.validateSignIn()
 	}
 	return errors.New("agentservice: Auth is empty; build it with agentservice.AuthAPIKeys, AuthJWT or AuthNone")
 }

@@ -91,7 +91,10 @@
 // put-secret-value and no deploy (the agent's main wires
 // agentkit/apikeys). AuthJWT verifies tokens from your identity provider
 // in the task (AGENTKIT_JWT_*), and, behind FrontPublicALB, at the load
-// balancer's HTTPS listener too. AuthNone is the named opt-out for a
+// balancer's HTTPS listener too. AuthOIDC and AuthCognito have the load
+// balancer of FrontPublicALB (rolling deploys only) sign browser users in
+// before it forwards, and agentkit verify the user claims it signs
+// (AGENTKIT_AUTH=alb, AGENTKIT_ALB_ARN). AuthNone is the named opt-out for a
 // deliberately public agent; synthesis warns of it. See
 // docs/caller-identity.md.
 //

@@ -103,6 +103,7 @@ func loadBalancer(scope constructs.Construct, p *Props, vpc awsec2.IVpc) front {
 		host = p.DomainName
 	}
 	forward, answer = p.jwtAction(forward, answer)
+	forward, answer = p.signInAction(sg, forward, answer)
 	if p.jwtAtLoadBalancer() {
 		// The load balancer fetches the issuer's key set itself.
 		sg.AddEgressRule(awsec2.Peer_AnyIpv4(), awsec2.Port_Tcp(jsii.Number(443)),

@@ -209,8 +209,10 @@ type Props struct {
 	// ap-southeast-1, ap-southeast-2, ap-northeast-1), read at deploy time
 	// in an environment-agnostic stack; another region needs this prop.
 	CloudFrontPrefixListId *string
-	// Auth is how callers prove who they are: AuthAPIKeys, AuthJWT or
-	// AuthNone (see Auth and docs/caller-identity.md). The container gets
+	// Auth is how callers prove who they are: AuthAPIKeys, AuthJWT,
+	// AuthOIDC or AuthCognito (browser users signed in by the load
+	// balancer, with FrontPublicALB and a rolling deploy) or AuthNone (see
+	// Auth and docs/caller-identity.md). The container gets
 	// AGENTKIT_AUTH and the method's variables, which agentkit checks on
 	// every request but GET /health: no credential is answered 401 with
 	// WWW-Authenticate.
@@ -579,6 +581,7 @@ var reservedEnv = map[string]string{
 	agentkit.EnvJWTAudience:       "Auth",
 	agentkit.EnvJWTRequiredClaims: "Auth",
 	agentkit.EnvAPIKeysSecret:     "Auth",
+	agentkit.EnvALBArn:            "Auth",
 
 	agentkit.EnvCallerBudgetUSD:    "CallerBudget",
 	agentkit.EnvCallerBudgetTokens: "CallerBudget",

@@ -151,6 +151,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
 	s.AccessLogsBucket, s.Certificate, s.URL, s.Firewall = f.bucket, f.cert, f.url, f.firewall
 	s.Distribution = f.distribution
+	props.signInEnv(s.Container, s.LoadBalancer)
 	var shift shifter
 	if props.shifted() {
 		shift = trafficShift(s, props, s.Vpc, s.Listener, s.TargetGroup)
