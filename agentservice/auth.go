@@ -177,7 +177,7 @@ func (p *Props) validateAuth() error {
 	case agentkit.AuthALB:
 		return p.validateSignIn()
 	}
-	return errors.New("agentservice: Auth is empty; build it with agentservice.AuthAPIKeys, AuthJWT or AuthNone")
+	return errors.New("agentservice: Auth is empty; build it with agentservice.AuthAPIKeys, AuthJWT, AuthOIDC, AuthCognito or AuthNone")
 }
 
 func (a *Auth) validateAPIKeys() error {

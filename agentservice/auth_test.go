@@ -327,7 +327,7 @@ func TestValidateRefusesBadAuth(t *testing.T) {
 	}{
 		{"an empty Auth", func() *agentservice.Props {
 			return &agentservice.Props{Image: astest.RegistryImage(), Auth: &agentservice.Auth{}}
-		}, "agentservice: Auth is empty; build it with agentservice.AuthAPIKeys, AuthJWT or AuthNone"},
+		}, "agentservice: Auth is empty; build it with agentservice.AuthAPIKeys, AuthJWT, AuthOIDC, AuthCognito or AuthNone"},
 		{"a caller name with a space", func() *agentservice.Props {
 			return &agentservice.Props{Image: astest.RegistryImage(), Auth: agentservice.AuthAPIKeys(&agentservice.APIKeys{CallerName: jsii.String("support bot")})}
 		}, `agentservice: Auth APIKeys.CallerName "support bot" is not a caller name; use 1 to 128 letters, digits, '.', '_' or '-'`},
