@@ -28,18 +28,18 @@ func realAccount(t *testing.T, s *stacktest.Synthesized) {
 // (and updated) to the emulator as first: `cdk destroy`, then `cdk deploy`.
 func deployAgain(t *testing.T, first *stacktest.Deployment, s *stacktest.Synthesized) {
 	t.Helper()
-	// WHEN the stack is destroyed, which keeps its log groups as
-	// CloudFormation does, and deployed again under the same name
+	// GIVEN the web ACL's log group, which the stack keeps at its delete
 	waf := s.LogicalID(t, "AWS::Logs::LogGroup", "/WorkerAgent/Agent/FirewallLogs/Resource")
-	wafBefore := first.PhysicalIDs[waf]
-	again := first.DeployAgain(t, s.TemplatePath)
-
-	// THEN the second deployment completes (DeployAgain fails otherwise),
-	// with a web ACL log group of its own beside the one the first left
-	// behind
-	if b := again.PhysicalIDs[waf]; wafBefore == "" || wafBefore == b {
-		t.Errorf("web ACL log group: first deployment %q, second %q; want two different names", wafBefore, b)
+	if policy := s.Resources("AWS::Logs::LogGroup")[waf]["DeletionPolicy"]; policy != "Retain" {
+		t.Fatalf("web ACL log group %s: DeletionPolicy %v, want Retain", waf, policy)
 	}
+
+	// WHEN the stack is destroyed and deployed again under the same name
+	again := first.DeployAgain(t, s)
+
+	// THEN the second deployment completes, with log groups of its own
+	// beside the ones the first left behind (DeployAgain fails otherwise),
+	// and runs its services
 	if n := len(again.Services(t)); n != 2 {
 		t.Errorf("%d services after the second deployment, want 2", n)
 	}

@@ -38,15 +38,29 @@ func (d *Deployment) Delete(t testing.TB) {
 }
 
 // DeployAgain runs the rest of the cycle `cdk deploy`, `cdk destroy`,
-// `cdk deploy` on a deployment: it deletes the stack (Delete) and deploys
-// the template at templatePath again under the same name, to the same
-// emulator, and returns the new deployment. It fails the test when a step
-// fails; on moto the second deploy fails on a fixed name the first left
-// behind (see Delete).
-func (d *Deployment) DeployAgain(t testing.TB, templatePath string) *Deployment {
+// `cdk deploy` on a deployment of s: it deletes the stack (Delete) and
+// deploys s's template again under the same name, to the same emulator,
+// and returns the new deployment. It fails the test when a step fails (on
+// moto the second deploy fails on a fixed name the first left behind, see
+// Delete), and unless every log group the stack keeps at its delete
+// (DeletionPolicy Retain) has, in the second deployment, a name other than
+// the one the first left behind.
+func (d *Deployment) DeployAgain(t testing.TB, s *Synthesized) *Deployment {
 	t.Helper()
+	kept := map[string]string{}
+	for id, r := range s.Resources("AWS::Logs::LogGroup") {
+		if r["DeletionPolicy"] == "Retain" {
+			kept[id] = d.PhysicalIDs[id]
+		}
+	}
 	d.Delete(t)
-	return Deploy(t, d.endpoint, d.StackName, templatePath)
+	again := Deploy(t, d.endpoint, d.StackName, s.TemplatePath)
+	for id, before := range kept {
+		if after := again.PhysicalIDs[id]; before == "" || after == before {
+			t.Errorf("stacktest: log group %s kept at delete: first deployment %q, second %q; want two different names", id, before, after)
+		}
+	}
+	return again
 }
 
 // gone reports an error unless DescribeStacks knows no live stack of the
