@@ -8,7 +8,6 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscertificatemanager"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/jsii-runtime-go"
@@ -16,7 +15,6 @@ import (
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentservice"
 	"github.com/agentcdk/agentcdk/agentservice/internal/astest"
-	"github.com/agentcdk/agentcdk/internal/stacktest"
 )
 
 // The browser sign-in at the load balancer (AuthOIDC, AuthCognito), as
@@ -28,57 +26,9 @@ import (
 // your load balancer ... allow outbound access to these endpoints"; it
 // sends the user's claims signed in x-amzn-oidc-data).
 
-const (
-	oidcSecretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:agent/oidc-client-AbCdEf"
-	oidcCertArn   = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555"
-)
-
-func oidcProps() *agentservice.OIDC {
-	return &agentservice.OIDC{
-		Issuer:                jsii.String("https://idp.example.com/"),
-		AuthorizationEndpoint: jsii.String("https://idp.example.com/authorize"),
-		TokenEndpoint:         jsii.String("https://idp.example.com/token"),
-		UserInfoEndpoint:      jsii.String("https://idp.example.com/userinfo"),
-		ClientID:              jsii.String("agent-web"),
-	}
-}
-
-func signInBase(stack awscdk.Stack, auth *agentservice.Auth) *agentservice.Props {
-	return &agentservice.Props{
-		Image:       astest.RegistryImage(),
-		Certificate: awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"), jsii.String(oidcCertArn)),
-		Auth:        auth,
-	}
-}
-
-// oidcSignIn is a service whose load balancer signs browsers in with an
-// OIDC provider, synthesized with cdk-nag's AwsSolutions pack.
-var oidcSignIn = &astest.Case{
-	Name: "OIDC",
-	Web: func(stack awscdk.Stack) *agentservice.Props {
-		o := oidcProps()
-		o.ClientSecret = awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("ClientSecret"), jsii.String(oidcSecretArn))
-		return signInBase(stack, agentservice.AuthOIDC(o))
-	},
-	Packs: []stacktest.Pack{stacktest.AwsSolutions},
-}
-
-// cognitoSignIn is the same with a Cognito user pool of the stack's.
-var cognitoSignIn = &astest.Case{
-	Name: "Cognito",
-	Web: func(stack awscdk.Stack) *agentservice.Props {
-		pool := awscognito.NewUserPool(stack, jsii.String("Users"), nil)
-		client := pool.AddClient(jsii.String("Web"), &awscognito.UserPoolClientOptions{GenerateSecret: jsii.Bool(true)})
-		domain := pool.AddDomain(jsii.String("Domain"), &awscognito.UserPoolDomainOptions{
-			CognitoDomain: &awscognito.CognitoDomainOptions{DomainPrefix: jsii.String("agent-example")},
-		})
-		return signInBase(stack, agentservice.AuthCognito(&agentservice.Cognito{UserPool: pool, UserPoolClient: client, UserPoolDomain: domain}))
-	},
-}
-
 func TestOIDCListenerSignsInThenForwards(t *testing.T) {
 	// GIVEN a service with AuthOIDC behind its own HTTPS listener
-	s := oidcSignIn.Synth(t)
+	s := astest.OIDCSignIn.Synth(t)
 	tg := s.Stack.Resolve(s.Web.TargetGroup.TargetGroupArn())
 
 	// THEN the listener's default action signs the browser in, then
@@ -92,7 +42,7 @@ func TestOIDCListenerSignsInThenForwards(t *testing.T) {
 				"TokenEndpoint":         "https://idp.example.com/token",
 				"UserInfoEndpoint":      "https://idp.example.com/userinfo",
 				"ClientId":              "agent-web",
-				"ClientSecret":          "{{resolve:secretsmanager:" + oidcSecretArn + ":SecretString:::}}",
+				"ClientSecret":          "{{resolve:secretsmanager:" + astest.OIDCSecretArn + ":SecretString:::}}",
 			})}),
 			obj(map[string]any{"Type": "forward", "Order": 2, "TargetGroupArn": tg}),
 		},
@@ -101,7 +51,7 @@ func TestOIDCListenerSignsInThenForwards(t *testing.T) {
 
 func TestOIDCClientSecretIsNeverInTheTemplate(t *testing.T) {
 	// GIVEN the OIDC stack's template
-	s := oidcSignIn.Synth(t)
+	s := astest.OIDCSignIn.Synth(t)
 	raw, err := json.Marshal(s.Synthesized.Template)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +75,7 @@ func TestOIDCClientSecretIsNeverInTheTemplate(t *testing.T) {
 }
 
 func TestSignInLoadBalancerReachesTheIdentityProvider(t *testing.T) {
-	for _, c := range []*astest.Case{oidcSignIn, cognitoSignIn} {
+	for _, c := range []*astest.Case{astest.OIDCSignIn, astest.CognitoSignIn} {
 		t.Run(c.Name, func(t *testing.T) {
 			// GIVEN a service whose load balancer signs browsers in
 			s := c.Synth(t)
@@ -145,7 +95,7 @@ func TestSignInLoadBalancerReachesTheIdentityProvider(t *testing.T) {
 }
 
 func TestSignInTellsTheTaskItsLoadBalancer(t *testing.T) {
-	for _, c := range []*astest.Case{oidcSignIn, cognitoSignIn} {
+	for _, c := range []*astest.Case{astest.OIDCSignIn, astest.CognitoSignIn} {
 		t.Run(c.Name, func(t *testing.T) {
 			// GIVEN a service whose load balancer signs browsers in
 			s := c.Synth(t)
@@ -167,7 +117,7 @@ func TestSignInTellsTheTaskItsLoadBalancer(t *testing.T) {
 
 func TestCognitoListenerSignsInThenForwards(t *testing.T) {
 	// GIVEN a service with AuthCognito
-	s := cognitoSignIn.Synth(t)
+	s := astest.CognitoSignIn.Synth(t)
 	tg := s.Stack.Resolve(s.Web.TargetGroup.TargetGroupArn())
 
 	// THEN the listener's default action signs the browser in with the
@@ -185,42 +135,18 @@ func TestCognitoListenerSignsInThenForwards(t *testing.T) {
 	}))
 }
 
-func TestSignInPassesCdkNagAndCfnLint(t *testing.T) {
-	// GIVEN the OIDC stack, synthesized with cdk-nag's AwsSolutions pack
-	// (and the Cognito one, for cfn-lint)
-	s := oidcSignIn.Synth(t)
-	wait := stacktest.StartCfnLint(t, s.TemplatePath, cognitoSignIn.Synth(t).TemplatePath)
-
-	// THEN nothing is left unsuppressed
-	stacktest.NoFindings(t, s.Findings)
-	// AND the suppressions are exactly those every public HTTPS service
-	// carries, each with its reason: the listener ports open to the
-	// internet, the access-log bucket that cannot log to itself, the
-	// runtime contract in plain environment variables, the VPC's
-	// default-security-group provider
-	stacktest.ExpectSuppressions(t, s.Suppressions(stacktest.AwsSolutions),
-		stacktest.Suppression{Path: "/OIDC/Agent/LBSecurityGroup/Resource", Rule: "AwsSolutions-EC23"},
-		stacktest.Suppression{Path: "/OIDC/Agent/AccessLogs/Resource", Rule: "AwsSolutions-S1"},
-		stacktest.Suppression{Path: "/OIDC/Agent/TaskDef/Resource", Rule: "AwsSolutions-ECS2"},
-		stacktest.Suppression{Path: "/OIDC/Custom::VpcRestrictDefaultSGCustomResourceProvider/Role", Rule: "AwsSolutions-IAM4",
-			AppliesTo: []string{"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}},
-	)
-	// AND cfn-lint reports no error and no warning in either template
-	wait()
-}
-
 func TestSignInRefusals(t *testing.T) {
 	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Refusals"), nil)
-	secret := awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("ClientSecret"), jsii.String(oidcSecretArn))
+	secret := awssecretsmanager.Secret_FromSecretCompleteArn(stack, jsii.String("ClientSecret"), jsii.String(astest.OIDCSecretArn))
 	withSecret := func(mod func(*agentservice.OIDC)) *agentservice.Auth {
-		o := oidcProps()
+		o := astest.OIDCProps()
 		o.ClientSecret = secret
 		if mod != nil {
 			mod(o)
 		}
 		return agentservice.AuthOIDC(o)
 	}
-	cert := awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"), jsii.String(oidcCertArn))
+	cert := awscertificatemanager.Certificate_FromCertificateArn(stack, jsii.String("Cert"), jsii.String(astest.OIDCCertArn))
 	cases := []struct {
 		name  string
 		props func() *agentservice.Props
@@ -246,7 +172,7 @@ func TestSignInRefusals(t *testing.T) {
 			return &agentservice.Props{Image: astest.RegistryImage(), Certificate: cert, Auth: withSecret(func(o *agentservice.OIDC) { o.ClientID = jsii.String("") })}
 		}, "agentservice: Auth OIDC.ClientID is empty; set it to the app's client ID at the identity provider"},
 		{"no client secret", func() *agentservice.Props {
-			return &agentservice.Props{Image: astest.RegistryImage(), Certificate: cert, Auth: agentservice.AuthOIDC(oidcProps())}
+			return &agentservice.Props{Image: astest.RegistryImage(), Certificate: cert, Auth: agentservice.AuthOIDC(astest.OIDCProps())}
 		}, "agentservice: Auth OIDC.ClientSecret is nil; set it to the Secrets Manager secret whose value is the app's client secret (resolved at deploy, never in the template)"},
 		{"no user pool", func() *agentservice.Props {
 			return &agentservice.Props{Image: astest.RegistryImage(), Certificate: cert, Auth: agentservice.AuthCognito(&agentservice.Cognito{})}
