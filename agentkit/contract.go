@@ -304,6 +304,52 @@ const (
 	MaxCallerNameLength = 128
 )
 
+// Runs (package agentkit/runs): the store both services share, and the
+// lease by which one holder at a time executes a run.
+const (
+	// EnvRunsTable names the environment variable that holds the name of
+	// the DynamoDB table that keeps runs and their events. The construct
+	// that makes the table sets it on the web service and the worker, and
+	// grants both its task roles the item calls on that table alone.
+	EnvRunsTable = "AGENTKIT_RUNS_TABLE"
+
+	// EnvRunLease names the environment variable that holds a run's lease
+	// as a Go duration: how long a holder that stops renewing (its task was
+	// killed) keeps a run before another may take it over. Unset means
+	// DefaultRunLease.
+	EnvRunLease = "AGENTKIT_RUN_LEASE"
+
+	// DefaultRunLease is the run lease when AGENTKIT_RUN_LEASE is unset:
+	// the queue's visibility timeout, so that the message of a run whose
+	// worker was killed comes back about when its lease ends. The holder
+	// renews it every third of it.
+	DefaultRunLease = 60 * time.Second
+
+	// MinRunLease and MaxRunLease bound the run lease.
+	MinRunLease = time.Second
+	MaxRunLease = 15 * time.Minute
+
+	// EnvRunRetention names the environment variable that holds how long
+	// the store keeps a run and its events after it was created, as a Go
+	// duration (the table's TTL attribute). Unset means
+	// DefaultRunRetention.
+	EnvRunRetention = "AGENTKIT_RUN_RETENTION"
+
+	// DefaultRunRetention is the run retention when AGENTKIT_RUN_RETENTION
+	// is unset.
+	DefaultRunRetention = 7 * 24 * time.Hour
+
+	// RunsTableTTLAttribute is the attribute of the runs table that holds
+	// each item's expiry, in seconds since the epoch: the construct names
+	// it as the table's TimeToLiveAttribute.
+	RunsTableTTLAttribute = "expires"
+
+	// RunsTablePartitionKey and RunsTableSortKey are the string key
+	// attributes of the runs table.
+	RunsTablePartitionKey = "pk"
+	RunsTableSortKey      = "sk"
+)
+
 // Defaults used when the environment does not say otherwise.
 const (
 	// DefaultPort is the port used when PORT is unset.
@@ -642,4 +688,18 @@ const (
 	// from a price table; written only when the table has the model (for
 	// ModelOther: some model it stands for).
 	MetricModelCost = meter.ModelCost
+
+	// Runs (package agentkit/runs), per service. MetricRunsCreated counts
+	// the runs the web service created (an idempotent repeat does not
+	// count); MetricRunsStarted counts the claims (a takeover counts
+	// again); MetricRunsSucceeded, MetricRunsFailed and MetricRunsCancelled
+	// count the runs that ended so during the interval, on the task that
+	// ended them. MetricRunsRunning is the number of runs the task held at
+	// the end of the interval (a gauge; Sum over tasks is the fleet's).
+	MetricRunsCreated   = meter.RunsCreated
+	MetricRunsStarted   = meter.RunsStarted
+	MetricRunsSucceeded = meter.RunsSucceeded
+	MetricRunsFailed    = meter.RunsFailed
+	MetricRunsCancelled = meter.RunsCancelled
+	MetricRunsRunning   = meter.RunsRunning
 )

@@ -59,6 +59,13 @@ const (
 	OutputTokens        = "OutputTokens"
 	ModelLatency        = "ModelLatency"
 	ModelCost           = "EstimatedCostUSD"
+
+	RunsCreated   = "RunsCreated"
+	RunsStarted   = "RunsStarted"
+	RunsSucceeded = "RunsSucceeded"
+	RunsFailed    = "RunsFailed"
+	RunsCancelled = "RunsCancelled"
+	RunsRunning   = "RunsRunning"
 )
 
 // Config is agentkit.Metrics.
