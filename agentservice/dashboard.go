@@ -269,6 +269,7 @@ func (s *Service) serviceDashboard(p *Props, m metrics) awscloudwatch.Dashboard 
 		}},
 	}
 	graphs = append(frontGraphs(s.Distribution, opts), graphs...)
+	graphs = append(graphs, p.Runs.runsGraphs(m, nil)...)
 	graphs = append(graphs, fleet(m, s.Cluster, s.Service)...)
 	graphs = append(graphs, models(m, len(p.ModelPrices) > 0)...)
 	return dashboard(s, m.title("Agent service"), graphs)
@@ -356,7 +357,8 @@ func (w *Worker) workerDashboard(p *WorkerProps, m metrics) awscloudwatch.Dashbo
 			w.DeadLetterQueue.MetricApproximateNumberOfMessagesVisible(max("Failed jobs waiting")),
 		}})
 	}
-	graphs := append(queue, fleet(m, w.Cluster, w.Service)...)
+	graphs := append(queue, p.Runs.runsGraphs(m, w.Queue)...)
+	graphs = append(graphs, fleet(m, w.Cluster, w.Service)...)
 	graphs = append(graphs, models(m, len(p.ModelPrices) > 0)...)
 	return dashboard(w, m.title("Queue worker"), graphs)
 }

@@ -116,9 +116,10 @@ type Props struct {
 	// construct sets PORT, AGENTKIT_STOP_TIMEOUT, AGENTKIT_IDLE_TIMEOUT,
 	// AGENTKIT_REQUEST_TIMEOUT, AGENTKIT_METRICS_NAMESPACE,
 	// AGENTKIT_METRICS_SERVICE, AGENTKIT_MODEL_PRICES, AGENTKIT_MAX_IN_FLIGHT,
-	// AGENTKIT_MAX_REQUEST_BYTES and the caller-identity variables of Auth
-	// (AGENTKIT_AUTH, AGENTKIT_JWT_*, AGENTKIT_API_KEYS_SECRET) itself; they
-	// may not appear here. Never put secrets here: use Secrets.
+	// AGENTKIT_MAX_REQUEST_BYTES, the caller-identity variables of Auth
+	// (AGENTKIT_AUTH, AGENTKIT_JWT_*, AGENTKIT_API_KEYS_SECRET) and the runs'
+	// (AGENTKIT_RUNS_TABLE, AGENTKIT_RUN_LEASE, AGENTKIT_RUN_RETENTION)
+	// itself; they may not appear here. Never put secrets here: use Secrets.
 	//
 	// Default: - none beyond the agentkit contract.
 	Environment *map[string]*string
@@ -559,6 +560,16 @@ type Props struct {
 	//
 	// Default: false.
 	DeletionProtection *bool
+
+	// Runs is the store of agentkit's durable runs (NewRunStore), shared
+	// with a Worker. The container gets AGENTKIT_RUNS_TABLE,
+	// AGENTKIT_RUN_LEASE and AGENTKIT_RUN_RETENTION; the task role may make
+	// the item calls of package agentkit/runs on its table alone (see
+	// RunStore.GrantRuns); the dashboard graphs the runs, and
+	// Service.RunsFailedAlarm notifies AlarmTopic of failed runs.
+	//
+	// Default: - no runs.
+	Runs *RunStore
 }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -586,6 +597,10 @@ var reservedEnv = map[string]string{
 	agentkit.EnvCallerBudgetUSD:    "CallerBudget",
 	agentkit.EnvCallerBudgetTokens: "CallerBudget",
 	agentkit.EnvCallerBudgetWindow: "CallerBudget",
+
+	agentkit.EnvRunsTable:    "Runs",
+	agentkit.EnvRunLease:     "Runs",
+	agentkit.EnvRunRetention: "Runs",
 }
 
 // fromPath is what the construct sets AGENTKIT_METRICS_SERVICE from.

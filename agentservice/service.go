@@ -116,6 +116,11 @@ type Service struct {
 	// AlarmTopic and does not roll deployments back. nil without
 	// SpendAlarmUSDPerHour.
 	SpendAlarm awscloudwatch.Alarm
+	// RunsFailedAlarm fires when the service's tasks end
+	// Runs.FailedRunsAlarmThreshold runs failed within 5 minutes
+	// (agentkit's RunsFailed); it notifies AlarmTopic and does not roll
+	// deployments back. nil without Runs.
+	RunsFailedAlarm awscloudwatch.Alarm
 	// Dashboard is the service's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
@@ -147,6 +152,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	s.APIKeysSecret = who.secret
 	s.TaskDefinition, s.Container = task(s, props, s.LogGroup, withEnv(environment(props, m), who.env), jsii.Number(props.port()))
 	who.grant(s, s.TaskDefinition.TaskRole())
+	props.Runs.grant(s.TaskDefinition.TaskRole())
 	f := loadBalancer(s, props, s.Vpc)
 	s.LoadBalancer, s.Listener, s.RedirectListener, s.TargetGroup = f.lb, f.listener, f.redirect, f.tg
 	s.AccessLogsBucket, s.Certificate, s.URL, s.Firewall = f.bucket, f.cert, f.url, f.firewall
@@ -175,6 +181,7 @@ func New(scope constructs.Construct, id *string, props *Props) *Service {
 	s.LatencyAlarm = latencyAlarm(s, props, s.LoadBalancer)
 	s.EMFErrorsAlarm = emfErrorsAlarm(s, s.LogGroup, props.AlarmTopic)
 	s.SpendAlarm = spendAlarm(s, m, props.SpendAlarmUSDPerHour, props.ModelPrices, props.AlarmTopic)
+	s.RunsFailedAlarm = props.Runs.failedAlarm(s, m, props.AlarmTopic)
 	if defaults.Or(props.Dashboard, true) {
 		s.Dashboard = s.serviceDashboard(props, m)
 	}

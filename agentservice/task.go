@@ -87,7 +87,7 @@ func environment(p *Props, m metrics) *map[string]*string {
 		agentkit.EnvStopTimeout:    envDuration(p.stopTimeout()),
 		agentkit.EnvIdleTimeout:    envDuration(p.idleTimeout()),
 		agentkit.EnvRequestTimeout: envDuration(p.requestTimeout()),
-	}, m.env(p.ModelPrices), p.admissionEnv(), p.callerBudgetEnv())
+	}, m.env(p.ModelPrices), p.admissionEnv(), p.callerBudgetEnv(), p.Runs.env())
 }
 
 // withEnv merges the construct's variables over a copy of the user's;

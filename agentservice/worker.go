@@ -119,6 +119,10 @@ type Worker struct {
 	// in one hour exceeds SpendAlarmUSDPerHour; it notifies AlarmTopic.
 	// nil without SpendAlarmUSDPerHour.
 	SpendAlarm awscloudwatch.Alarm
+	// RunsFailedAlarm fires when the worker's tasks end
+	// Runs.FailedRunsAlarmThreshold runs failed within 5 minutes
+	// (agentkit's RunsFailed); it notifies AlarmTopic. nil without Runs.
+	RunsFailedAlarm awscloudwatch.Alarm
 	// Dashboard is the worker's CloudWatch dashboard; nil when Dashboard
 	// is false.
 	Dashboard awscloudwatch.Dashboard
@@ -166,9 +170,10 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 		agentkit.EnvWorkerConcurrency: jsii.String(fmt.Sprint(props.concurrency())),
 		agentkit.EnvStopTimeout:       envDuration(base.stopTimeout()),
 		agentkit.EnvJobTimeout:        jsii.String(timing.Format(props.jobTimeout())),
-	}, m.env(props.ModelPrices))
+	}, m.env(props.ModelPrices), props.Runs.env())
 	w.TaskDefinition, w.Container = task(w, base, w.LogGroup, env, nil)
 	protection := grantWorker(w.TaskDefinition.TaskRole(), w.Queue, w.Cluster, props.allowSend())
+	props.Runs.grant(w.TaskDefinition.TaskRole())
 	w.Service = workerService(w, base, w.Cluster, w.TaskDefinition)
 	// After the service, whose ECS Exec grants the task role gets.
 	w.suppressWorkerFindings(props, protection)
@@ -182,6 +187,7 @@ func NewWorker(scope constructs.Construct, id *string, props *WorkerProps) *Work
 	w.OldestMessageAlarm = w.oldestMessageAlarm(props)
 	w.EMFErrorsAlarm = emfErrorsAlarm(w, w.LogGroup, props.AlarmTopic)
 	w.SpendAlarm = spendAlarm(w, m, props.SpendAlarmUSDPerHour, props.ModelPrices, props.AlarmTopic)
+	w.RunsFailedAlarm = props.Runs.failedAlarm(w, m, props.AlarmTopic)
 	if defaults.Or(props.Dashboard, true) {
 		w.Dashboard = w.workerDashboard(props, m)
 	}

@@ -158,8 +158,9 @@ type WorkerProps struct {
 	// Environment holds plain environment variables for the container. The
 	// construct sets AGENTKIT_QUEUE_URL, AGENTKIT_WORKER_CONCURRENCY,
 	// AGENTKIT_STOP_TIMEOUT, AGENTKIT_JOB_TIMEOUT, AGENTKIT_METRICS_NAMESPACE,
-	// AGENTKIT_METRICS_SERVICE and AGENTKIT_MODEL_PRICES itself; they may
-	// not appear here. Never put secrets here: use Secrets.
+	// AGENTKIT_METRICS_SERVICE, AGENTKIT_MODEL_PRICES and, with Runs,
+	// AGENTKIT_RUNS_TABLE, AGENTKIT_RUN_LEASE and AGENTKIT_RUN_RETENTION
+	// itself; they may not appear here. Never put secrets here: use Secrets.
 	//
 	// Default: - none beyond the agentkit contract.
 	Environment *map[string]*string
@@ -411,6 +412,17 @@ type WorkerProps struct {
 	// ask for a customer key on every log group; it costs about 1 USD a
 	// month.
 	LogEncryptionKey awskms.IKey
+
+	// Runs is the store of agentkit's durable runs (NewRunStore), shared
+	// with the web service that creates them; see Props.Runs. Its RunLease
+	// must be at most the queue's visibility timeout
+	// (agentkit.DefaultQueueVisibilityTimeout), so that the message of a
+	// run whose worker died comes back when the run can be taken over. The
+	// dashboard also graphs the age of the oldest queued run (the queue's
+	// oldest message).
+	//
+	// Default: - no runs.
+	Runs *RunStore
 }
 
 // workerReservedEnv are the variables the worker construct sets from other
@@ -423,6 +435,9 @@ var workerReservedEnv = map[string]string{
 	agentkit.EnvMetricsNamespace:  "MetricsNamespace",
 	agentkit.EnvMetricsService:    fromPath,
 	agentkit.EnvModelPrices:       "ModelPrices",
+	agentkit.EnvRunsTable:         "Runs",
+	agentkit.EnvRunLease:          "Runs",
+	agentkit.EnvRunRetention:      "Runs",
 }
 
 // Validate reports the first prop that AWS would refuse or that makes no
@@ -450,6 +465,7 @@ func (p *WorkerProps) Validate() error {
 		p.validateJobs,
 		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
 		func() error { return validateSpendAlarm(p.SpendAlarmUSDPerHour, p.ModelPrices) },
+		func() error { return validateRunsLease(p.Runs) },
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -500,6 +516,7 @@ func (p *WorkerProps) base() *Props {
 		ModelPrices:                  p.ModelPrices,
 		SpendAlarmUSDPerHour:         p.SpendAlarmUSDPerHour,
 		Dashboard:                    p.Dashboard,
+		Runs:                         p.Runs,
 	}
 }
 

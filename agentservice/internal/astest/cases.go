@@ -149,3 +149,25 @@ var (
 			}
 		}}
 )
+
+// Runs is a web service and a worker sharing one RunStore (id "Runs"),
+// each with an alarm topic, synthesized with cdk-nag's AwsSolutions pack:
+// read by the runs' template tests, and by scantest's packs, cfn-lint,
+// confused-deputy walker and moto deploy.
+var Runs = func() *Case {
+	var store *agentservice.RunStore // made by Web, read by Worker: one synthesis
+	topic := func(stack awscdk.Stack, id string) awssns.ITopic {
+		return awssns.Topic_FromTopicArn(stack, jsii.String(id), jsii.String("arn:aws:sns:us-east-1:123456789012:alarms"))
+	}
+	return &Case{
+		Name:  "Runs",
+		Packs: []stacktest.Pack{stacktest.AwsSolutions},
+		Web: func(stack awscdk.Stack) *agentservice.Props {
+			store = agentservice.NewRunStore(stack, jsii.String("Runs"), nil)
+			return &agentservice.Props{Image: RegistryImage(), Runs: store, AlarmTopic: topic(stack, "Topic")}
+		},
+		Worker: func(stack awscdk.Stack, _ *agentservice.Service) *agentservice.WorkerProps {
+			return &agentservice.WorkerProps{Image: RegistryImage(), Runs: store, AlarmTopic: topic(stack, "WorkerTopic")}
+		},
+	}
+}()
