@@ -173,7 +173,7 @@ func (p *RunStoreProps) Validate() error {
 		}
 	}
 	if p.RemovalPolicy != "" && !slices.Contains(removalPolicies, p.RemovalPolicy) {
-		return fmt.Errorf("agentservice: RunStoreProps.RemovalPolicy %q is not a policy a DynamoDB table takes; use awscdk.RemovalPolicy_RETAIN, awscdk.RemovalPolicy_DESTROY or awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE", string(p.RemovalPolicy))
+		return fmt.Errorf("agentservice: RunStoreProps.RemovalPolicy awscdk.RemovalPolicy_%s is not a policy a DynamoDB table takes; use awscdk.RemovalPolicy_RETAIN, awscdk.RemovalPolicy_DESTROY or awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE", string(p.RemovalPolicy))
 	}
 	if v := p.FailedRunsAlarmThreshold; v != nil && !token.IsNumber(v) && (*v < 1 || *v != math.Trunc(*v) || math.IsInf(*v, 0)) {
 		return fmt.Errorf("agentservice: RunStoreProps.FailedRunsAlarmThreshold %v is not a run count; use a whole number of at least 1", *v)
