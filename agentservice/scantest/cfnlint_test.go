@@ -9,7 +9,8 @@ import (
 
 // TestTemplatesPassCfnLint lints the templates of the blue/green-family
 // deploys, of the worker's option combinations, of a load balancer that
-// verifies JWTs and of the browser sign-ins (OIDC, Cognito) in one
+// verifies JWTs, of the browser sign-ins (OIDC, Cognito) and of the runs
+// (a web service and a worker sharing a RunStore) in one
 // cfn-lint run:
 // cfn-lint spends seconds loading before it reads a template, and well
 // under one on each template after that.
@@ -19,7 +20,7 @@ func TestTemplatesPassCfnLint(t *testing.T) {
 	// (and the load balancer's JWT validation of the compliance case
 	// "https with a certificate")
 	for _, c := range []*astest.Case{astest.BlueGreen, astest.CanaryTestHeader, astest.Linear, astest.WorkerDefaults, astest.WorkerKeySendSecrets, astest.WorkerExecSpot, astest.SpendAlarms, astest.BlueGreenOwnChoices,
-		astest.ComplianceStack(t, "https with a certificate"), astest.OIDCSignIn, astest.CognitoSignIn} {
+		astest.ComplianceStack(t, "https with a certificate"), astest.OIDCSignIn, astest.CognitoSignIn, astest.Runs} {
 		paths = append(paths, c.Synth(t).TemplatePath)
 	}
 	// WHEN cfn-lint checks them: it starts now, and lints while the tests

@@ -65,7 +65,7 @@ func TestTrustPoliciesNameTheirSource(t *testing.T) {
 }
 
 func TestEveryServicePrincipalIsConfined(t *testing.T) {
-	cases := []*astest.Case{astest.Defaults, astest.BlueGreen, astest.CanaryTestHeader, astest.SpendAlarms, astest.WorkerDefaults, astest.WorkerKeySendSecrets, astest.WorkerExecSpot, astest.BlueGreenOwnChoices}
+	cases := []*astest.Case{astest.Defaults, astest.BlueGreen, astest.CanaryTestHeader, astest.SpendAlarms, astest.WorkerDefaults, astest.WorkerKeySendSecrets, astest.WorkerExecSpot, astest.BlueGreenOwnChoices, astest.Runs}
 	for _, c := range astest.ComplianceCases {
 		cases = append(cases, c.Stack)
 	}

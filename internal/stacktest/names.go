@@ -18,6 +18,7 @@ import (
 var physicalNames = map[string][]string{
 	"AWS::CloudWatch::Alarm":                    {"AlarmName"},
 	"AWS::CloudWatch::Dashboard":                {"DashboardName"},
+	"AWS::DynamoDB::Table":                      {"TableName"},
 	"AWS::EC2::SecurityGroup":                   {"GroupName"},
 	"AWS::ECR::Repository":                      {"RepositoryName"},
 	"AWS::ECS::Cluster":                         {"ClusterName"},
