@@ -24,6 +24,14 @@
 // no job is lost or run twice on a deploy or a scale-in. It shares the web
 // service's defaults for the network, the container, logging and secrets.
 //
+// NewRunStore makes the DynamoDB table of agentkit's durable runs, which a
+// web service and its worker share (Props.Runs, WorkerProps.Runs): a run
+// created on one task is claimed, run, streamed, cancelled and read from
+// any other. On-demand, with point-in-time recovery, a time-to-live
+// attribute, a customer managed key used through DynamoDB only, and kept
+// when the stack is deleted (RunStoreProps.RemovalPolicy); see
+// docs/runs-construct.md.
+//
 // NewAlarmTopic makes the SNS topic both constructs' alarms notify: encrypted
 // with a key CloudWatch may use, TLS only, and with a topic policy that lets
 // this account's CloudWatch alarms publish (without that Allow, a topic
@@ -52,7 +60,8 @@
 // new on every create. So `cdk destroy` and a new `cdk deploy` of the same
 // stack work, and two stacks deploy side by side in one account and Region.
 // A destroy keeps the log groups, the key that encrypts them and the
-// access-log bucket (logs are evidence); the next deploy makes new ones.
+// access-log bucket (logs are evidence), and a RunStore's table and key
+// (the runs are the callers' data); the next deploy makes new ones.
 //
 // # The contract with agentkit
 //
@@ -98,6 +107,12 @@
 // deliberately public agent; synthesis warns of it. See
 // docs/caller-identity.md.
 //
+// With Runs (a RunStore) it gets AGENTKIT_RUNS_TABLE, AGENTKIT_RUN_LEASE
+// and AGENTKIT_RUN_RETENTION, and its task role may make the item calls of
+// package agentkit/runs (GetItem, PutItem, UpdateItem, Query,
+// ConditionCheckItem) on that table alone, and use its key through
+// DynamoDB only; the worker gets the same.
+//
 // With CallerBudget it gets AGENTKIT_CALLER_BUDGET_USD and/or
 // AGENTKIT_CALLER_BUDGET_TOKENS, and AGENTKIT_CALLER_BUDGET_WINDOW:
 // agentkit then answers 429 with Retry-After to a caller that has spent
@@ -132,14 +147,16 @@
 // blue/green-family Deployment), TestTrafficSecret (with a test header and
 // no secret of yours), APIKeys (the API keys' secret, with AuthAPIKeys and
 // no secret of yours) and APIKeysSecret (the output naming it, with
-// AuthAPIKeys), under LB, Listener, and under the
+// AuthAPIKeys), RunsFailedAlarm (with Runs), under LB, Listener, and under the
 // service's task count the policies of package scaling (Cpu, Requests,
 // Memory, Concurrency). Worker: Vpc, Cluster, Logs, TaskDef, Queue,
 // DeadLetterQueue, DeadLetterAlarm, OldestMessageAlarm, EMFErrorsAlarm,
 // SpendAlarm,
-// Dashboard, Service, QueueUrl, and under the service's task count
+// Dashboard, Service, QueueUrl, RunsFailedAlarm (with Runs, as on Service),
+// and under the service's task count
 // BacklogPerTask, ScaleFromZero and ScaleFromZeroAlarm. A role whose grants
 // AWS allows on "*" only (the execution role of an image from ECR, the task
 // role with ECS Exec, DeployRole) holds them in InherentPolicy, beside its
-// DefaultPolicy. AlarmTopic: Key, Topic.
+// DefaultPolicy. AlarmTopic: Key, Topic. RunStore: Key (without
+// EncryptionKey), Table.
 package agentservice
