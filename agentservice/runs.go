@@ -398,14 +398,25 @@ func (r *RunStore) runsGraphs(m metrics, queue awssqs.IQueue) []graph {
 	return graphs
 }
 
-// validateRunsLease refuses, for a Worker, a store whose lease outlasts the
-// queue's visibility timeout.
-func validateRunsLease(r *RunStore) error {
-	if r == nil || r.Lease <= agentkit.DefaultQueueVisibilityTimeout {
+// validateRuns refuses, for a Worker, a store whose lease outlasts the
+// queue's visibility timeout, or whose retention is not longer than the
+// new queue keeps a message: a run's message may wait that long before a
+// worker claims the run, and the run must still be there.
+func (p *WorkerProps) validateRuns() error {
+	r := p.Runs
+	if r == nil {
 		return nil
 	}
-	return fmt.Errorf("agentservice: Runs has RunLease %s, longer than the worker queue's visibility timeout %s (agentkit.DefaultQueueVisibilityTimeout); "+
-		"the message of a run whose worker died comes back after the visibility timeout, and while the dead worker's lease lasts it only fails and is retried, "+
-		"each delivery counting towards MaxReceiveCount and the dead-letter queue; give NewRunStore a RunLease of at most %s",
-		timing.Format(r.Lease), timing.Format(agentkit.DefaultQueueVisibilityTimeout), timing.Format(agentkit.DefaultQueueVisibilityTimeout))
+	if r.Lease > agentkit.DefaultQueueVisibilityTimeout {
+		return fmt.Errorf("agentservice: Runs has RunLease %s, longer than the worker queue's visibility timeout %s (agentkit.DefaultQueueVisibilityTimeout); "+
+			"the message of a run whose worker died comes back after the visibility timeout, and while the dead worker's lease lasts it only fails and is retried, "+
+			"each delivery counting towards MaxReceiveCount and the dead-letter queue; give NewRunStore a RunLease of at most %s",
+			timing.Format(r.Lease), timing.Format(agentkit.DefaultQueueVisibilityTimeout), timing.Format(agentkit.DefaultQueueVisibilityTimeout))
+	}
+	queue, ok := retention("QueueRetentionPeriod", p.QueueRetentionPeriod, DefaultQueueRetention)
+	if p.Queue == nil && ok && queue.err == nil && r.Retention <= queue.d {
+		return fmt.Errorf("agentservice: Runs has RunRetention %s, not longer than QueueRetentionPeriod %s; a run whose message waits in the queue that long would expire before a worker claims it; give NewRunStore a longer RunRetention, or use a shorter QueueRetentionPeriod",
+			timing.Format(r.Retention), timing.Format(queue.d))
+	}
+	return nil
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -335,9 +336,10 @@ func TestRunStoreOptions(t *testing.T) {
 	app := awscdk.NewApp(nil)
 	stack := awscdk.NewStack(app, jsii.String("Stores"), nil)
 	gone := agentservice.NewRunStore(stack, jsii.String("Gone"), &agentservice.RunStoreProps{
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		RunRetention:  awscdk.Duration_Days(jsii.Number(1)),
-		RunLease:      secs(30),
+		RemovalPolicy:            awscdk.RemovalPolicy_DESTROY,
+		RunRetention:             awscdk.Duration_Days(jsii.Number(1)),
+		RunLease:                 secs(30),
+		FailedRunsAlarmThreshold: jsii.Number(2),
 	})
 	awscdk.Tags_Of(gone).Add(jsii.String("team"), jsii.String("agents"), nil)
 	awssqs.NewQueue(gone, jsii.String("Child"), nil)
@@ -345,6 +347,9 @@ func TestRunStoreOptions(t *testing.T) {
 	own := agentservice.NewRunStore(stack, jsii.String("Own"), &agentservice.RunStoreProps{
 		EncryptionKey: awskms.Key_FromKeyArn(stack, jsii.String("OwnKey"), jsii.String(ownKey)),
 	})
+	kept := agentservice.NewRunStore(stack, jsii.String("Kept"), &agentservice.RunStoreProps{RemovalPolicy: awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE})
+	role := awsiam.NewRole(stack, jsii.String("Reader"), &awsiam.RoleProps{AssumedBy: awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil)})
+	own.GrantRuns(role)
 	tmpl := assertions.Template_FromStack(stack, nil)
 
 	// THEN the first table and its key are deleted with the stack (the
@@ -356,18 +361,43 @@ func TestRunStoreOptions(t *testing.T) {
 		}))
 	}
 	tmpl.HasResourceProperties(jsii.String("AWS::SQS::Queue"), obj(map[string]any{"Tags": arrayWith(map[string]any{"Key": "team", "Value": "agents"})}))
-	if gone.Lease != 30*time.Second || gone.Retention != 24*time.Hour {
-		t.Errorf("Lease, Retention = %v, %v; want 30s, 24h", gone.Lease, gone.Retention)
+	if gone.Lease != 30*time.Second || gone.Retention != 24*time.Hour || gone.FailedRunsAlarmThreshold != 2 {
+		t.Errorf("Lease, Retention, FailedRunsAlarmThreshold = %v, %v, %v; want 30s, 24h, 2", gone.Lease, gone.Retention, gone.FailedRunsAlarmThreshold)
+	}
+	// AND the third keeps its table and key but lets a failed create roll back
+	for _, c := range []constructs.IConstruct{kept.Table, kept.Key} {
+		r := (*tmpl.ToJSON())["Resources"].(map[string]any)[*logicalID(stack, c)].(map[string]any)
+		if r["DeletionPolicy"] != "RetainExceptOnCreate" || r["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("%s: DeletionPolicy %v, UpdateReplacePolicy %v; want RetainExceptOnCreate, Retain", *c.Node().Path(), r["DeletionPolicy"], r["UpdateReplacePolicy"])
+		}
 	}
 	// AND the second makes no key and encrypts with the given one, which
 	// it exposes
-	tmpl.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(1))
+	tmpl.ResourceCountIs(jsii.String("AWS::KMS::Key"), jsii.Number(2)) // Gone's and Kept's
 	tmpl.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), obj(map[string]any{
 		"SSESpecification": map[string]any{"KMSMasterKeyId": ownKey, "SSEEnabled": true, "SSEType": "KMS"},
 	}))
 	if got := *own.Key.KeyArn(); got != ownKey {
 		t.Errorf("Key = %s, want %s", got, ownKey)
 	}
+	// AND GrantRuns gives a role of one's own the item calls on that table
+	// and the given key through DynamoDB
+	tmpl.HasResourceProperties(jsii.String("AWS::IAM::Policy"), obj(map[string]any{
+		"Roles": []any{map[string]any{"Ref": *logicalID(stack, role)}},
+		"PolicyDocument": obj(map[string]any{"Statement": []any{
+			map[string]any{
+				"Action":   []any{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"},
+				"Effect":   "Allow",
+				"Resource": map[string]any{"Fn::GetAtt": []any{*logicalID(stack, own.Table), "Arn"}},
+			},
+			map[string]any{
+				"Action":    []any{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"},
+				"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": viaDynamoDB}},
+				"Effect":    "Allow",
+				"Resource":  ownKey,
+			},
+		}}),
+	}))
 }
 
 func TestRunStoreRefusesBadProps(t *testing.T) {
@@ -434,6 +464,7 @@ func TestRunsRefusedWhereTheyContradict(t *testing.T) {
 	stack := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Leases"), nil)
 	long := agentservice.NewRunStore(stack, jsii.String("Long"), &agentservice.RunStoreProps{RunLease: awscdk.Duration_Seconds(jsii.Number(90))})
 	short := agentservice.NewRunStore(stack, jsii.String("Short"), &agentservice.RunStoreProps{RunLease: secs(agentkit.DefaultQueueVisibilityTimeout.Seconds())})
+	brief := agentservice.NewRunStore(stack, jsii.String("Brief"), &agentservice.RunStoreProps{RunRetention: awscdk.Duration_Days(jsii.Number(1))})
 	cases := []struct {
 		name string
 		err  error
@@ -446,6 +477,12 @@ func TestRunsRefusedWhereTheyContradict(t *testing.T) {
 			"agentservice: Runs has RunLease 90s, longer than the worker queue's visibility timeout 60s (agentkit.DefaultQueueVisibilityTimeout); " +
 				"the message of a run whose worker died comes back after the visibility timeout, and while the dead worker's lease lasts it only fails and is retried, " +
 				"each delivery counting towards MaxReceiveCount and the dead-letter queue; give NewRunStore a RunLease of at most 60s",
+		},
+		{
+			// GIVEN a worker whose queue keeps a message longer than the
+			// store keeps a run
+			"worker retention", (&agentservice.WorkerProps{Image: astest.RegistryImage(), Runs: brief}).Validate(),
+			"agentservice: Runs has RunRetention 86400s, not longer than QueueRetentionPeriod 345600s; a run whose message waits in the queue that long would expire before a worker claims it; give NewRunStore a longer RunRetention, or use a shorter QueueRetentionPeriod",
 		},
 		{
 			// GIVEN the runs' variables in Environment
@@ -472,5 +509,15 @@ func TestRunsRefusedWhereTheyContradict(t *testing.T) {
 	}
 	if err := (&agentservice.WorkerProps{Image: astest.RegistryImage(), Runs: short}).Validate(); err != nil {
 		t.Errorf("worker with a 60s lease: %v", err)
+	}
+	// AND the short retention is fine with a queue that keeps messages less
+	// long, or a given queue, whose retention the construct does not know
+	for _, p := range []*agentservice.WorkerProps{
+		{Image: astest.RegistryImage(), Runs: brief, QueueRetentionPeriod: awscdk.Duration_Hours(jsii.Number(12))},
+		{Image: astest.RegistryImage(), Runs: brief, Queue: awssqs.Queue_FromQueueArn(stack, jsii.String("Given"), jsii.String("arn:aws:sqs:us-east-1:123456789012:jobs"))},
+	} {
+		if err := p.Validate(); err != nil {
+			t.Errorf("worker with a 1-day retention: %v", err)
+		}
 	}
 }

@@ -417,7 +417,9 @@ type WorkerProps struct {
 	// with the web service that creates them; see Props.Runs. Its RunLease
 	// must be at most the queue's visibility timeout
 	// (agentkit.DefaultQueueVisibilityTimeout), so that the message of a
-	// run whose worker died comes back when the run can be taken over. The
+	// run whose worker died comes back when the run can be taken over, and
+	// its RunRetention longer than the QueueRetentionPeriod of the queue the
+	// construct makes, so that a run outlives its waiting message. The
 	// dashboard also graphs the age of the oldest queued run (the queue's
 	// oldest message).
 	//
@@ -465,7 +467,7 @@ func (p *WorkerProps) Validate() error {
 		p.validateJobs,
 		func() error { return validateMetrics(p.MetricsNamespace, p.ModelPrices) },
 		func() error { return validateSpendAlarm(p.SpendAlarmUSDPerHour, p.ModelPrices) },
-		func() error { return validateRunsLease(p.Runs) },
+		p.validateRuns,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
