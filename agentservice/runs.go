@@ -342,10 +342,14 @@ func (r *RunStore) failedAlarm(scope constructs.Construct, m metrics, topic awss
 		return nil
 	}
 	window := period(runsFailedAlarmPeriod)
+	threshold := fmt.Sprint(r.FailedRunsAlarmThreshold)
+	if token.IsNumber(&r.FailedRunsAlarmThreshold) {
+		threshold = "FailedRunsAlarmThreshold" // resolved at deploy
+	}
 	failed := m.metric(agentkit.MetricRunsFailed, "Sum", "Runs ended failed")
 	alarm := awscloudwatch.NewAlarm(scope, jsii.String(runsFailedAlarmID), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String(fmt.Sprintf("The agent's tasks ended at least %v runs failed within %v minutes (agentkit RunsFailed)",
-			r.FailedRunsAlarmThreshold, runsFailedAlarmPeriod.Minutes())),
+		AlarmDescription: jsii.String(fmt.Sprintf("The agent's tasks ended at least %s runs failed within %v minutes (agentkit RunsFailed)",
+			threshold, runsFailedAlarmPeriod.Minutes())),
 		Metric:             failed.With(&awscloudwatch.MetricOptions{Period: window}),
 		Threshold:          jsii.Number(r.FailedRunsAlarmThreshold),
 		EvaluationPeriods:  jsii.Number(1),
