@@ -181,3 +181,7 @@ type Store interface {
 	// returns the run as it then is, or ErrNotFound.
 	Cancel(ctx context.Context, id string, now time.Time) (Run, error)
 }
+
+// ErrCancelled is the cause of a run's context when its caller cancelled
+// it, and the error text of a run that ended Cancelled.
+var ErrCancelled = errors.New("runs: cancelled by its caller")
