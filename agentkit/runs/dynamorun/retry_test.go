@@ -26,6 +26,22 @@ type failing struct {
 	mu    sync.Mutex
 	fail  map[string][]error
 	calls map[string]int
+	page  int32 // when set, a Query returns at most page items, as DynamoDB stops a page at 1 MB
+}
+
+func (f *failing) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	if err := f.next("Query"); err != nil {
+		return nil, err
+	}
+	if f.page > 0 {
+		cp := *in
+		cp.Limit = aws.Int32(min(aws.ToInt32(in.Limit), f.page))
+		if in.Limit == nil {
+			cp.Limit = aws.Int32(f.page)
+		}
+		in = &cp
+	}
+	return f.Client.Query(ctx, in, opts...)
 }
 
 func newFailing(c dynamorun.Client) *failing {
