@@ -139,17 +139,30 @@ func TestAWriteWhoseAnswerWasLostTakesEffectOnce(t *testing.T) {
 	if err != nil || len(evs) != 1 || evs[0].Data != "once" {
 		t.Fatalf("Events: %+v, %v", evs, err)
 	}
+	// The append went twice with one ClientRequestToken, which DynamoDB
+	// (not moto) honours for 10 minutes: "If the original
+	// TransactWriteItems call was successful, the subsequent
+	// TransactWriteItems calls with the same client token return
+	// successfully without making any changes"
+	// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html).
+	if tx := w.requests("TransactWriteItems"); len(tx) != 2 || tokenOf(tx[0]) == "" || tokenOf(tx[0]) != tokenOf(tx[1]) {
+		t.Errorf("the append's %d requests carry different tokens or none: %q", len(tx), tx)
+	}
 	if got, _ := s.Get(ctx(t), r.ID); got.Attempt != 1 || got.Events != 1 || got.Status != runs.Succeeded {
 		t.Fatalf("the run is %+v", got)
 	}
 
-	// AND a release whose answer was lost succeeds too
+	// AND a renewal and a release whose answers were lost succeed too
 	r2 := newRun()
 	if _, _, err := s.Create(ctx(t), r2); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Claim(ctx(t), r2.ID, "w1", epoch, time.Minute); err != nil {
 		t.Fatal(err)
+	}
+	w.loseNext("UpdateItem", 1)
+	if renewed, err := s.Renew(ctx(t), r2.ID, "w1", epoch.Add(time.Second), time.Minute); err != nil || !renewed.LeaseUntil.Equal(epoch.Add(time.Second+time.Minute)) {
+		t.Fatalf("Renew: %+v, %v", renewed, err)
 	}
 	w.loseNext("UpdateItem", 1)
 	if err := s.Release(ctx(t), r2.ID, "w1"); err != nil {
@@ -244,3 +257,10 @@ func containsAll(s string, parts ...string) bool {
 }
 
 var _ = fmt.Sprint
+
+// tokenOf returns the ClientRequestToken of a TransactWriteItems request.
+func tokenOf(body string) string {
+	var in struct{ ClientRequestToken string }
+	_ = json.Unmarshal([]byte(body), &in)
+	return in.ClientRequestToken
+}

@@ -1,6 +1,7 @@
 package dynamorun_test
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"net/http"
@@ -22,10 +23,11 @@ type wire struct {
 	lose     map[string]int    // answers to lose, per operation
 	throttle map[string]int    // requests to refuse, per operation
 	code     map[string]string // the error code to refuse them with
+	bodies   map[string][]string
 }
 
 func newWire(next http.RoundTripper) *wire {
-	return &wire{next: next, sent: map[string]int{}, lose: map[string]int{}, throttle: map[string]int{}, code: map[string]string{}}
+	return &wire{next: next, sent: map[string]int{}, lose: map[string]int{}, throttle: map[string]int{}, code: map[string]string{}, bodies: map[string][]string{}}
 }
 
 // op is the DynamoDB operation a request calls ("PutItem").
@@ -53,6 +55,16 @@ func (w *wire) RoundTrip(req *http.Request) (*http.Response, error) {
 		}, nil
 	}
 	w.sent[name]++
+	if req.Body != nil {
+		body, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			w.mu.Unlock()
+			return nil, err
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		w.bodies[name] = append(w.bodies[name], string(body))
+	}
 	lose := w.lose[name] > 0
 	if lose {
 		w.lose[name]--
@@ -86,4 +98,12 @@ func (w *wire) count(name string) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.sent[name]
+}
+
+// requests returns the bodies of the requests for operation name that
+// reached moto.
+func (w *wire) requests(name string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.bodies[name]...)
 }
