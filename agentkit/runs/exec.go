@@ -91,6 +91,11 @@ type Executor struct {
 	Lease time.Duration
 	// Logger receives the executor's warnings. Default: slog.Default().
 	Logger *slog.Logger
+	// Ended, when set, is called with each run this Executor ended, once
+	// the store has taken the end: the run's effect, which happens once per
+	// run whatever its deliveries and takeovers (a place for a webhook or a
+	// log line). It runs on Execute's goroutine before Execute returns.
+	Ended func(Run)
 
 	once    sync.Once
 	initErr error
@@ -255,6 +260,7 @@ type holding struct {
 	mu    sync.Mutex
 	until time.Time // the lease's end, as far as this holder knows
 	seq   int64     // the last event stored
+	ended Run       // the run as Finish ended it
 }
 
 func (h *holding) leaseEnd() time.Time {
@@ -360,11 +366,17 @@ func (h *holding) finish(ctx context.Context, status Status, result json.RawMess
 	c, cancel := context.WithDeadline(context.WithoutCancel(ctx), h.leaseEnd())
 	defer cancel()
 	err := h.retry(c, func(cc context.Context) error {
-		_, err := h.e.Store.Finish(cc, h.r.ID, h.e.Owner, status, result, errText, h.e.now())
+		ended, err := h.e.Store.Finish(cc, h.r.ID, h.e.Owner, status, result, errText, h.e.now())
+		if err == nil {
+			h.ended = ended
+		}
 		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("runs: end run %s %s: %w", h.r.ID, status, err)
+	}
+	if h.e.Ended != nil {
+		h.e.Ended(h.ended)
 	}
 	return status, nil
 }

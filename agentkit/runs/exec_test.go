@@ -66,6 +66,7 @@ func TestExecuteRunsTheHandlerOnceAndEndsTheRun(t *testing.T) {
 	s := &runs.MemoryStore{}
 	r := queued(t, s, runs.OnWorker)
 	var calls atomic.Int32
+	var ended []runs.Run
 	e := executor(s, "w1", func(ctx context.Context, r runs.Run, emit runs.Emit) (json.RawMessage, error) {
 		calls.Add(1)
 		for i := range 3 {
@@ -75,6 +76,7 @@ func TestExecuteRunsTheHandlerOnceAndEndsTheRun(t *testing.T) {
 		}
 		return json.RawMessage(`{"answer":42}`), nil
 	})
+	e.Ended = func(r runs.Run) { ended = append(ended, r) }
 
 	// WHEN it is executed twice (a redelivered message)
 	first := e.Execute(context.Background(), r.ID)
@@ -86,6 +88,9 @@ func TestExecuteRunsTheHandlerOnceAndEndsTheRun(t *testing.T) {
 		t.Fatalf("Execute: %v, then %v; handler called %d times", first, second, calls.Load())
 	}
 	got, evs := stored(t, s, r.ID)
+	if len(ended) != 1 || ended[0].Status != runs.Succeeded || ended[0].ID != r.ID {
+		t.Fatalf("Ended called with %+v, want the run once", ended)
+	}
 	if got.Status != runs.Succeeded || string(got.Result) != `{"answer":42}` || got.Attempt != 1 || len(evs) != 3 {
 		t.Fatalf("run %+v, events %+v", got, evs)
 	}
