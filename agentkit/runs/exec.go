@@ -1,6 +1,7 @@
 package runs
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -198,6 +199,7 @@ func (e *Executor) hold(ctx context.Context, r Run) (Status, error) {
 	h := &holding{e: e, r: r, until: r.Started.Add(e.Lease)}
 	runCtx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	h.stop = stop
 	if r.CancelRequested {
 		stop(ErrCancelled)
 	}
@@ -252,6 +254,9 @@ func (e *Executor) call(ctx context.Context, f func(context.Context) (Run, error
 	return f(c)
 }
 
+// errLeaseEnded: the store failed for as long as the lease lasted.
+var errLeaseEnded = errors.New("the store failed until the lease's end")
+
 // holding is one claim of a run.
 type holding struct {
 	e *Executor
@@ -261,6 +266,13 @@ type holding struct {
 	until time.Time // the lease's end, as far as this holder knows
 	seq   int64     // the last event stored
 	ended Run       // the run as Finish ended it
+	stop  context.CancelCauseFunc
+}
+
+// lost stops the run: this holder no longer holds it, or cannot show it.
+func (h *holding) lost(why error) {
+	h.e.Logger.Error("runs: this holder lost the run; its handler is cancelled, and it writes nothing more", "run", h.r.ID, "error", why)
+	h.stop(ErrLeaseLost)
 }
 
 func (h *holding) leaseEnd() time.Time {
@@ -326,6 +338,11 @@ func (h *holding) emit(ctx context.Context) Emit {
 			return err
 		}
 		err := h.retry(ctx, func(c context.Context) error { return h.e.Store.Append(c, h.r.ID, h.e.Owner, ev) })
+		if errors.Is(err, errLeaseEnded) || errors.Is(err, ErrLeaseLost) || errors.Is(err, ErrNotFound) {
+			// This holder can no longer show that it holds the run: it
+			// stops, and writes nothing more; the run is taken over.
+			h.lost(err)
+		}
 		if err != nil {
 			return fmt.Errorf("runs: event %d of run %s: %w", ev.Seq, h.r.ID, err)
 		}
@@ -349,7 +366,7 @@ func (h *holding) retry(ctx context.Context, f func(context.Context) error) erro
 		}
 		wait := min(50*time.Millisecond<<min(attempt, 6), time.Second)
 		if !h.e.now().Add(wait).Before(h.leaseEnd()) {
-			return fmt.Errorf("the store failed until the lease's end: %w", err)
+			return fmt.Errorf("%w: %w", errLeaseEnded, err)
 		}
 		h.e.Logger.Warn("runs: store call failed; retrying", "run", h.r.ID, "error", err, "retry_in", wait.String())
 		select {
@@ -365,11 +382,27 @@ func (h *holding) retry(ctx context.Context, f func(context.Context) error) erro
 func (h *holding) finish(ctx context.Context, status Status, result json.RawMessage, errText string) (Status, error) {
 	c, cancel := context.WithDeadline(context.WithoutCancel(ctx), h.leaseEnd())
 	defer cancel()
+	if cut, err := CheckEnd(status, result, errText); err == nil {
+		errText = cut // as the store keeps it
+	}
+	ambiguous := false
 	err := h.retry(c, func(cc context.Context) error {
 		ended, err := h.e.Store.Finish(cc, h.r.ID, h.e.Owner, status, result, errText, h.e.now())
+		if errors.Is(err, ErrLeaseLost) && ambiguous {
+			// An earlier Finish may have been stored and its answer lost:
+			// the run ended as this holder asked is this holder's end.
+			gc, cancel := context.WithTimeout(c, h.e.callTimeout())
+			r, gerr := h.e.Store.Get(gc, h.r.ID)
+			cancel()
+			if gerr == nil && r.Status == status && r.Attempt == h.r.Attempt &&
+				r.Error == errText && bytes.Equal(r.Result, result) {
+				ended, err = r, nil
+			}
+		}
 		if err == nil {
 			h.ended = ended
 		}
+		ambiguous = ambiguous || err != nil && !errors.Is(err, ErrLeaseLost)
 		return err
 	})
 	if err != nil {

@@ -241,6 +241,9 @@ type faulty struct {
 	stall   bool
 	// appendFailures makes the next n Appends and Finishes fail once each.
 	appendFailures, finishFailures int
+	// finishLost makes the next n Finishes take effect and fail, as a
+	// call whose answer is lost does.
+	finishLost int
 }
 
 var errOutage = errors.New("store unavailable")
@@ -291,7 +294,15 @@ func (f *faulty) Finish(ctx context.Context, id, owner string, st runs.Status, r
 	if failOnce {
 		return runs.Run{}, errOutage
 	}
-	return f.Store.Finish(ctx, id, owner, st, res, e, now)
+	f.mu.Lock()
+	lose := f.finishLost > 0
+	f.finishLost--
+	f.mu.Unlock()
+	r, err := f.Store.Finish(ctx, id, owner, st, res, e, now)
+	if lose {
+		return runs.Run{}, errOutage
+	}
+	return r, err
 }
 
 func TestARunWhoseHolderCannotRenewIsTakenOverAndTheOldHolderWritesNothing(t *testing.T) {
@@ -416,5 +427,51 @@ func TestExecutorRefusesABadConfiguration(t *testing.T) {
 		if err := c.e.Execute(context.Background(), runs.NewID()); err == nil || err.Error() != c.want {
 			t.Errorf("Execute: %v, want %q", err, c.want)
 		}
+	}
+}
+
+func TestAFinishWhoseAnswerWasLostEndsTheRunOnce(t *testing.T) {
+	t.Parallel()
+	// GIVEN a store that takes the first Finish and loses its answer
+	s := &faulty{Store: &runs.MemoryStore{}, finishLost: 1}
+	r := queued(t, s, runs.OnWorker)
+	var ended []runs.Run
+	e := executor(s, "w1", func(context.Context, runs.Run, runs.Emit) (json.RawMessage, error) {
+		return json.RawMessage(`"ok"`), nil
+	})
+	e.Ended = func(r runs.Run) { ended = append(ended, r) }
+
+	// WHEN the run executes
+	err := e.Execute(context.Background(), r.ID)
+
+	// THEN the retried Finish finds the run ended as it asked: that is its
+	// end, reported once
+	if got, _ := stored(t, s, r.ID); err != nil || len(ended) != 1 || got.Status != runs.Succeeded {
+		t.Fatalf("Execute %v; Ended %d times; run %+v", err, len(ended), got)
+	}
+}
+
+func TestAnEventTheStoreRefusesUntilTheLeaseEndsLosesTheRunInsteadOfFailingIt(t *testing.T) {
+	t.Parallel()
+	// GIVEN a store whose Appends fail for longer than the lease
+	s := &faulty{Store: &runs.MemoryStore{}, appendFailures: 1 << 20}
+	r := queued(t, s, runs.OnWorker)
+	var cause error
+	e := executor(s, "w1", func(ctx context.Context, _ runs.Run, emit runs.Emit) (json.RawMessage, error) {
+		err := emit("step", "x")
+		cause = context.Cause(ctx)
+		return nil, err
+	})
+
+	// WHEN the run executes
+	err := e.Execute(context.Background(), r.ID)
+
+	// THEN the handler is cancelled as for a lost lease, the run is not
+	// ended Failed for the store's fault, and a later holder takes it over
+	if !errors.Is(err, runs.ErrLeaseLost) || !errors.Is(cause, runs.ErrLeaseLost) {
+		t.Fatalf("Execute %v, cause %v", err, cause)
+	}
+	if got, _ := stored(t, s, r.ID); got.Status != runs.Running {
+		t.Fatalf("run %+v, want it still running, for a takeover", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -135,6 +136,19 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	}
 }
 
+// until polls cond, which reads the world outside the test, until it holds
+// or d passes; it reports whether it held.
+func until(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return true
+}
+
 func freePort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -146,19 +160,29 @@ func freePort(t *testing.T) string {
 	return port
 }
 
+// runsFlag is the number of runs the test submits: a few dozen in `go test
+// ./...`, 200 in CI (.ci/run: -runs=200), where moto's cost per run, which
+// grows with the table (each transaction copies the whole table to roll
+// back), takes minutes.
+var runsFlag = flag.Int("runs", 40, "how many runs the end-to-end test submits")
+
 // The test's scale: runs of three "token" events each, about 0.9 s long.
 const (
-	nRuns       = 200
-	nKeyed      = 20 // posted twice with an Idempotency-Key
+	nKeyed      = 10 // posted twice with an Idempotency-Key
 	nCancelled  = 5
 	tokens      = 3 // "You said: hi" is three words
 	followers   = 16
+	submitters  = 8
 	concurrency = "8"
 )
 
 var keys = map[string]string{"alice": "alice-key-0123456789abcdef", "bob": "bob-key-0123456789abcdef0"}
 
 func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
+	nRuns := *runsFlag
+	if nRuns < nKeyed+nCancelled+10 {
+		t.Fatalf("-runs=%d: give at least %d", nRuns, nKeyed+nCancelled+10)
+	}
 	endpoint := mototest.Start(t)
 	ctx := context.Background()
 	cfg := mototest.Config(endpoint)
@@ -170,7 +194,7 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	sqsClient := sqs.NewFromConfig(cfg)
-	queue, dlq, err := mototest.CreateQueues(ctx, sqsClient, "runs-e2e", 50, 3)
+	queue, dlq, err := mototest.CreateQueues(ctx, sqsClient, "runs-e2e", 50, 6)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +204,7 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	common := append(mototest.Env(endpoint),
-		agentkit.EnvRunsTable+"="+table, agentkit.EnvRunLease+"=3s", agentkit.EnvStopTimeout+"=10s")
+		agentkit.EnvRunsTable+"="+table, agentkit.EnvRunLease+"=6s", agentkit.EnvStopTimeout+"=10s")
 	// AND two web tasks serving the run API, sending runs to the queue
 	web := func(name string) *proc {
 		port := freePort(t)
@@ -197,38 +221,54 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 		return p
 	}
 	webA, webB := web("web A"), web("web B")
-	// AND three workers of eight runs each, whose messages come back 3 s
-	// after their worker dies
+	// AND three workers of eight runs each, whose messages come back 6 s
+	// after their worker dies, as their runs' leases end (the construct
+	// holds a run's lease within the queue's visibility timeout)
 	worker := func(name string) *proc {
 		return start(t, name, workerBin, append(common, "AGENTKIT_QUEUE_URL="+queue, "AGENTKIT_WORKER_CONCURRENCY="+concurrency,
-			"AGENT_SIMULATED_LATENCY=900ms", "AGENT_VISIBILITY_TIMEOUT=3s"))
+			"AGENT_SIMULATED_LATENCY=900ms", "AGENT_VISIBILITY_TIMEOUT=6s"))
 	}
 	workers := []*proc{worker("worker 1"), worker("worker 2"), worker("worker 3")}
 	c := &client{t: t, webs: []*proc{webA, webB}}
 
-	// WHEN callers submit 200 runs, some of them twice with a key
+	began := time.Now()
+	// WHEN, while callers submit 200 runs (some of them twice with a key),
+	// worker 1 is killed (SIGKILL: no drain) once it holds runs, then
+	// worker 2 is stopped (SIGTERM) once it holds runs, a fourth worker
+	// starts, and web A drains
+	chaos := make(chan int, 1)
+	go func() {
+		defer close(chaos)
+		holding := func(p *proc) int { return len(p.lines("run started")) - len(p.lines("run ended")) }
+		if !until(60*time.Second, func() bool { return holding(workers[0]) >= 4 }) {
+			t.Error("worker 1 never held 4 runs")
+			return
+		}
+		_ = workers[0].cmd.Process.Kill()
+		chaos <- holding(workers[0])
+		if !until(60*time.Second, func() bool { return holding(workers[1]) >= 2 }) {
+			t.Error("worker 2 never held 2 runs")
+		}
+		_ = workers[1].cmd.Process.Signal(syscall.SIGTERM)
+		c.drain(webA)
+	}()
 	ids := make([]string, nRuns)
 	owner := make([]string, nRuns)
-	for i := range nRuns {
-		owner[i] = []string{"alice", "bob"}[i%2]
-		var hdr []string
-		if i < nKeyed {
-			hdr = []string{"Idempotency-Key", fmt.Sprint("key-", i)}
-		}
-		code, body := c.do(c.webs[i%2], "POST", "/runs", owner[i], `{"input":"hi"}`, hdr...)
-		if code != 202 {
-			t.Fatalf("POST run %d: %d %s", i, code, body)
-		}
-		ids[i] = body["id"].(string)
-		if i < nKeyed {
-			code, again := c.do(c.webs[(i+1)%2], "POST", "/runs", owner[i], `{"input":"hi"}`, hdr...)
-			if code != 200 || again["id"] != ids[i] {
-				t.Fatalf("repeat of run %d: %d %v, want 200 with %s", i, code, again, ids[i])
+	var submit sync.WaitGroup
+	for g := range submitters {
+		submit.Go(func() {
+			for i := g; i < nRuns; i += submitters {
+				ids[i], owner[i] = c.submit(i)
 			}
-		}
+		})
 	}
+	submit.Wait()
+	killedHolding := <-chaos
+	for range chaos {
+	}
+	workers = append(workers, worker("worker 4"))
 	// AND clients follow every run's events, dropping their streams at
-	// random and coming back with Last-Event-ID
+	// random and coming back with Last-Event-ID to any task
 	results := make([]followed, nRuns)
 	todo := make(chan int, nRuns)
 	for i := range nRuns {
@@ -245,23 +285,10 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 	}
 	// AND the last five runs are cancelled
 	for i := nRuns - nCancelled; i < nRuns; i++ {
-		if code, body := c.do(webB, "POST", "/runs/"+ids[i]+"/cancel", owner[i], ""); code != 200 && code != 202 {
+		if code, body := c.do(nil, "POST", "/runs/"+ids[i]+"/cancel", owner[i], ""); code != 200 && code != 202 {
 			t.Fatalf("cancel run %d: %d %v", i, code, body)
 		}
 	}
-	// AND mid-run, worker 1 is killed (SIGKILL: no drain), worker 2 is
-	// stopped (SIGTERM), a fourth worker starts, and web A drains
-	waitFor(t, 60*time.Second, "worker 1 running runs", func() bool { return len(workers[0].lines("run started")) >= 10 })
-	if err := workers[0].cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	killedAt := len(workers[0].lines("run started"))
-	waitFor(t, 60*time.Second, "worker 2 running runs", func() bool { return len(workers[1].lines("run started")) >= 10 })
-	if err := workers[1].cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	workers = append(workers, worker("worker 4"))
-	c.drain(webA)
 
 	// THEN every client's stream ends, and every run ended once
 	finished := make(chan struct{})
@@ -271,7 +298,7 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 	case <-time.After(120 * time.Second):
 		t.Fatal("the clients did not see every run end within 120s")
 	}
-	t.Logf("worker 1 was killed after starting %d runs", killedAt)
+	t.Logf("worker 1 was killed holding %d runs; the clients saw every run end %s after the first was submitted", killedHolding, time.Since(began).Round(time.Millisecond))
 	ended := map[string][]map[string]any{}
 	for _, w := range workers {
 		for _, l := range w.lines("run ended") {
@@ -299,7 +326,7 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 			}
 		case cancelled && f.status == "cancelled":
 		default:
-			t.Errorf("run %d ended %q (%v)", i, f.status, run["error"])
+			t.Errorf("run %d (%s) ended %q (%v)", i, id, f.status, run["error"])
 		}
 		for j, seq := range f.seqs {
 			if seq != int64(j+1) {
@@ -310,7 +337,7 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 		// The run's effect happened once: one worker ended it, or, for a
 		// run cancelled while queued, the API did.
 		if n := len(ended[id]); n > 1 || n == 0 && !(cancelled && f.status == "cancelled") {
-			t.Errorf("run %d was ended by workers %d times: %v", i, n, ended[id])
+			t.Errorf("run %d (%s, %s) was ended by workers %d times: %v", i, id, f.status, n, ended[id])
 		}
 		if a, _ := run["attempt"].(float64); a > 1 {
 			takenOver++
@@ -338,6 +365,29 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 	for _, q := range []string{queue, dlq} {
 		waitFor(t, 30*time.Second, "the queues empty", func() bool { return messages(t, sqsClient, q) == 0 })
 	}
+}
+
+// submit posts run i for its caller (alice or bob) to a task, twice with
+// an Idempotency-Key for the first nKeyed; it returns the run's ID.
+func (c *client) submit(i int) (id, caller string) {
+	caller = []string{"alice", "bob"}[i%2]
+	var hdr []string
+	if i < nKeyed {
+		hdr = []string{"Idempotency-Key", fmt.Sprint("key-", i)}
+	}
+	code, body := c.do(nil, "POST", "/runs", caller, `{"input":"hi"}`, hdr...)
+	if code != 202 {
+		c.t.Errorf("POST run %d: %d %v", i, code, body)
+		return "", caller
+	}
+	id, _ = body["id"].(string)
+	if i < nKeyed {
+		code, again := c.do(nil, "POST", "/runs", caller, `{"input":"hi"}`, hdr...)
+		if code != 200 || again["id"] != id {
+			c.t.Errorf("repeat of run %d: %d %v, want 200 with %s", i, code, again, id)
+		}
+	}
+	return id, caller
 }
 
 // client calls the web tasks as a caller would.
@@ -373,24 +423,43 @@ func slicesDelete(ps []*proc, p *proc) []*proc {
 	return out
 }
 
+// do sends one request to p, or, with p nil, to a task the load balancer
+// picks: a task that is gone or draining (connection refused, or 503 before
+// the handler) did not take the request, so it goes to another.
 func (c *client) do(p *proc, method, path, caller, body string, header ...string) (int, map[string]any) {
-	req, err := http.NewRequest(method, p.url+path, strings.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
+	for range 50 {
+		target := p
+		if target == nil {
+			target = c.pick()
+		}
+		req, err := http.NewRequest(method, target.url+path, strings.NewReader(body))
+		if err != nil {
+			c.t.Error(err)
+			return 0, nil
+		}
+		req.Header.Set("Authorization", "Bearer "+keys[caller])
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil && p == nil {
+			continue
+		}
+		if err != nil {
+			c.t.Errorf("%s %s: %v", method, path, err)
+			return 0, nil
+		}
+		var out map[string]any
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		_ = json.Unmarshal(b, &out)
+		if resp.StatusCode == 503 && p == nil {
+			continue
+		}
+		return resp.StatusCode, out
 	}
-	req.Header.Set("Authorization", "Bearer "+keys[caller])
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	b, _ := io.ReadAll(resp.Body)
-	_ = json.Unmarshal(b, &out)
-	return resp.StatusCode, out
+	c.t.Errorf("%s %s: no task took it", method, path)
+	return 0, nil
 }
 
 // followed is what a client saw of one run's events.
