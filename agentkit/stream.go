@@ -91,12 +91,28 @@ func (s *Server) Stream(w http.ResponseWriter, r *http.Request) (*Stream, error)
 // the event name may not. Send returns the first write error (the client
 // left) on every later call.
 func (st *Stream) Send(event, data string) error {
+	return st.SendID("", event, data)
+}
+
+// SendID writes one event with an id field, which a client that
+// reconnects sends back as its Last-Event-ID header; an empty id sends
+// none (the client's last event ID stays as it was), as Send does. The id
+// may hold neither a line break nor a NUL.
+func (st *Stream) SendID(id, event, data string) error {
 	if strings.ContainsAny(event, "\r\n") {
 		return fmt.Errorf("agentkit: stream: event name %q contains a line break", event)
+	}
+	if strings.ContainsAny(id, "\r\n\x00") {
+		return fmt.Errorf("agentkit: stream: event id %q contains a line break or a NUL", id)
 	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	b := st.buf[:0]
+	if id != "" {
+		b = append(b, "id: "...)
+		b = append(b, id...)
+		b = append(b, '\n')
+	}
 	if event != "" {
 		b = append(b, "event: "...)
 		b = append(b, event...)

@@ -111,3 +111,35 @@ func TestStreamFails(t *testing.T) {
 		})
 	}
 }
+
+func TestStreamSendIDWritesTheIDFirst(t *testing.T) {
+	// GIVEN a stream on a recorder
+	srv := &agentkit.Server{IdleTimeout: time.Hour}
+	rec := httptest.NewRecorder()
+	st, err := srv.Stream(rec, httptest.NewRequest("GET", "/runs/x/events", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// WHEN it sends an event with an id, one without, and bad ids
+	if err := st.SendID("7", "step", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SendID("", "end", "b"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"1\n2", "1\r", "a\x00"} {
+		if err := st.SendID(bad, "step", "c"); err == nil {
+			t.Errorf("SendID(%q) succeeded", bad)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// THEN the id comes first in its event, the event without one has no
+	// id field (a client keeps its last event ID), and the bad ones wrote nothing
+	if want := "id: 7\nevent: step\ndata: a\n\nevent: end\ndata: b\n\n"; rec.Body.String() != want {
+		t.Fatalf("got %q, want %q", rec.Body, want)
+	}
+}

@@ -138,6 +138,16 @@ type Meter struct {
 	jobsFailed  atomic.Int64
 	latency     histogram
 
+	// The runs' counts (package agentkit/runs), written from the first
+	// run on, so that a service without runs writes none of them.
+	runsUsed      atomic.Bool
+	runsCreated   atomic.Int64
+	runsStarted   atomic.Int64
+	runsSucceeded atomic.Int64
+	runsFailed    atomic.Int64
+	runsCancelled atomic.Int64
+	runsRunning   atomic.Int64
+
 	outMu sync.Mutex
 
 	modelMu  sync.Mutex
@@ -280,6 +290,47 @@ func (m *Meter) JobEnded(err error) {
 	}
 }
 
+// RunCreated records one run created by the web service.
+func (m *Meter) RunCreated() {
+	m.runsUsed.Store(true)
+	m.runsCreated.Add(1)
+}
+
+// RunStarted records one claim of a run, which the task now holds until
+// RunStopped.
+func (m *Meter) RunStarted() {
+	m.runsUsed.Store(true)
+	m.runsStarted.Add(1)
+	m.runsRunning.Add(1)
+}
+
+// RunStopped records that the task no longer holds a run it claimed, and
+// how the run ended: "succeeded", "failed" or "cancelled", or "" when the
+// task let it go without ending it (released, or its lease lost).
+func (m *Meter) RunStopped(status string) {
+	m.runsRunning.Add(-1)
+	m.ended(status)
+}
+
+// RunEnded records a run ended by a task that did not hold it: a run
+// cancelled while queued, or a web run whose task stopped, failed by the
+// reader that found it.
+func (m *Meter) RunEnded(status string) {
+	m.runsUsed.Store(true)
+	m.ended(status)
+}
+
+func (m *Meter) ended(status string) {
+	switch status {
+	case "succeeded":
+		m.runsSucceeded.Add(1)
+	case "failed":
+		m.runsFailed.Add(1)
+	case "cancelled":
+		m.runsCancelled.Add(1)
+	}
+}
+
 // Record adds one model call to the next line of its model. The model's
 // name becomes its Model value by ModelDimension; the first MaxModels
 // values are admitted for the life of the meter, and every value after them
@@ -404,6 +455,14 @@ func (m *Meter) flush(g Gauges, sum, n int64, extra map[string]float64) {
 	l.add(RunningJobs, "Count", g.Jobs())
 	l.add(JobsCompleted, "Count", m.jobsDone.Swap(0))
 	l.add(JobsFailed, "Count", m.jobsFailed.Swap(0))
+	if m.runsUsed.Load() {
+		l.add(RunsCreated, "Count", m.runsCreated.Swap(0))
+		l.add(RunsStarted, "Count", m.runsStarted.Swap(0))
+		l.add(RunsSucceeded, "Count", m.runsSucceeded.Swap(0))
+		l.add(RunsFailed, "Count", m.runsFailed.Swap(0))
+		l.add(RunsCancelled, "Count", m.runsCancelled.Swap(0))
+		l.add(RunsRunning, "Count", m.runsRunning.Load())
+	}
 	for _, name := range sortedNames(extra) {
 		unit := "Count"
 		if name == DrainSeconds {

@@ -22,6 +22,9 @@
 //	AGENTKIT_API_KEYS_SECRET the Secrets Manager secret of the API keys, with "apikeys" (set by the construct)
 //	AGENTKIT_API_KEYS_REFRESH_INTERVAL how often the keys are read again (default 1m)
 //	AGENTKIT_JWT_*           the issuer, key set, audience and claims, with "jwt" (set by the construct)
+//	AGENTKIT_RUNS_TABLE      the DynamoDB table of durable runs (set by the construct's RunStore);
+//	                         with it the agent serves the run API under /runs
+//	AGENT_QUEUE_URL          the worker's queue (examples/worker): runs execute there; without it, here
 //
 // Every route but /health wants the caller's credential as
 // "Authorization: Bearer <key or token>" and answers 401 without one.
@@ -32,6 +35,9 @@
 //	GET  /health       200 {"status":"ok"}, 503 once draining
 //	POST /run          {"input": "..."} -> 200 {"output": "..."}
 //	POST /run/stream   {"input": "..."} -> server-sent events
+//	POST /runs, GET /runs/{id}, GET /runs/{id}/events, POST /runs/{id}/cancel
+//	                   durable runs (package agentkit/runs), with AGENTKIT_RUNS_TABLE:
+//	                   {"input": "..."} in, a "token" event per word, {"output": "..."} as the result
 //
 // A POST body may also hold "simulated_latency", a Go duration that stands
 // in for a slower or faster model on that run only.
@@ -126,9 +132,18 @@ func run(ctx context.Context, log *slog.Logger) error {
 		model = "simulated"
 	}
 	a := &agent{latency: latency, srv: srv, log: log, model: model}
+	mux := a.routes()
+	runsAPI, err := a.runsAPI(ctx)
+	if err != nil {
+		return err
+	}
+	if runsAPI != nil {
+		mux.Handle("/runs", runsAPI)
+		mux.Handle("/runs/", runsAPI)
+	}
 	srv.HTTP = &http.Server{
 		Addr:    net.JoinHostPort(os.Getenv(envHost), strconv.Itoa(port)),
-		Handler: a.routes(),
+		Handler: mux,
 	}
 	return srv.ListenAndServe(ctx)
 }

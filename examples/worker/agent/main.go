@@ -18,6 +18,11 @@
 //	AGENTKIT_STOP_TIMEOUT         the container's stop timeout (default 30s; set by the construct)
 //	AGENTKIT_JOB_TIMEOUT          a job's time limit (default 11h59m, the most SQS allows; set by the construct)
 //	AGENT_SIMULATED_LATENCY       how long one job takes, a Go duration (default 5s)
+//	AGENTKIT_RUNS_TABLE           the DynamoDB table of durable runs (set by the construct's RunStore);
+//	                              with it each message is a run's ID, executed with agentkit/runs,
+//	                              and each run ends with one line {"msg":"run ended","run":"…",…}
+//	AGENTKIT_RUN_LEASE            a run's lease (default 60s; set by the construct)
+//	AGENT_VISIBILITY_TIMEOUT      the visibility timeout the consumer asks for (default 60s, the queue's)
 //	AWS_ENDPOINT_URL              optional; points the SDK at another endpoint (tests use moto)
 //
 // Exit status: 0 after a stop, 1 when a job ignored the drain's cancel point
@@ -71,10 +76,24 @@ func run() int {
 	// The queue URL, the concurrency, the stop timeout and the job time
 	// limit come from the environment the worker construct sets; Run drains
 	// on SIGTERM.
+	handler := job(latency, log)
+	if os.Getenv(agentkit.EnvRunsTable) != "" {
+		// Durable runs: each message names a run in the runs table.
+		if handler, err = runHandler(awsCfg, latency, log); err != nil {
+			log.Error("agent: bad configuration", "error", err)
+			return 2
+		}
+	}
+	visibility, err := visibilityFromEnv()
+	if err != nil {
+		log.Error("agent: bad configuration", "error", err)
+		return 2
+	}
 	c := &sqsworker.Consumer{
-		Client:  sqs.NewFromConfig(awsCfg),
-		Handler: job(latency, log),
-		Logger:  log,
+		Client:            sqs.NewFromConfig(awsCfg),
+		Handler:           handler,
+		Logger:            log,
+		VisibilityTimeout: visibility,
 	}
 	log.Info("agent: worker started", "latency", latency.String())
 	if err := c.Run(ctx); err != nil {
@@ -88,6 +107,24 @@ func run() int {
 	}
 	log.Info("agent: worker stopped")
 	return 0
+}
+
+// EnvVisibilityTimeout names the variable that sets the visibility timeout
+// the consumer asks for; unset, the queue's as the construct makes it
+// (agentkit.DefaultQueueVisibilityTimeout). Tests shorten it, so that the
+// message of a worker they kill comes back soon.
+const EnvVisibilityTimeout = "AGENT_VISIBILITY_TIMEOUT"
+
+func visibilityFromEnv() (time.Duration, error) {
+	v := os.Getenv(EnvVisibilityTimeout)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Second || d%time.Second != 0 {
+		return 0, fmt.Errorf("agent: %s %q is not whole seconds of 1s or more (for example \"60s\")", EnvVisibilityTimeout, v)
+	}
+	return d, nil
 }
 
 func latencyFromEnv() (time.Duration, error) {
