@@ -1,10 +1,13 @@
 package dynamorun_test
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentkit/runs"
@@ -19,7 +22,11 @@ func TestFromEnvReadsTheTableAndTheRetention(t *testing.T) {
 	t.Setenv(agentkit.EnvRunRetention, "3600s")
 
 	// WHEN a store made from them creates a run
-	s, err := dynamorun.FromEnv(mototest.Config(motoEndpoint(t)))
+	cfg := mototest.Config(motoEndpoint(t))
+	tr := awshttp.NewBuildableClient().GetTransport()
+	t.Cleanup(tr.CloseIdleConnections)
+	cfg.HTTPClient = &http.Client{Transport: tr}
+	s, err := dynamorun.FromEnv(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
