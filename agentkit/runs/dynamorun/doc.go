@@ -60,8 +60,9 @@
 // # Retries
 //
 // The SDK's retryer retries throttling (ThrottlingException,
-// ProvisionedThroughputExceededException), 5xx answers and broken
-// connections: DynamoDB's client makes 4 attempts. The store retries, with
+// ProvisionedThroughputExceededException) and broken connections:
+// DynamoDB's client makes 4 attempts, waiting up to 1 s, 2 s and 4 s
+// between them when throttled. The store retries, with
 // a jittered backoff from 25 ms, 4 tries in all, what the SDK does not: a
 // TransactionConflictException, and a transaction cancelled only for a
 // conflict or throttling of one of its items. Every method is bounded by

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentkit/runs"
 	"github.com/agentcdk/agentcdk/agentkit/runs/dynamorun"
 	"github.com/agentcdk/agentcdk/internal/leakcheck"
@@ -80,34 +79,12 @@ func newClient(t testing.TB, endpoint string, wrap func(http.RoundTripper) http.
 var tables atomic.Int64
 
 // newTable creates a runs table as the agentservice construct makes it
-// (string keys pk and sk, on demand, TTL on expires) and returns its name.
+// (mototest.CreateRunsTable) and returns its name.
 func newTable(t testing.TB, client *dynamodb.Client) string {
 	t.Helper()
-	c := ctx(t)
 	name := fmt.Sprintf("runs-%d", tables.Add(1))
-	_, err := client.CreateTable(c, &dynamodb.CreateTableInput{
-		TableName: aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(agentkit.RunsTablePartitionKey), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(agentkit.RunsTableSortKey), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(agentkit.RunsTablePartitionKey), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(agentkit.RunsTableSortKey), KeyType: types.KeyTypeRange},
-		},
-		BillingMode: types.BillingModePayPerRequest,
-	})
-	if err != nil {
-		t.Fatalf("create table %s: %v", name, err)
-	}
-	_, err = client.UpdateTimeToLive(c, &dynamodb.UpdateTimeToLiveInput{
-		TableName: aws.String(name),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(agentkit.RunsTableTTLAttribute), Enabled: aws.Bool(true),
-		},
-	})
-	if err != nil {
-		t.Fatalf("enable TTL on %s: %v", name, err)
+	if err := mototest.CreateRunsTable(ctx(t), client, name); err != nil {
+		t.Fatal(err)
 	}
 	return name
 }
