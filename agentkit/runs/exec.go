@@ -93,9 +93,13 @@ type Executor struct {
 	// Logger receives the executor's warnings. Default: slog.Default().
 	Logger *slog.Logger
 	// Ended, when set, is called with each run this Executor ended, once
-	// the store has taken the end: the run's effect, which happens once per
-	// run whatever its deliveries and takeovers (a place for a webhook or a
-	// log line). It runs on Execute's goroutine before Execute returns.
+	// the store has taken the end, which happens once per run whatever its
+	// deliveries and takeovers (a place for a log line or a notification).
+	// It runs on Execute's goroutine before Execute returns, at most once
+	// per run: not when the process dies between the end and the call, nor
+	// when the store's answers were lost until past the lease and a last
+	// read could not tell that the end was stored. A caller that must hear
+	// of every end reads the run (GET /runs/{id}, or its stream's "end").
 	Ended func(Run)
 
 	once    sync.Once
@@ -405,6 +409,16 @@ func (h *holding) finish(ctx context.Context, status Status, result json.RawMess
 		ambiguous = ambiguous || err != nil && !errors.Is(err, ErrLeaseLost)
 		return err
 	})
+	if err != nil && ambiguous {
+		// The last answers were lost: one more look, past the lease, tells
+		// whether the end this holder asked for was stored.
+		gc, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.e.callTimeout())
+		r, gerr := h.e.Store.Get(gc, h.r.ID)
+		cancel()
+		if gerr == nil && r.Status == status && r.Attempt == h.r.Attempt && r.Error == errText && bytes.Equal(r.Result, result) {
+			h.ended, err = r, nil
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("runs: end run %s %s: %w", h.r.ID, status, err)
 	}
