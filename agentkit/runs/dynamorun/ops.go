@@ -322,8 +322,10 @@ func (s *Store) Append(ctx context.Context, id, owner string, ev runs.Event) err
 		})
 	})
 	var tc *types.TransactionCanceledException
-	if errors.As(err, &tc) && len(tc.CancellationReasons) == 2 {
-		return appendRefused(id, owner, ev, tc.CancellationReasons)
+	if errors.As(err, &tc) && len(tc.CancellationReasons) == 2 && !retryable(err) {
+		if mapped := appendRefused(id, owner, ev, tc.CancellationReasons); mapped != errUnmapped {
+			return mapped
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("dynamorun: append event %d to run %s: %w", ev.Seq, id, err)
@@ -331,8 +333,8 @@ func (s *Store) Append(ctx context.Context, id, owner string, ev runs.Event) err
 	return nil
 }
 
-// appendRefused maps the reasons of a cancelled append (event, run) to its
-// answer.
+// appendRefused maps the reasons of an append (event, run) whose
+// condition failed to its answer, or errUnmapped.
 func appendRefused(id, owner string, ev runs.Event, reasons []types.CancellationReason) error {
 	evReason, runReason := reasons[0], reasons[1]
 	if aws.ToString(evReason.Code) == "ConditionalCheckFailed" && sameEvent(evReason.Item, owner, ev) {
@@ -351,8 +353,15 @@ func appendRefused(id, owner string, ev runs.Event, reasons []types.Cancellation
 		}
 		return lost(id, owner, state{run: r, found: true})
 	}
-	return fmt.Errorf("run %s already has an event %d: %w", id, ev.Seq, runs.ErrLeaseLost)
+	if aws.ToString(evReason.Code) == "ConditionalCheckFailed" {
+		return fmt.Errorf("run %s already has an event %d: %w", id, ev.Seq, runs.ErrLeaseLost)
+	}
+	return errUnmapped
 }
+
+// errUnmapped is appendRefused's answer to reasons that are no condition
+// of the store's: the caller returns the error as it came.
+var errUnmapped = errors.New("unmapped")
 
 // Events implements runs.Store with one Query (or more, past 1 MB) on the
 // run's partition, from event after+1 to the run item, which proves the run

@@ -27,11 +27,13 @@ type Client interface {
 var _ Client = (*dynamodb.Client)(nil)
 
 // DefaultCallTimeout bounds one store method (every request it sends and
-// the SDK's retries of them) unless WithCallTimeout says otherwise: a
-// third of agentkit.DefaultRunLease's renewal interval, so that a renewal
-// that meets a stalled network gives up with time to try again before the
-// lease ends.
-const DefaultCallTimeout = 5 * time.Second
+// the SDK's retries of them) unless WithCallTimeout says otherwise. It
+// covers the SDK's retries of a throttled request (DynamoDB's client makes 4
+// attempts and waits up to 1 s, 2 s and 4 s between them when throttled)
+// and is half the renewal interval at agentkit.DefaultRunLease (renewed
+// every 20 s), so a renewal that meets a stalled network gives up in time to
+// try once more before the lease ends.
+const DefaultCallTimeout = 10 * time.Second
 
 // conflictAttempts is how many times a method tries a write that
 // DynamoDB refused for a conflict with another transaction on the same
