@@ -85,7 +85,8 @@
 // result of runs.MaxResultBytes (256 KiB), an event of runs.MaxEventBytes
 // (32 KiB), runs.MaxEvents events; so a run item stays within DynamoDB's
 // 400 KB. It also refuses a run without Created, an event without At, and
-// an event type that is not UTF-8.
+// an event type that is not UTF-8, and answers runs.ErrNotFound, sending
+// nothing, for an ID that no run can have (runs.ValidID).
 //
 // # Cost
 //

@@ -1,10 +1,14 @@
 package dynamorun_test
 
 import (
+	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/agentkit/runs"
@@ -19,7 +23,11 @@ func TestFromEnvReadsTheTableAndTheRetention(t *testing.T) {
 	t.Setenv(agentkit.EnvRunRetention, "3600s")
 
 	// WHEN a store made from them creates a run
-	s, err := dynamorun.FromEnv(mototest.Config(motoEndpoint(t)))
+	cfg := mototest.Config(motoEndpoint(t))
+	tr := awshttp.NewBuildableClient().GetTransport()
+	t.Cleanup(tr.CloseIdleConnections)
+	cfg.HTTPClient = &http.Client{Transport: tr}
+	s, err := dynamorun.FromEnv(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,5 +154,34 @@ func TestEventsReadsPageAfterPage(t *testing.T) {
 	}
 	if n := f.count("Query"); n != 3 { // 2 + 2 events, then event 7 and the run item
 		t.Fatalf("%d queries for the last 4 events, want 3", n)
+	}
+}
+
+func TestAnIDNoRunCanHaveIsNotFoundWithoutARequest(t *testing.T) {
+	// GIVEN a store whose client counts its calls
+	_, client, table := motoStore(t)
+	c := &counting{Client: client, n: map[string]int{}}
+	s := mustNew(t, c, table)
+	for _, id := range []string{"", "run_", "run_UPPER", "../run_x", "run_" + strings.Repeat("a", 3000)} {
+		// WHEN each method is given the ID
+		_, getErr := s.Get(ctx(t), id)
+		_, claimErr := s.Claim(ctx(t), id, "w1", epoch, time.Minute)
+		_, renewErr := s.Renew(ctx(t), id, "w1", epoch, time.Minute)
+		releaseErr := s.Release(ctx(t), id, "w1")
+		appendErr := s.Append(ctx(t), id, "w1", runs.Event{Seq: 1, At: epoch})
+		_, eventsErr := s.Events(ctx(t), id, 0, 10)
+		_, finishErr := s.Finish(ctx(t), id, "w1", runs.Failed, nil, "x", epoch)
+		_, cancelErr := s.Cancel(ctx(t), id, epoch)
+
+		// THEN every answer is ErrNotFound
+		for i, err := range []error{getErr, claimErr, renewErr, releaseErr, appendErr, eventsErr, finishErr, cancelErr} {
+			if !errors.Is(err, runs.ErrNotFound) {
+				t.Errorf("method %d with ID %.20q: %v, want ErrNotFound", i, id, err)
+			}
+		}
+	}
+	// AND no request was sent
+	if len(c.n) != 0 {
+		t.Fatalf("requests sent: %v", c.n)
 	}
 }

@@ -1,14 +1,11 @@
 package dynamorun_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,18 +23,28 @@ import (
 )
 
 // moto is the one moto_server the package's tests share, launched before
-// them (so that its goroutines are not taken for leaks); each test makes
-// tables of its own.
+// them (so that its goroutines are not taken for leaks), behind a
+// mototest.Serializer: moto 5.2.1 loses writes under concurrent
+// transactions, which DynamoDB isolates (see Serializer; without it
+// ConcurrentAppendsOfAStaleAndALiveHolder lost a live holder's event to a
+// stale holder's refused append). Each test makes tables of its own.
 var moto struct {
-	srv *mototest.Server
-	err error
+	srv    *mototest.Server
+	serial *mototest.Serializer
+	err    error
 }
 
 func TestMain(m *testing.M) {
 	if _, err := exec.LookPath(mototest.Binary); err == nil {
 		moto.srv, moto.err = mototest.Launch()
+		if moto.err == nil {
+			moto.serial, moto.err = mototest.NewSerializer(moto.srv.Endpoint)
+		}
 	}
 	code := leakcheck.Run(m)
+	if moto.serial != nil {
+		moto.serial.Close()
+	}
 	if moto.srv != nil {
 		moto.srv.Stop()
 	}
@@ -52,7 +59,7 @@ func motoEndpoint(t testing.TB) string {
 	if moto.err != nil {
 		t.Fatalf("moto_server: %v", moto.err)
 	}
-	return moto.srv.Endpoint
+	return moto.serial.URL
 }
 
 // newClient returns a DynamoDB client for endpoint with a transport of its
@@ -66,37 +73,8 @@ func newClient(t testing.TB, endpoint string, wrap func(http.RoundTripper) http.
 	}
 	t.Cleanup(tr.CloseIdleConnections)
 	cfg := mototest.Config(endpoint)
-	cfg.HTTPClient = &http.Client{Transport: serial{rt}}
+	cfg.HTTPClient = &http.Client{Transport: rt}
 	return dynamodb.NewFromConfig(cfg)
-}
-
-// motoMu makes moto serve one request at a time. DynamoDB serializes the
-// writes to an item, and a transaction is isolated from every other write
-// ("Isolation levels for DynamoDB transactions",
-// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-isolation).
-// moto 5.2.1 is not: TransactWriteItems copies the whole table before it
-// starts and, when a condition fails, puts that copy back, erasing any
-// write another request made meanwhile (a live holder's event lost to a
-// stale holder's refused append, seen in ConcurrentAppendsOfAStaleAndALiveHolder).
-// The concurrent tests still race their requests; moto just takes them in
-// turn, as DynamoDB's serialization would order them.
-var motoMu sync.Mutex
-
-type serial struct{ next http.RoundTripper }
-
-func (s serial) RoundTrip(req *http.Request) (*http.Response, error) {
-	motoMu.Lock()
-	defer motoMu.Unlock()
-	resp, err := s.next.RoundTrip(req)
-	if err != nil {
-		return resp, err
-	}
-	// The answer is read within the lock, so that the next request does
-	// not start before this one is complete.
-	body, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	return resp, err
 }
 
 var tables atomic.Int64

@@ -96,6 +96,16 @@ func decodeState(item map[string]types.AttributeValue) (state, error) {
 	return state{run: r, found: true, lastOwner: d.s(attrLastOwner)}, err
 }
 
+// checkID answers ErrNotFound, without a request, for an ID that no run
+// can have (runs.ValidID): a key DynamoDB would refuse (past 2048 bytes)
+// reads as a missing run, as it does in the memory store.
+func checkID(id string) error {
+	if !runs.ValidID(id) {
+		return fmt.Errorf("run %q: %w", id, runs.ErrNotFound)
+	}
+	return nil
+}
+
 // errCondition is update's answer when the write's condition failed.
 var errCondition = errors.New("condition failed")
 
@@ -189,6 +199,9 @@ func (s *Store) Create(ctx context.Context, r runs.Run) (runs.Run, bool, error) 
 // Get implements runs.Store. It reads consistently: a run just claimed or
 // ended on another task reads as it now is.
 func (s *Store) Get(ctx context.Context, id string) (runs.Run, error) {
+	if err := checkID(id); err != nil {
+		return runs.Run{}, err
+	}
 	var out *dynamodb.GetItemOutput
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		out, err = s.client.GetItem(ctx, &dynamodb.GetItemInput{
@@ -213,6 +226,9 @@ func (s *Store) Get(ctx context.Context, id string) (runs.Run, error) {
 // finds the run held by owner since now until now+lease, as it left it,
 // and returns it as claimed.
 func (s *Store) Claim(ctx context.Context, id, owner string, now time.Time, lease time.Duration) (runs.Run, error) {
+	if err := checkID(id); err != nil {
+		return runs.Run{}, err
+	}
 	var st state
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		st, err = s.update(ctx, id, condClaim, updClaim, vals(
@@ -246,6 +262,9 @@ func lost(id, owner string, st state) error {
 
 // Renew implements runs.Store.
 func (s *Store) Renew(ctx context.Context, id, owner string, now time.Time, lease time.Duration) (runs.Run, error) {
+	if err := checkID(id); err != nil {
+		return runs.Run{}, err
+	}
 	var st state
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		st, err = s.update(ctx, id, condHeld, updRenew, vals(
@@ -264,6 +283,9 @@ func (s *Store) Renew(ctx context.Context, id, owner string, now time.Time, leas
 // Release implements runs.Store. A Release sent again after its answer was
 // lost succeeds while the run is still queued as owner left it.
 func (s *Store) Release(ctx context.Context, id, owner string) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
 	var st state
 	err := s.call(ctx, func(ctx context.Context) (err error) {
 		st, err = s.update(ctx, id, condHeld, updRelease, vals(
@@ -288,6 +310,9 @@ func (s *Store) Release(ctx context.Context, id, owner string) error {
 // event (same Seq, owner, type, data and time) and succeeds without writing
 // it twice.
 func (s *Store) Append(ctx context.Context, id, owner string, ev runs.Event) error {
+	if err := checkID(id); err != nil {
+		return err
+	}
 	if err := runs.CheckEvent(ev); err != nil {
 		return err
 	}
@@ -369,6 +394,9 @@ var errUnmapped = errors.New("unmapped")
 // events gets all n: an eventually consistent read could miss the latest,
 // and a stream would end without them.
 func (s *Store) Events(ctx context.Context, id string, after int64, limit int) ([]runs.Event, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
 	after = max(after, 0)
 	var evs []runs.Event
 	found := false
@@ -420,6 +448,9 @@ func (s *Store) Events(ctx context.Context, id string, after int64, limit int) (
 // Finish implements runs.Store. A Finish sent again after its answer was
 // lost finds the run ended by owner as it asked, and returns it.
 func (s *Store) Finish(ctx context.Context, id, owner string, status runs.Status, result json.RawMessage, errText string, now time.Time) (runs.Run, error) {
+	if err := checkID(id); err != nil {
+		return runs.Run{}, err
+	}
 	errText, err := runs.CheckEnd(status, result, errText)
 	if err != nil {
 		return runs.Run{}, err
@@ -457,6 +488,9 @@ func (s *Store) Finish(ctx context.Context, id, owner string, status runs.Status
 // the run is running, a second one marks it; when the run changed between
 // the two, it starts over (a few times).
 func (s *Store) Cancel(ctx context.Context, id string, now time.Time) (runs.Run, error) {
+	if err := checkID(id); err != nil {
+		return runs.Run{}, err
+	}
 	var st state
 	err := s.call(ctx, func(ctx context.Context) error {
 		for range 4 {
