@@ -211,7 +211,7 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 		Name: aws.String("agents/e2e/api-keys"), SecretString: aws.String(string(secret))}); err != nil {
 		t.Fatal(err)
 	}
-	common := append(mototest.Env(serialDynamoDB(t, endpoint)),
+	common := append(mototest.Env(mototest.Serialize(t, endpoint)),
 		agentkit.EnvRunsTable+"="+table, agentkit.EnvRunLease+"="+lease.String(), agentkit.EnvStopTimeout+"=10s")
 	// AND two web tasks serving the run API, sending runs to the queue
 	web := func(name string) *proc {

@@ -3,13 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,31 +55,4 @@ func messages(t *testing.T, client *sqs.Client, queue string) int {
 		n += i
 	}
 	return n
-}
-
-// serialDynamoDB starts a proxy in front of moto that passes DynamoDB's
-// requests one at a time, and every other request as it comes; it returns
-// the proxy's endpoint. DynamoDB isolates a transaction from every other
-// write ("Isolation levels for DynamoDB transactions",
-// https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-isolation);
-// moto 5.2.1 does not: its TransactWriteItems copies the whole table and,
-// when a condition fails, puts the copy back, erasing the writes other
-// requests made meanwhile. SQS's long polls must not wait in that line.
-func serialDynamoDB(t *testing.T, moto string) string {
-	t.Helper()
-	target, err := url.Parse(moto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	var mu sync.Mutex
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.Header.Get("X-Amz-Target"), "DynamoDB_") {
-			mu.Lock()
-			defer mu.Unlock()
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
