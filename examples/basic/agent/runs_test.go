@@ -6,9 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/agentcdk/agentcdk/agentkit"
 	"github.com/agentcdk/agentcdk/internal/mototest"
@@ -20,18 +18,7 @@ func TestAgentRunsDurableRunsInItsOwnTaskWithoutAQueue(t *testing.T) {
 	// and the agent with AGENTKIT_RUNS_TABLE but no worker queue
 	endpoint := mototest.Start(t)
 	client := dynamodb.NewFromConfig(mototest.Config(endpoint))
-	if _, err := client.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:   aws.String("runs"),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(agentkit.RunsTablePartitionKey), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(agentkit.RunsTableSortKey), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(agentkit.RunsTablePartitionKey), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(agentkit.RunsTableSortKey), KeyType: types.KeyTypeRange},
-		},
-	}); err != nil {
+	if err := mototest.CreateRunsTable(context.Background(), client, "runs"); err != nil {
 		t.Fatal(err)
 	}
 	p := ready(t, append(mototest.Env(endpoint), agentkit.EnvRunsTable+"=runs", "AGENT_SIMULATED_LATENCY=300ms")...)

@@ -198,7 +198,7 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 	// GIVEN the runs table, the worker's queue and the API keys, as the
 	// constructs make them
 	table := "runs-e2e"
-	if err := createRunsTable(ctx, dynamodb.NewFromConfig(cfg), table); err != nil {
+	if err := mototest.CreateRunsTable(ctx, dynamodb.NewFromConfig(cfg), table); err != nil {
 		t.Fatal(err)
 	}
 	sqsClient := sqs.NewFromConfig(cfg)
@@ -374,7 +374,10 @@ func TestRunsComeBackThroughKillsDrainsAndDroppedStreams(t *testing.T) {
 		}
 	}
 	for _, q := range []string{queue, dlq} {
-		waitFor(t, 30*time.Second, "the queues empty", func() bool { return messages(t, sqsClient, q) == 0 })
+		waitFor(t, 30*time.Second, "the queues empty", func() bool {
+			n, err := mototest.Messages(ctx, sqsClient, q)
+			return err == nil && n == 0
+		})
 	}
 }
 
