@@ -19,8 +19,9 @@ import (
 )
 
 // ErrHeld is returned by Executor.Execute for a run that another holder
-// runs under a lease that has not ended: the caller should try again later
-// (a queue worker lets the message come back). It wraps ErrNotClaimable.
+// runs under a lease that has not ended: that holder executes it, and
+// brings it back if it dies (sqsworker.Runs deletes such a duplicate
+// message). It wraps ErrNotClaimable.
 var ErrHeld = fmt.Errorf("%w: running under another holder's lease", ErrNotClaimable)
 
 // ErrTimeLimit, as the cause of the context given to Execute, ends the run
@@ -93,9 +94,13 @@ type Executor struct {
 	// Logger receives the executor's warnings. Default: slog.Default().
 	Logger *slog.Logger
 	// Ended, when set, is called with each run this Executor ended, once
-	// the store has taken the end: the run's effect, which happens once per
-	// run whatever its deliveries and takeovers (a place for a webhook or a
-	// log line). It runs on Execute's goroutine before Execute returns.
+	// the store has taken the end, which happens once per run whatever its
+	// deliveries and takeovers (a place for a log line or a notification).
+	// It runs on Execute's goroutine before Execute returns, at most once
+	// per run: not when the process dies between the end and the call, nor
+	// when the store's answers were lost until past the lease and a last
+	// read could not tell that the end was stored. A caller that must hear
+	// of every end reads the run (GET /runs/{id}, or its stream's "end").
 	Ended func(Run)
 
 	once    sync.Once
@@ -165,8 +170,8 @@ func defaultOwner() string {
 // doc says. It returns nil when the run is ended (by this call or before
 // it), ErrHeld when another holds it, and otherwise an error saying why the
 // run is not ended: released at the end of ctx, lost, or the store failing.
-// A queue worker deletes the run's message on nil and lets it come back
-// otherwise.
+// A queue worker deletes the run's message on nil and on ErrHeld, and
+// lets it come back otherwise.
 func (e *Executor) Execute(ctx context.Context, id string) error {
 	if err := e.init(); err != nil {
 		return err
@@ -405,6 +410,16 @@ func (h *holding) finish(ctx context.Context, status Status, result json.RawMess
 		ambiguous = ambiguous || err != nil && !errors.Is(err, ErrLeaseLost)
 		return err
 	})
+	if err != nil && ambiguous {
+		// The last answers were lost: one more look, past the lease, tells
+		// whether the end this holder asked for was stored.
+		gc, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.e.callTimeout())
+		r, gerr := h.e.Store.Get(gc, h.r.ID)
+		cancel()
+		if gerr == nil && r.Status == status && r.Attempt == h.r.Attempt && r.Error == errText && bytes.Equal(r.Result, result) {
+			h.ended, err = r, nil
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("runs: end run %s %s: %w", h.r.ID, status, err)
 	}

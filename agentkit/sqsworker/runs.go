@@ -13,11 +13,13 @@ import (
 // agentkit/runs): each message's body is a run's ID, which the web
 // service's runs.API sent, and e executes it. The message is deleted when
 // the run is ended (by this delivery or before it: a redelivered message
-// of an ended or cancelled run does nothing), and comes back otherwise: a
-// run released at the drain or lost is claimed again by its next delivery;
-// one that another worker holds under a live lease (runs.ErrHeld) is tried
-// again after the retry backoff. The job's time limit (ErrJobTimeout) ends
-// the run Failed (runs.ErrTimeLimit) rather than retrying it.
+// of an ended or cancelled run does nothing), and when another worker holds
+// the run under a live lease (runs.ErrHeld: a duplicate message, such as an
+// idempotent repeat of POST /runs sends; the holder's own message stays in
+// flight until it settles, and comes back if the holder dies). It comes
+// back otherwise: a run released at the drain or lost is claimed again by
+// its next delivery. The job's time limit (ErrJobTimeout) ends the run
+// Failed (runs.ErrTimeLimit) rather than retrying it.
 //
 // A body that is not a run ID is an error: the message goes to the
 // dead-letter queue after the queue's maxReceiveCount deliveries.
@@ -37,6 +39,10 @@ func Runs(e *runs.Executor) Handler {
 			cancel(cause)
 		})
 		defer stop()
-		return e.Execute(rctx, id)
+		err := e.Execute(rctx, id)
+		if errors.Is(err, runs.ErrHeld) {
+			return nil // a duplicate: the holder's own message covers the run
+		}
+		return err
 	}
 }

@@ -50,6 +50,14 @@ func TestRunsExecutesTheRunTheMessageNames(t *testing.T) {
 	if err := h(context.Background(), sqsworker.Message{ID: "m1", Body: id}); err != nil {
 		t.Fatalf("redelivery: %v", err)
 	}
+	// AND a duplicate message of a run another worker holds is done with
+	held := newRun()
+	if _, err := s.Claim(context.Background(), held, "other", time.Now(), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := h(context.Background(), sqsworker.Message{ID: "m4", Body: held}); err != nil {
+		t.Fatalf("duplicate of a held run: %v", err)
+	}
 	// AND a body that is not a run ID is an error, for the dead-letter queue
 	if err := h(context.Background(), sqsworker.Message{ID: "m2", Body: "hello"}); err == nil {
 		t.Fatal("a body that is not a run ID was accepted")

@@ -44,6 +44,12 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 	// dead-letter queue, rejected metrics) goes to one topic that CloudWatch
 	// may publish to: subscribe your pager to it.
 	alarms := agentservice.NewAlarmTopic(stack, jsii.String("Alarms"), nil).Topic
+	// Durable runs: one table both services share. The web agent serves
+	// POST /runs and the rest of the run API, and sends each run's ID to
+	// the worker's queue; the worker executes it. The table is kept at
+	// `cdk destroy` (the runs are the callers' data) and empties itself as
+	// runs expire (7 days).
+	runs := agentservice.NewRunStore(stack, jsii.String("Runs"), nil)
 	web := agentservice.New(stack, jsii.String("Agent"), &agentservice.Props{
 		Image: &agentservice.Image{
 			Directory: jsii.String(repoRoot),
@@ -54,6 +60,7 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 		// side in one account and Region.
 		Secrets:    secrets.FromParameters("/agents/prod", 1, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"),
 		AlarmTopic: alarms,
+		Runs:       runs,
 	})
 	worker := agentservice.NewWorker(stack, jsii.String("Worker"), &agentservice.WorkerProps{
 		Image: &agentservice.Image{
@@ -68,6 +75,7 @@ func newStack(scope constructs.Construct, id string, repoRoot string) awscdk.Sta
 		Environment: &map[string]*string{"AGENT_SIMULATED_LATENCY": jsii.String("30s")},
 		JobDuration: awscdk.Duration_Seconds(jsii.Number(30)),
 		AlarmTopic:  alarms,
+		Runs:        runs,
 	})
 	// The web agent enqueues the long jobs: it may send to the worker's
 	// queue, and learns its URL from the environment.

@@ -90,10 +90,12 @@ func TestWorkerStack(t *testing.T) {
 			"AWS::ApplicationAutoScaling::ScalableTarget": 2,
 			// web: CPU, requests and concurrency; worker: backlog per task and scale from zero
 			"AWS::ApplicationAutoScaling::ScalingPolicy": 5,
-			// web: 5xx, unhealthy targets, latency and rejected EMF lines;
-			// worker: dead letters, oldest message, scale from zero and
-			// rejected EMF lines
-			"AWS::CloudWatch::Alarm": 8,
+			// web: 5xx, unhealthy targets, latency, rejected EMF lines and
+			// failed runs; worker: dead letters, oldest message, scale from
+			// zero, rejected EMF lines and failed runs
+			"AWS::CloudWatch::Alarm": 10,
+			// the runs both services share
+			"AWS::DynamoDB::Table": 1,
 			// one for each
 			"AWS::CloudWatch::Dashboard": 2,
 		} {
@@ -119,6 +121,13 @@ func TestWorkerStack(t *testing.T) {
 		got := fmt.Sprint(worker["AGENTKIT_QUEUE_URL"], " ", worker["AGENTKIT_WORKER_CONCURRENCY"], " ", worker["AGENTKIT_STOP_TIMEOUT"], " ", worker["AGENT_SIMULATED_LATENCY"])
 		if want := fmt.Sprint(map[string]any{"Ref": queue}, " 4 120s 30s"); got != want {
 			t.Errorf("worker environment = %s, want %s", got, want)
+		}
+		// AND both read and write the one runs table, whose name each gets
+		table := s.LogicalID(t, "AWS::DynamoDB::Table", "/WorkerAgent/Runs/Table/Resource")
+		for name, env := range map[string]map[string]any{"web agent": web, "worker": worker} {
+			if got := fmt.Sprint(env["AGENTKIT_RUNS_TABLE"]); got != fmt.Sprint(map[string]any{"Ref": table}) {
+				t.Errorf("%s's AGENTKIT_RUNS_TABLE = %s, want the runs table's name", name, got)
+			}
 		}
 		// AND both write their metrics to one namespace, told apart by the Service dimension
 		got = fmt.Sprint(web["AGENTKIT_METRICS_NAMESPACE"], " ", web["AGENTKIT_METRICS_SERVICE"], " ", worker["AGENTKIT_METRICS_NAMESPACE"], " ", worker["AGENTKIT_METRICS_SERVICE"])

@@ -1,10 +1,9 @@
-package e2e_test
+package mototest
 
 import (
 	"context"
 	"fmt"
 	"strconv"
-	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -15,9 +14,11 @@ import (
 	"github.com/agentcdk/agentcdk/agentkit"
 )
 
-// createRunsTable makes the runs table as agentservice's RunStore does:
-// string keys pk and sk, on-demand.
-func createRunsTable(ctx context.Context, client *dynamodb.Client, name string) error {
+// CreateRunsTable makes the table of durable runs (package agentkit/runs)
+// as agentservice's RunStore does: string keys agentkit.RunsTablePartitionKey
+// and agentkit.RunsTableSortKey, on-demand billing, time to live on
+// agentkit.RunsTableTTLAttribute.
+func CreateRunsTable(ctx context.Context, client *dynamodb.Client, name string) error {
 	_, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
 		BillingMode: types.BillingModePayPerRequest,
@@ -31,15 +32,23 @@ func createRunsTable(ctx context.Context, client *dynamodb.Client, name string) 
 		},
 	})
 	if err != nil {
-		return fmt.Errorf("create the runs table: %w", err)
+		return fmt.Errorf("create the runs table %s: %w", name, err)
+	}
+	_, err = client.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName: aws.String(name),
+		TimeToLiveSpecification: &types.TimeToLiveSpecification{
+			AttributeName: aws.String(agentkit.RunsTableTTLAttribute), Enabled: aws.Bool(true),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("turn on time to live on %s: %w", name, err)
 	}
 	return nil
 }
 
-// messages counts a queue's messages, visible and in flight.
-func messages(t *testing.T, client *sqs.Client, queue string) int {
-	t.Helper()
-	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+// Messages counts a queue's messages, visible and in flight.
+func Messages(ctx context.Context, client *sqs.Client, queue string) (int, error) {
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl: aws.String(queue),
 		AttributeNames: []sqstypes.QueueAttributeName{
 			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
@@ -47,12 +56,12 @@ func messages(t *testing.T, client *sqs.Client, queue string) int {
 		},
 	})
 	if err != nil {
-		t.Fatalf("queue attributes: %v", err)
+		return 0, fmt.Errorf("attributes of queue %s: %w", queue, err)
 	}
 	n := 0
 	for _, v := range out.Attributes {
 		i, _ := strconv.Atoi(v)
 		n += i
 	}
-	return n
+	return n, nil
 }
