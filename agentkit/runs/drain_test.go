@@ -138,3 +138,50 @@ func sum(text, name string) float64 {
 	}
 	return total
 }
+
+func TestAStreamEndsAtTheRequestDeadlineAndResumes(t *testing.T) {
+	t.Parallel()
+	// GIVEN a served API whose request deadline is one second, and a
+	// running run with one event
+	f := newFixture()
+	srv := &agentkit.Server{StopTimeout: 10 * time.Second, IdleTimeout: time.Minute, RequestTimeout: time.Second, Logger: quiet}
+	api := &runs.API{Store: f.store, Server: srv, PollInterval: 20 * time.Millisecond, Logger: quiet,
+		Start: func(context.Context, runs.Run) error { return nil }}
+	srv.HTTP = &http.Server{Handler: asCaller(api)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { _ = srv.Serve(ctx, l) }()
+	base := "http://" + l.Addr().String()
+	id := call(t, "POST", base+"/runs", "alice", `{}`).body["id"].(string)
+	if _, err := f.store.Claim(context.Background(), id, "w1", time.Now(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Append(context.Background(), id, "w1", runs.Event{Seq: 1, Data: "x", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	// WHEN a client follows it past the deadline
+	began := time.Now()
+	first := readEvents(t, base+"/runs/"+id+"/events", "alice", "", 0)
+
+	// THEN the stream ends at the deadline with the event and no "end"
+	if len(first) != 1 || first[0].id != "1" || time.Since(began) < time.Second {
+		t.Fatalf("first stream: %+v after %s", first, time.Since(began))
+	}
+	// AND once the run goes on and ends, a stream resumed from the last id
+	// brings the rest, then "end"
+	if err := f.store.Append(context.Background(), id, "w1", runs.Event{Seq: 2, Data: "y", At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Finish(context.Background(), id, "w1", runs.Succeeded, json.RawMessage(`1`), "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rest := readEvents(t, base+"/runs/"+id+"/events", "alice", "1", 0)
+	if len(rest) != 2 || rest[0].id != "2" || rest[1].event != "end" {
+		t.Fatalf("resumed stream: %+v", rest)
+	}
+}
