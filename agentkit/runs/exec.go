@@ -20,8 +20,8 @@ import (
 
 // ErrHeld is returned by Executor.Execute for a run that another holder
 // runs under a lease that has not ended: that holder executes it, and
-// brings it back if it dies (sqsworker.Runs deletes such a duplicate
-// message). It wraps ErrNotClaimable.
+// brings it back if it dies (sqsworker.Runs deletes a first delivery of
+// such a duplicate message). It wraps ErrNotClaimable.
 var ErrHeld = fmt.Errorf("%w: running under another holder's lease", ErrNotClaimable)
 
 // ErrTimeLimit, as the cause of the context given to Execute, ends the run
@@ -170,8 +170,8 @@ func defaultOwner() string {
 // doc says. It returns nil when the run is ended (by this call or before
 // it), ErrHeld when another holds it, and otherwise an error saying why the
 // run is not ended: released at the end of ctx, lost, or the store failing.
-// A queue worker deletes the run's message on nil and on ErrHeld, and
-// lets it come back otherwise.
+// A queue worker deletes the run's message on nil and on a first
+// delivery's ErrHeld, and lets it come back otherwise.
 func (e *Executor) Execute(ctx context.Context, id string) error {
 	if err := e.init(); err != nil {
 		return err

@@ -55,8 +55,13 @@ func TestRunsExecutesTheRunTheMessageNames(t *testing.T) {
 	if _, err := s.Claim(context.Background(), held, "other", time.Now(), time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := h(context.Background(), sqsworker.Message{ID: "m4", Body: held}); err != nil {
+	if err := h(context.Background(), sqsworker.Message{ID: "m4", Body: held, ReceiveCount: 1}); err != nil {
 		t.Fatalf("duplicate of a held run: %v", err)
+	}
+	// AND a redelivery that finds the run held (the holder's own message,
+	// back after the holder died, before its lease ended) comes back later
+	if err := h(context.Background(), sqsworker.Message{ID: "m5", Body: held, ReceiveCount: 2}); !errors.Is(err, runs.ErrHeld) {
+		t.Fatalf("redelivery of a held run: %v, want ErrHeld so that it is retried", err)
 	}
 	// AND a body that is not a run ID is an error, for the dead-letter queue
 	if err := h(context.Background(), sqsworker.Message{ID: "m2", Body: "hello"}); err == nil {
