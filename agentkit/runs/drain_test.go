@@ -25,14 +25,7 @@ func TestADrainEndsTheStreamWithoutEndAndLosesNoEvent(t *testing.T) {
 	api := &runs.API{Store: f.store, Server: srv, PollInterval: 20 * time.Millisecond, Logger: quiet,
 		Start: func(context.Context, runs.Run) error { return nil }}
 	srv.HTTP = &http.Server{Handler: asCaller(api)}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, l) }()
-	base := "http://" + l.Addr().String()
+	base, stop, served := serve(t, srv)
 	id := call(t, "POST", base+"/runs", "alice", `{}`).body["id"].(string)
 	if _, err := f.store.Claim(context.Background(), id, "w1", time.Now(), time.Hour); err != nil {
 		t.Fatal(err)
@@ -68,6 +61,20 @@ func TestADrainEndsTheStreamWithoutEndAndLosesNoEvent(t *testing.T) {
 	}
 }
 
+// serve serves srv on a loopback port; stop begins its drain, and served
+// brings what Serve returned.
+func serve(t *testing.T, srv *agentkit.Server) (base string, stop context.CancelFunc, served <-chan error) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	return "http://" + l.Addr().String(), stop, done
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -95,14 +102,7 @@ func TestRunsAreCountedInTheMetrics(t *testing.T) {
 	})
 	api := &runs.API{Store: s, Server: srv, Where: runs.OnWeb, Start: runs.Local(srv, e), Logger: quiet}
 	srv.HTTP = &http.Server{Handler: asCaller(api)}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, l) }()
-	base := "http://" + l.Addr().String()
+	base, stop, served := serve(t, srv)
 
 	// WHEN they run
 	call(t, "POST", base+"/runs", "alice", `"ok"`)
@@ -148,14 +148,8 @@ func TestAStreamEndsAtTheRequestDeadlineAndResumes(t *testing.T) {
 	api := &runs.API{Store: f.store, Server: srv, PollInterval: 20 * time.Millisecond, Logger: quiet,
 		Start: func(context.Context, runs.Run) error { return nil }}
 	srv.HTTP = &http.Server{Handler: asCaller(api)}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
+	base, stop, _ := serve(t, srv)
 	defer stop()
-	go func() { _ = srv.Serve(ctx, l) }()
-	base := "http://" + l.Addr().String()
 	id := call(t, "POST", base+"/runs", "alice", `{}`).body["id"].(string)
 	if _, err := f.store.Claim(context.Background(), id, "w1", time.Now(), time.Hour); err != nil {
 		t.Fatal(err)

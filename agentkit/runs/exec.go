@@ -390,35 +390,34 @@ func (h *holding) finish(ctx context.Context, status Status, result json.RawMess
 	if cut, err := CheckEnd(status, result, errText); err == nil {
 		errText = cut // as the store keeps it
 	}
+	// endedAsAsked reports whether the store holds the end this holder
+	// asked for: an earlier Finish whose answer was lost took effect.
+	endedAsAsked := func(base context.Context) bool {
+		gc, cancel := context.WithTimeout(base, h.e.callTimeout())
+		r, err := h.e.Store.Get(gc, h.r.ID)
+		cancel()
+		if err != nil || r.Status != status || r.Attempt != h.r.Attempt || r.Error != errText || !bytes.Equal(r.Result, result) {
+			return false
+		}
+		h.ended = r
+		return true
+	}
 	ambiguous := false
 	err := h.retry(c, func(cc context.Context) error {
 		ended, err := h.e.Store.Finish(cc, h.r.ID, h.e.Owner, status, result, errText, h.e.now())
-		if errors.Is(err, ErrLeaseLost) && ambiguous {
-			// An earlier Finish may have been stored and its answer lost:
-			// the run ended as this holder asked is this holder's end.
-			gc, cancel := context.WithTimeout(c, h.e.callTimeout())
-			r, gerr := h.e.Store.Get(gc, h.r.ID)
-			cancel()
-			if gerr == nil && r.Status == status && r.Attempt == h.r.Attempt &&
-				r.Error == errText && bytes.Equal(r.Result, result) {
-				ended, err = r, nil
-			}
-		}
-		if err == nil {
+		switch {
+		case err == nil:
 			h.ended = ended
+		case errors.Is(err, ErrLeaseLost) && ambiguous && endedAsAsked(c):
+			err = nil
 		}
 		ambiguous = ambiguous || err != nil && !errors.Is(err, ErrLeaseLost)
 		return err
 	})
-	if err != nil && ambiguous {
-		// The last answers were lost: one more look, past the lease, tells
-		// whether the end this holder asked for was stored.
-		gc, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.e.callTimeout())
-		r, gerr := h.e.Store.Get(gc, h.r.ID)
-		cancel()
-		if gerr == nil && r.Status == status && r.Attempt == h.r.Attempt && r.Error == errText && bytes.Equal(r.Result, result) {
-			h.ended, err = r, nil
-		}
+	if err != nil && ambiguous && endedAsAsked(context.WithoutCancel(ctx)) {
+		// The last answers were lost: one more look, past the lease, told
+		// that the end this holder asked for was stored.
+		err = nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("runs: end run %s %s: %w", h.r.ID, status, err)
